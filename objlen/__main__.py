@@ -1,0 +1,7 @@
+"""``python -m objlen``."""
+
+import sys
+
+from objlen.cli import main
+
+sys.exit(main())

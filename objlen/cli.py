@@ -1,0 +1,202 @@
+"""The command line: ``python -m objlen measure IMAGE ...``.
+
+Every error an operator can cause is printed as one line on stderr, with exit
+status 2 and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from objlen.classes import ClassIds
+from objlen.errors import ObjlenError, ParameterError
+from objlen.imageio import load_image, load_mask
+from objlen.measure import measure
+from objlen.options import METHODS, ORIENTATIONS, MeasureOptions, ReferenceSpec
+from objlen.result import Measurement
+from objlen.units import UNITS, parse_length, parse_size
+
+EXIT_BAD_INPUT = 2
+
+
+def _add_measure_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "measure",
+        help="measure the object in a photo",
+        description="Measure width and height of the object in IMAGE against a reference "
+        "of known size. Lengths may carry a unit suffix (85.6mm, 3.37in); a bare number "
+        "is in --unit.",
+    )
+    parser.add_argument("image", help="the photo (JPEG, PNG, ...)")
+    parser.add_argument("--mask", help="class-index mask PNG; without it the photo is segmented")
+    reference = parser.add_mutually_exclusive_group()
+    reference.add_argument(
+        "--reference-length", metavar="L", help="real length of the reference's long axis CD"
+    )
+    reference.add_argument(
+        "--reference-size",
+        metavar="WxH",
+        help="real width x height of a rectangular reference, e.g. 85.6x54",
+    )
+    reference.add_argument(
+        "--aruco",
+        metavar="DICT",
+        help="the reference is an ArUco marker of this dictionary, "
+        "e.g. DICT_4X4_50 (needs --marker-size)",
+    )
+    reference.add_argument(
+        "--scale",
+        type=float,
+        metavar="UNITS_PER_PX",
+        help="real units per pixel, known beforehand (no reference needed)",
+    )
+    parser.add_argument(
+        "--marker-size", metavar="S", help="side of the ArUco marker's black square"
+    )
+    parser.add_argument("--method", choices=METHODS, default="proportional")
+    parser.add_argument("--orientation", choices=ORIENTATIONS, default="upright")
+    parser.add_argument(
+        "--offset", default="0", metavar="N", help="constant subtracted from the height (default 0)"
+    )
+    parser.add_argument("--unit", choices=UNITS, default="mm")
+    parser.add_argument("--object-class", type=int, default=1)
+    parser.add_argument("--reference-class", type=int, default=2)
+    parser.add_argument("--all", action="store_true", help="measure every object, largest first")
+    parser.add_argument("--json", action="store_true", help="print the schema-v1 JSON")
+    segment = parser.add_argument_group("segmentation (when --mask is not given)")
+    segment.add_argument("--segmenter", choices=("local", "sagemaker"), default="local")
+    segment.add_argument("--endpoint", help="SageMaker endpoint name")
+    segment.add_argument("--region", help="AWS region of the endpoint")
+    segment.add_argument("--profile", help="AWS profile name")
+    segment.add_argument("--endpoint-url", help="runtime URL, e.g. of `python -m objlen serve`")
+    segment.add_argument(
+        "--reference-rule",
+        default="leftmost",
+        help="local segmenter: which blob is the reference (default leftmost)",
+    )
+    parser.set_defaults(run=run_measure)
+
+
+def options_from_args(args: argparse.Namespace) -> MeasureOptions:
+    """Build validated :class:`MeasureOptions` from parsed ``measure`` arguments."""
+    unit = args.unit
+    spec = ReferenceSpec()
+    if args.reference_length is not None:
+        spec = ReferenceSpec(
+            length=parse_length(args.reference_length, unit, what="--reference-length")
+        )
+    elif args.reference_size is not None:
+        spec = ReferenceSpec(size=parse_size(args.reference_size, unit, what="--reference-size"))
+    elif args.aruco is not None:
+        if args.marker_size is None:
+            raise ParameterError(
+                "--aruco needs --marker-size, the side of the marker's black square"
+            )
+        spec = ReferenceSpec(
+            aruco_dictionary=args.aruco,
+            marker_size=parse_length(args.marker_size, unit, what="--marker-size"),
+        )
+    elif args.scale is not None:
+        spec = ReferenceSpec(scale=args.scale)
+    else:
+        raise ParameterError(
+            "say what the reference is: --reference-length L, --reference-size WxH, "
+            "--aruco DICT --marker-size S, or --scale"
+        )
+    if args.marker_size is not None and args.aruco is None:
+        raise ParameterError("--marker-size goes with --aruco")
+    return MeasureOptions(
+        reference=spec,
+        method=args.method,
+        orientation=args.orientation,
+        unit=unit,
+        offset=parse_length(args.offset, unit, what="--offset", allow_zero=True),
+        classes=ClassIds(object=args.object_class, reference=args.reference_class),
+        all_objects=args.all,
+    ).validated()
+
+
+def _segment(args: argparse.Namespace, image, classes: ClassIds):
+    from objlen.segment import SageMakerSettings, make_segmenter
+
+    settings = None
+    if args.segmenter == "sagemaker":
+        if not args.endpoint:
+            raise ParameterError("--segmenter sagemaker needs --endpoint NAME")
+        settings = SageMakerSettings(
+            endpoint_name=args.endpoint,
+            region=args.region,
+            profile=args.profile,
+            endpoint_url=args.endpoint_url,
+        )
+    segmenter = make_segmenter(
+        args.segmenter, classes=classes, sagemaker=settings, reference_rule=args.reference_rule
+    )
+    return segmenter.segment(image)
+
+
+def run_measure(args: argparse.Namespace) -> int:
+    """``measure``: print the measurement; return the exit status."""
+    options = options_from_args(args)
+    image = load_image(args.image)
+    height, width = image.shape[:2]
+    if args.mask:
+        mask, notes = load_mask(args.mask, (width, height))
+    else:
+        segmentation = _segment(args, image, options.classes)
+        mask, notes = segmentation.mask, list(segmentation.warnings)
+    result = measure(mask, options, image=image, input_warnings=notes)
+    print(result.to_json() if args.json else summary(result, args.image))
+    return 0
+
+
+def summary(result: Measurement, name: str) -> str:
+    """A human-readable account of a measurement."""
+    width, height = result.image_size
+    unit = result.unit
+    lines = [
+        f"{name}: {width}x{height} px, method {result.method} "
+        f"({result.options.orientation}), unit {unit}"
+    ]
+    ref = result.reference
+    if ref.kind == "scale":
+        lines.append(f"  scale     {ref.scale:.6g} {unit}/px (given)")
+    else:
+        lines.append(
+            f"  reference {ref.kind}: CD = {ref.pixels:.1f} px = {ref.real:g} {unit} "
+            f"(C {ref.C[0]:.1f},{ref.C[1]:.1f}  D {ref.D[0]:.1f},{ref.D[1]:.1f}; "
+            f"located on {ref.located_on}) -> {ref.scale:.6g} {unit}/px"
+        )
+    for index, obj in enumerate(result.objects, start=1):
+        lines.append(
+            f"  object {index}  width {obj.width.value:.2f} ± {obj.width.uncertainty:.2f} {unit}"
+            f"   height {obj.height.value:.2f} ± {obj.height.uncertainty:.2f} {unit}"
+            f"   (AB {obj.ab_px:.1f} px, AE {obj.ae_px:.1f} px, 95 %)"
+        )
+    lines += [f"  note: {note}" for note in result.notes]
+    lines += [f"  warning: {warning}" for warning in result.warnings]
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``objlen`` argument parser with all its commands."""
+    parser = argparse.ArgumentParser(prog="objlen", description="Measure objects in photos.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    _add_measure_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except ObjlenError as error:
+        print(f"objlen: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("objlen: interrupted", file=sys.stderr)
+        return 130

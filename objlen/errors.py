@@ -1,0 +1,43 @@
+"""The one exception family of objlen.
+
+Every error that bad input can cause is an :class:`ObjlenError` whose message
+is written for the operator: it says what is wrong and how to fix it. The
+command line prints it on one line and exits with status 2; the app shows it
+without a traceback.
+"""
+
+from __future__ import annotations
+
+
+class ObjlenError(Exception):
+    """Base class: an error whose message is meant for a person."""
+
+
+class ImageReadError(ObjlenError):
+    """A file is not a readable image, or is too large to decode safely."""
+
+
+class MaskError(ObjlenError):
+    """A mask is unusable: wrong kind of image, unknown classes, no object."""
+
+
+class ReferenceNotFoundError(ObjlenError):
+    """The reference cannot be found or is unusable (too small, missing)."""
+
+
+class ParameterError(ObjlenError):
+    """A user-supplied value is out of range (a length, a unit, a class id)."""
+
+
+class SegmentationError(ObjlenError):
+    """A segmenter failed: endpoint unreachable, model error, bad answer."""
+
+
+__all__ = [
+    "ImageReadError",
+    "MaskError",
+    "ObjlenError",
+    "ParameterError",
+    "ReferenceNotFoundError",
+    "SegmentationError",
+]

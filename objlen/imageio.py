@@ -1,0 +1,176 @@
+"""Every read and write of an image or a mask.
+
+Images come back as ``(H, W, 3)`` uint8 RGB arrays with the EXIF orientation
+already applied, so that pixel ``(x, y)`` is where a person sees it. Masks come
+back as ``(H, W)`` uint8 arrays of class indices (a palette PNG gives its
+indices, not its colours).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from pathlib import Path
+from typing import BinaryIO
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from objlen.errors import ImageReadError, MaskError
+
+try:  # HEIC photos from phones, where the optional plugin is installed.
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+except ImportError:  # pragma: no cover - the plugin is in requirements.txt
+    pass
+
+#: Largest image objlen decodes, in pixels (about 10x a 12-megapixel photo).
+MAX_PIXELS = 120_000_000
+
+Source = str | Path | bytes | BinaryIO
+
+
+def _open(source: Source, what: str) -> Image.Image:
+    """Open ``source`` lazily with Pillow, turning every failure into our error."""
+    name = str(source) if isinstance(source, str | Path) else what
+    try:
+        stream = io.BytesIO(source) if isinstance(source, bytes) else source
+        with warnings.catch_warnings():
+            # Our own limit, checked in _check_size, speaks before Pillow's.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(stream)
+    except FileNotFoundError as exc:
+        raise ImageReadError(f"{name}: no such file") from exc
+    except IsADirectoryError as exc:
+        raise ImageReadError(f"{name}: is a folder, not an image file") from exc
+    except Image.DecompressionBombError as exc:
+        raise ImageReadError(
+            f"{name}: image is too large to decode safely; resize it below "
+            f"{MAX_PIXELS / 1e6:.0f} megapixels"
+        ) from exc
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise ImageReadError(
+            f"{name}: not an image objlen can read (JPEG, PNG, TIFF, WebP, BMP, HEIC)"
+        ) from exc
+
+
+def _check_size(image: Image.Image, name: str, max_pixels: int) -> None:
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ImageReadError(
+            f"{name}: {width}x{height} is too large to decode safely "
+            f"(limit {max_pixels / 1e6:.0f} megapixels); resize it first"
+        )
+    if width < 1 or height < 1:
+        raise ImageReadError(f"{name}: image has no pixels")
+
+
+def _decode(image: Image.Image, name: str) -> Image.Image:
+    try:
+        image.load()
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageReadError(f"{name}: the image file is truncated or corrupt") from exc
+    return image
+
+
+def load_image(source: Source, *, max_pixels: int = MAX_PIXELS, name: str = "image") -> np.ndarray:
+    """Read a photo as an ``(H, W, 3)`` uint8 RGB array, EXIF orientation applied.
+
+    Raises:
+        ImageReadError: the file is missing, not an image, corrupt, or larger
+            than ``max_pixels`` (checked before the pixels are decoded).
+    """
+    label = str(source) if isinstance(source, str | Path) else name
+    with _open(source, label) as image:
+        _check_size(image, label, max_pixels)
+        image = _decode(image, label)
+        oriented = ImageOps.exif_transpose(image)
+        return np.asarray(oriented.convert("RGB"))
+
+
+def load_mask(
+    source: Source,
+    image_size: tuple[int, int] | None = None,
+    *,
+    max_pixels: int = MAX_PIXELS,
+    name: str = "mask",
+) -> tuple[np.ndarray, list[str]]:
+    """Read a mask of class indices.
+
+    Args:
+        source: a path, bytes or binary stream of a single-channel image
+            (grayscale, 16-bit or palette PNG; a palette PNG gives its indices).
+        image_size: ``(width, height)`` of the photo the mask belongs to; a mask
+            of another size is resized with nearest-neighbour and a warning.
+
+    Returns:
+        ``(mask, warnings)``: an ``(H, W)`` uint8 array and remarks for the operator.
+
+    Raises:
+        ImageReadError: not an image, or too large.
+        MaskError: a colour image, or values above 255.
+    """
+    label = str(source) if isinstance(source, str | Path) else name
+    with _open(source, label) as image:
+        _check_size(image, label, max_pixels)
+        image = _decode(image, label)
+        if image.mode in ("RGB", "RGBA", "CMYK", "YCbCr", "LAB", "HSV", "LA", "PA"):
+            raise MaskError(
+                f"{label}: the mask is a colour image ({image.mode}); save it as a "
+                "single-channel PNG of class indices (grayscale or palette), "
+                "e.g. 0 background, 1 object, 2 reference"
+            )
+        values = np.asarray(image)
+    if values.dtype == bool:
+        values = values.astype(np.uint8)
+    if values.ndim != 2:
+        raise MaskError(f"{label}: the mask must have one channel, it has shape {values.shape}")
+    if values.dtype != np.uint8:
+        if values.size and (values.min() < 0 or values.max() > 255):
+            raise MaskError(f"{label}: mask values must be class indices 0..255")
+        values = values.astype(np.uint8)
+    return fit_mask_to_image(values, image_size, label)
+
+
+def fit_mask_to_image(
+    mask: np.ndarray, image_size: tuple[int, int] | None, label: str = "mask"
+) -> tuple[np.ndarray, list[str]]:
+    """Bring a mask to ``image_size`` = ``(width, height)`` with nearest-neighbour.
+
+    Returns ``(mask, warnings)``; the warning says the mask was resized.
+    """
+    notes: list[str] = []
+    if image_size is None:
+        return mask, notes
+    width, height = image_size
+    if mask.shape != (height, width):
+        notes.append(
+            f"{label} is {mask.shape[1]}x{mask.shape[0]}, the photo {width}x{height}: "
+            "the mask was resized (nearest-neighbour); its edges are less precise"
+        )
+        mask = cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST)
+    return mask, notes
+
+
+def encode_png(array: np.ndarray) -> bytes:
+    """Encode an RGB ``(H, W, 3)`` or single-channel ``(H, W)`` uint8 array as PNG."""
+    image = Image.fromarray(np.ascontiguousarray(array))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def encode_jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
+    """Encode an ``(H, W, 3)`` uint8 RGB array as JPEG."""
+    ok, buffer = cv2.imencode(".jpg", rgb[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:  # pragma: no cover - OpenCV encodes any uint8 RGB array
+        raise ImageReadError("could not encode the image as JPEG")
+    return buffer.tobytes()
+
+
+def sha256_hex(data: bytes) -> str:
+    """Hex SHA-256 of ``data``: the identity of a photo in the history."""
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,465 @@
+"""The measurement contract (``shared/MEASUREMENT.md``): points, formulas, uncertainty.
+
+:func:`measure` turns a class-index mask (and, where given, the photo) into a
+:class:`~objlen.result.Measurement`; :func:`remeasure` recomputes one from
+points the operator moved. This module knows no files, no Streamlit and no
+AWS: it computes.
+
+The seed's ``proportional`` formulas are kept exactly::
+
+    scale   = realCD / CD
+    realAB  = AB * scale
+    realAE  = AE * realAB / AB
+    width   = realAB
+    height  = realAE - N
+
+With ``homography`` the points are mapped into the reference's plane and the
+lengths are distances there.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from objlen.errors import MaskError, ParameterError, ReferenceNotFoundError
+from objlen.geometry import (
+    Box,
+    Homography,
+    apply_homographies,
+    distance,
+    homography_matrices,
+    major_axis,
+    min_area_box,
+    upright_box,
+)
+from objlen.options import MeasureOptions
+from objlen.reference import Quad, detect_aruco, quad_from_outline, refine_quad_on_photo
+from objlen.regions import Region, check_classes, class_regions, dense_outline
+from objlen.result import Length, Measurement, ObjectResult, ReferenceResult
+
+#: Coverage factor of a 95 % interval for a normal distribution.
+COVERAGE_FACTOR = 1.96
+#: A reference that looks this far from a face-on rectangle triggers a warning.
+PERSPECTIVE_ANGLE_DEG = 2.0
+PERSPECTIVE_SIDES = 0.02
+
+NOTES = {
+    "proportional": (
+        "proportional method: exact only when the object and the reference lie in one "
+        "plane parallel to the camera's sensor"
+    ),
+    "homography": (
+        "homography method: exact for everything lying in the reference's plane; "
+        "parts of the object above or below that plane are not corrected"
+    ),
+}
+
+
+# --------------------------------------------------------------------------- lengths
+def proportional_lengths(
+    a: np.ndarray,
+    b: np.ndarray,
+    e: np.ndarray,
+    scale: float,
+    scale_rel_var: float,
+    sigma_px: float,
+    offset: float,
+) -> tuple[Length, Length]:
+    """Width and height by the seed's formulas, with 95 % half-widths.
+
+    Args:
+        a, b, e: object points in image pixels.
+        scale: real units per pixel (``realCD / CD``).
+        scale_rel_var: relative variance of ``scale`` (``2 sigma^2 / CD^2``).
+        sigma_px: standard uncertainty of each point coordinate.
+        offset: the constant ``N`` subtracted from the height.
+    """
+    ab_px, ae_px = distance(a, b), distance(a, e)
+    if ab_px <= 0 or ae_px <= 0:
+        raise ParameterError("points A, B and E must be distinct: AB and AE need a length")
+    real_ab = ab_px * scale
+    real_ae = ae_px * real_ab / ab_px
+    width_sigma = real_ab * math.sqrt(2 * sigma_px**2 / ab_px**2 + scale_rel_var)
+    height_sigma = real_ae * math.sqrt(2 * sigma_px**2 / ae_px**2 + scale_rel_var)
+    return (
+        Length(real_ab, COVERAGE_FACTOR * width_sigma),
+        Length(real_ae - offset, COVERAGE_FACTOR * height_sigma),
+    )
+
+
+def plane_lengths(
+    points: np.ndarray,
+    corners: np.ndarray,
+    plane_corners: np.ndarray,
+    sigma_px: float,
+    corner_sigma_px: float,
+    offset: float,
+    step_px: float = 1e-3,
+) -> tuple[Length, Length]:
+    """Width ``|AB|`` and height ``|AE| - N`` measured in the reference's plane.
+
+    Args:
+        points: ``(3, 2)`` image points A, B, E.
+        corners: ``(4, 2)`` image corners of the reference.
+        plane_corners: ``(4, 2)`` the same corners in the plane (real units).
+
+    The 95 % half-widths propagate the point and corner uncertainties to first
+    order, with a central-difference Jacobian evaluated in one batch.
+    """
+    params = np.concatenate([points.ravel(), corners.ravel()])
+    sigmas = np.array([sigma_px] * 6 + [corner_sigma_px] * 8)
+    steps = np.eye(len(params)) * step_px
+    batch = np.vstack([params, params + steps, params - steps])
+    matrices = homography_matrices(batch[:, 6:].reshape(-1, 4, 2), plane_corners)
+    mapped = apply_homographies(matrices, batch[:, :6].reshape(-1, 3, 2))
+    widths = np.linalg.norm(mapped[:, 1] - mapped[:, 0], axis=1)
+    heights = np.linalg.norm(mapped[:, 2] - mapped[:, 0], axis=1)
+    if widths[0] <= 0 or heights[0] <= 0:
+        raise ParameterError("points A, B and E must be distinct: AB and AE need a length")
+    count = len(params)
+    results = []
+    for values in (widths, heights):
+        jacobian = (values[1 : count + 1] - values[count + 1 :]) / (2 * step_px)
+        sigma = float(np.sqrt(np.sum((jacobian * sigmas) ** 2)))
+        results.append((float(values[0]), COVERAGE_FACTOR * sigma))
+    (width, width_u), (height, height_u) = results
+    return Length(width, width_u), Length(height - offset, height_u)
+
+
+# --------------------------------------------------------------------------- reference
+def _plane_corners(quad: Quad, size: tuple[float, float]) -> tuple[np.ndarray, tuple]:
+    """Plane coordinates of the quad's corners; the longer real side goes with
+    the longer pair of sides in the image. Returns ``(plane_corners, (W, H))``
+    where W runs along the top side (the plane's x axis)."""
+    sides = quad.side_lengths()
+    long_real, short_real = max(size), min(size)
+    top_is_long = sides[0] + sides[2] >= sides[1] + sides[3]
+    w, h = (long_real, short_real) if top_is_long else (short_real, long_real)
+    return np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float64), (w, h)
+
+
+def _axis_of_quad(
+    quad: Quad, plane_size: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """C, D = midpoints of the quad's two short sides (in real terms), and CD's real length."""
+    tl, tr, br, bl = quad.corners
+    w, h = plane_size
+    ends = ((tl + bl) / 2, (tr + br) / 2) if w >= h else ((tl + tr) / 2, (bl + br) / 2)
+    c, d = sorted(ends, key=lambda p: (round(p[0], 6), p[1]))
+    return c, d, max(w, h)
+
+
+def _quad_of_region(
+    mask: np.ndarray, class_id: int, region: Region, image: np.ndarray | None
+) -> Quad:
+    quad = quad_from_outline(dense_outline(mask, class_id, region))
+    return refine_quad_on_photo(image, quad) if image is not None else quad
+
+
+def _looks_rectangular(region: Region, quad: Quad) -> bool:
+    x, y = quad.corners[:, 0], quad.corners[:, 1]
+    quad_area = 0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
+    return abs(region.area_px - quad_area) <= 0.03 * quad_area
+
+
+def _perspective_warning(mask: np.ndarray, options: MeasureOptions, region: Region) -> list[str]:
+    """A warning when a rectangular reference is not seen face-on."""
+    try:
+        quad = quad_from_outline(dense_outline(mask, options.classes.reference, region))
+    except ReferenceNotFoundError:
+        return []
+    if not _looks_rectangular(region, quad):
+        return []
+    angle, sides = quad.squareness_deviation()
+    if angle <= PERSPECTIVE_ANGLE_DEG and sides <= PERSPECTIVE_SIDES:
+        return []
+    return [
+        f"perspective suspected: the reference's corners are {angle:.1f} deg off square and "
+        f"its opposite sides differ by {sides:.0%}, so the camera is not parallel to it; the "
+        "proportional method is then off by several percent: use the homography method "
+        "with the reference's width x height"
+    ]
+
+
+def locate_reference(
+    mask: np.ndarray, options: MeasureOptions, image: np.ndarray | None
+) -> tuple[ReferenceResult, list[str]]:
+    """Find the reference the options describe; return it and warnings about it."""
+    spec = options.reference
+    classes = options.classes
+    if spec.scale is not None:
+        return ReferenceResult(kind="scale", given_scale=spec.scale), []
+    warnings: list[str] = []
+    if spec.aruco_dictionary is not None:
+        if image is None:
+            raise ParameterError("an ArUco reference is found in the photo: pass the image too")
+        quad = detect_aruco(image, spec.aruco_dictionary)
+        size = (spec.marker_size, spec.marker_size)
+        kind = "aruco"
+    else:
+        regions = class_regions(mask, classes.reference, min_area_px=1, limit=1)
+        if not regions:
+            raise ReferenceNotFoundError(
+                f"the mask has no reference pixels (class {classes.reference}); put a "
+                "reference of known size in the photo, set the reference class id, or "
+                "give the scale directly"
+            )
+        region = regions[0]
+        warnings += _border_warning(region, mask.shape, "reference")
+        if options.method == "proportional":
+            c, d = major_axis(region.edge_points())
+            real = spec.length if spec.length is not None else max(spec.size)
+            warnings += _perspective_warning(mask, options, region)
+            return _checked(
+                ReferenceResult(kind="mask", C=c, D=d, real=real, located_on="mask"), options
+            ), warnings
+        quad = _quad_of_region(mask, classes.reference, region, image)
+        size = spec.size
+        kind = "rectangle"
+    plane_corners, plane_size = _plane_corners(quad, size)
+    c, d, real = _axis_of_quad(quad, plane_size)
+    result = ReferenceResult(
+        kind=kind,
+        C=c,
+        D=d,
+        real=real,
+        corners=quad.corners,
+        plane_size=plane_size,
+        plane_corners=plane_corners,
+        corner_sigma_px=quad.sigma_px,
+        located_on=quad.source,
+    )
+    return _checked(result, options), warnings
+
+
+def _checked(reference: ReferenceResult, options: MeasureOptions) -> ReferenceResult:
+    if reference.pixels is not None and reference.pixels < options.min_reference_px:
+        raise ReferenceNotFoundError(
+            f"the reference is only {reference.pixels:.1f} px long in the photo; at least "
+            f"{options.min_reference_px:g} px are needed: move closer or use a larger reference"
+        )
+    return reference
+
+
+def _border_warning(region: Region, shape: tuple[int, ...], what: str) -> list[str]:
+    x, y, w, h = region.bbox
+    height, width = shape[:2]
+    if x <= 0 or y <= 0 or x + w >= width or y + h >= height:
+        return [f"the {what} touches the edge of the photo and may be cut off"]
+    return []
+
+
+# --------------------------------------------------------------------------- objects
+def _object_box(region: Region, reference: ReferenceResult, orientation: str) -> Box:
+    """The object's box per the contract, in image coordinates."""
+    edge_points = region.edge_points()
+    box_of = upright_box if orientation == "upright" else min_area_box
+    if reference.corners is None:
+        return box_of(edge_points)
+    to_plane = Homography.from_points(reference.corners, reference.plane_corners)
+    plane_box = box_of(to_plane(edge_points))
+    a, b, e = to_plane.inverse(np.array([plane_box.A, plane_box.B, plane_box.E]))
+    return Box(A=a, B=b, E=e)
+
+
+def object_lengths(
+    points: np.ndarray, reference: ReferenceResult, options: MeasureOptions
+) -> tuple[Length, Length]:
+    """Width and height of the object whose A, B, E are ``points`` (``(3, 2)``)."""
+    a, b, e = points
+    sigma = options.point_sigma_px
+    if reference.corners is not None:
+        return plane_lengths(
+            points,
+            reference.corners,
+            reference.plane_corners,
+            sigma,
+            reference.corner_sigma_px,
+            options.offset,
+        )
+    if reference.kind == "scale":
+        return proportional_lengths(a, b, e, reference.given_scale, 0.0, sigma, options.offset)
+    cd_px = reference.pixels
+    scale = reference.real / cd_px
+    return proportional_lengths(a, b, e, scale, 2 * sigma**2 / cd_px**2, sigma, options.offset)
+
+
+def _object_result(
+    points: np.ndarray,
+    area_px: int | None,
+    reference: ReferenceResult,
+    options: MeasureOptions,
+    moved: tuple[str, ...] = (),
+) -> ObjectResult:
+    width, height = object_lengths(points, reference, options)
+    a, b, e = points
+    return ObjectResult(A=a, B=b, E=e, width=width, height=height, area_px=area_px, moved=moved)
+
+
+def _point_warnings(objects: Sequence[ObjectResult], options: MeasureOptions) -> list[str]:
+    warnings = []
+    unit = options.unit
+    for index, obj in enumerate(objects):
+        name = "the object" if len(objects) == 1 else f"object {index + 1}"
+        for label, length in (("width", obj.width), ("height", obj.height)):
+            relative = length.relative
+            if relative > options.warn_relative:
+                warnings.append(
+                    f"{name}: {label} uncertainty ±{length.uncertainty:.3g} {unit} is "
+                    f"{relative:.1%} of the value (above {options.warn_relative:.0%}): the "
+                    "reference or the object is small in the photo; move closer or use a "
+                    "larger reference"
+                )
+        if options.offset > 0 and obj.height.value < 0:
+            warnings.append(
+                f"{name}: the offset N = {options.offset:g} {unit} is larger than the measured "
+                f"height {obj.height.value + options.offset:.4g} {unit}: the height is "
+                "negative; check N and the unit"
+            )
+    return warnings
+
+
+# --------------------------------------------------------------------------- public
+def measure(
+    mask: np.ndarray,
+    options: MeasureOptions,
+    *,
+    image: np.ndarray | None = None,
+    input_warnings: Sequence[str] = (),
+) -> Measurement:
+    """Measure the object(s) of a class-index mask against its reference.
+
+    Args:
+        mask: ``(H, W)`` uint8 class indices (see ``options.classes``).
+        options: what the reference is, the method, orientation, unit, N...
+        image: the ``(H, W, 3)`` RGB photo, needed for ArUco and used to
+            refine a rectangular reference's corners on the photo's edges.
+        input_warnings: remarks from loading (e.g. a resized mask), carried
+            into the result.
+
+    Returns:
+        A :class:`Measurement`; ``objects`` ordered largest first, only the
+        largest unless ``options.all_objects``.
+
+    Raises:
+        MaskError, ReferenceNotFoundError, ParameterError: with messages for the operator.
+    """
+    options = options.validated()
+    if mask.ndim != 2:
+        raise MaskError(f"a mask has one channel; got an array of shape {mask.shape}")
+    if image is not None and image.shape[:2] != mask.shape:
+        raise MaskError(
+            f"the mask ({mask.shape[1]}x{mask.shape[0]}) and the photo "
+            f"({image.shape[1]}x{image.shape[0]}) differ in size"
+        )
+    classes = options.classes
+    counts = check_classes(mask, classes)
+    if counts[classes.object] == 0:
+        raise MaskError(
+            f"the mask has no object pixels (class {classes.object}); check the segmentation "
+            "or the object class id"
+        )
+    reference, reference_warnings = locate_reference(mask, options, image)
+    regions = class_regions(
+        mask,
+        classes.object,
+        min_area_px=options.min_object_area_px,
+        limit=None if options.all_objects else 1,
+    )
+    if not regions:
+        raise MaskError(
+            f"the object in the mask is smaller than {options.min_object_area_px} pixels; "
+            "check the segmentation"
+        )
+    objects = []
+    fixed_warnings = list(input_warnings) + reference_warnings
+    for region in regions:
+        box = _object_box(region, reference, options.orientation)
+        objects.append(
+            _object_result(np.array([box.A, box.B, box.E]), region.area_px, reference, options)
+        )
+        fixed_warnings += _border_warning(region, mask.shape, "object")
+    return Measurement(
+        image_size=(mask.shape[1], mask.shape[0]),
+        options=options,
+        reference=reference,
+        objects=tuple(objects),
+        fixed_warnings=tuple(dict.fromkeys(fixed_warnings)),
+        warnings=tuple(dict.fromkeys(fixed_warnings + _point_warnings(objects, options))),
+        notes=(NOTES[options.method],),
+    )
+
+
+POINT_NAMES = ("A", "B", "E", "C", "D")
+
+
+def _as_point(name: str, value: Sequence[float]) -> np.ndarray:
+    point = np.asarray(value, dtype=np.float64).reshape(-1)
+    if point.shape != (2,) or not np.all(np.isfinite(point)):
+        raise ParameterError(f"point {name} must be two finite numbers (x, y), got {value!r}")
+    return point
+
+
+def remeasure(
+    measurement: Measurement, moved: Mapping[str, Sequence[float]], object_index: int = 0
+) -> Measurement:
+    """Recompute a measurement from points the operator moved.
+
+    Args:
+        measurement: the result of :func:`measure` (or of an earlier call).
+        moved: new image positions ``(x, y)`` for any of ``"A"``, ``"B"``,
+            ``"E"`` (of object ``object_index``) and ``"C"``, ``"D"``. A moved
+            position is the truth; the lengths are plain distances (in the
+            reference's plane for the homography method).
+
+    Returns:
+        A new :class:`Measurement` with the same schema; the moved point names
+        are listed in the object's ``moved`` and the reference's ``moved``.
+    """
+    unknown = set(moved) - set(POINT_NAMES)
+    if unknown:
+        raise ParameterError(f"unknown point names {sorted(unknown)}; use A, B, E, C or D")
+    if not 0 <= object_index < len(measurement.objects):
+        raise ParameterError(f"there is no object number {object_index + 1} in this measurement")
+    points = {name: _as_point(name, value) for name, value in moved.items()}
+    options = measurement.options
+    reference = measurement.reference
+    if "C" in points or "D" in points:
+        if reference.kind == "scale":
+            raise ParameterError("the scale was given directly: there are no points C, D to move")
+        if reference.corners is not None:
+            raise ParameterError(
+                "with the homography method C and D follow from the reference's corners; "
+                "move A, B or E"
+            )
+        reference = _checked(
+            replace(
+                reference,
+                C=points.get("C", reference.C),
+                D=points.get("D", reference.D),
+                moved=True,
+            ),
+            options,
+        )
+    objects = []
+    for index, obj in enumerate(measurement.objects):
+        abe = np.array([obj.A, obj.B, obj.E])
+        names = obj.moved
+        if index == object_index:
+            for k, name in enumerate("ABE"):
+                if name in points:
+                    abe[k] = points[name]
+            names = tuple(n for n in "ABE" if n in points or n in obj.moved)
+        objects.append(_object_result(abe, obj.area_px, reference, options, names))
+    return replace(
+        measurement,
+        reference=reference,
+        objects=tuple(objects),
+        warnings=tuple(
+            dict.fromkeys([*measurement.fixed_warnings, *_point_warnings(objects, options)])
+        ),
+    )

@@ -1,0 +1,118 @@
+"""What the operator tells objlen about a measurement."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from objlen.classes import ClassIds
+from objlen.errors import ParameterError
+from objlen.units import check_unit
+
+METHODS = ("proportional", "homography")
+ORIENTATIONS = ("upright", "auto")
+
+Method = Literal["proportional", "homography"]
+Orientation = Literal["upright", "auto"]
+
+
+def _positive(value: float | None, what: str) -> None:
+    if value is not None and (not math.isfinite(value) or value <= 0):
+        raise ParameterError(f"{what} must be a positive, finite number; got {value!r}")
+
+
+@dataclass(frozen=True)
+class ReferenceSpec:
+    """The reference's real size, in the measurement's unit. Give one of:
+
+    * ``length``: the real length of CD (the reference's long axis; a coin's
+      diameter, a card's long side) — for the proportional method;
+    * ``size``: ``(width, height)`` of a rectangular reference (any order) —
+      for either method;
+    * ``aruco_dictionary`` and ``marker_size``: an ArUco marker's black square;
+    * ``scale``: real units per pixel, known beforehand (no reference needed).
+    """
+
+    length: float | None = None
+    size: tuple[float, float] | None = None
+    aruco_dictionary: str | None = None
+    marker_size: float | None = None
+    scale: float | None = None
+
+    def validated(self, method: str) -> ReferenceSpec:
+        """Return self, or raise :class:`ParameterError` saying what is missing."""
+        _positive(self.length, "the reference length")
+        _positive(self.marker_size, "the marker size")
+        _positive(self.scale, "the scale")
+        if self.size is not None:
+            if len(self.size) != 2:
+                raise ParameterError("the reference size is two lengths: width x height")
+            for side in self.size:
+                _positive(side, "each side of the reference size")
+        if (self.aruco_dictionary is None) != (self.marker_size is None):
+            raise ParameterError("an ArUco reference needs both its dictionary and its marker size")
+        given = [
+            self.length is not None,
+            self.size is not None,
+            self.aruco_dictionary is not None,
+            self.scale is not None,
+        ]
+        if sum(given) != 1:
+            raise ParameterError(
+                "say what the reference is, once: its length, its width x height, an "
+                "ArUco marker with its size, or the scale"
+            )
+        if method == "homography" and (self.length is not None or self.scale is not None):
+            raise ParameterError(
+                "the homography method needs a rectangular reference of known width x "
+                "height or an ArUco marker, not a single length"
+            )
+        return self
+
+
+@dataclass(frozen=True)
+class MeasureOptions:
+    """Everything :func:`objlen.measure` needs besides the mask and photo.
+
+    Lengths (reference, offset) are in ``unit``; results come out in ``unit``.
+
+    Attributes:
+        point_sigma_px: standard uncertainty of each point coordinate, pixels
+            (half a pixel for a point taken from a mask).
+        warn_relative: relative 95 % uncertainty above which a warning is given.
+        min_reference_px: a reference axis shorter than this is an error.
+        min_object_area_px: object components smaller than this are ignored.
+    """
+
+    reference: ReferenceSpec = field(default_factory=ReferenceSpec)
+    method: Method = "proportional"
+    orientation: Orientation = "upright"
+    unit: str = "mm"
+    offset: float = 0.0
+    classes: ClassIds = field(default_factory=ClassIds)
+    all_objects: bool = False
+    point_sigma_px: float = 0.5
+    warn_relative: float = 0.02
+    min_reference_px: float = 10.0
+    min_object_area_px: int = 64
+
+    def validated(self) -> MeasureOptions:
+        """Return self if consistent, else raise :class:`ParameterError`."""
+        if self.method not in METHODS:
+            raise ParameterError(f"unknown method {self.method!r}; use {' or '.join(METHODS)}")
+        if self.orientation not in ORIENTATIONS:
+            raise ParameterError(
+                f"unknown orientation {self.orientation!r}; use {' or '.join(ORIENTATIONS)}"
+            )
+        check_unit(self.unit)
+        if not math.isfinite(self.offset) or self.offset < 0:
+            raise ParameterError(f"the offset N must be zero or positive; got {self.offset!r}")
+        _positive(self.point_sigma_px, "the point uncertainty")
+        _positive(self.warn_relative, "the warning threshold")
+        self.reference.validated(self.method)
+        return self
+
+    def with_reference(self, **changes: object) -> MeasureOptions:
+        """A copy with the reference spec changed."""
+        return replace(self, reference=replace(self.reference, **changes))

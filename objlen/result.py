@@ -1,0 +1,183 @@
+"""The result of a measurement and its stable JSON form (``objlen.measurement/1``)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from objlen.options import MeasureOptions
+from objlen.units import convert
+
+SCHEMA = "objlen.measurement/1"
+
+
+@dataclass(frozen=True)
+class Length:
+    """A length with its 95 % half-width, in the measurement's unit."""
+
+    value: float
+    uncertainty: float
+
+    @property
+    def relative(self) -> float:
+        """Uncertainty as a share of the value (infinite for a zero value)."""
+        return self.uncertainty / abs(self.value) if self.value else float("inf")
+
+    def to_dict(self) -> dict[str, float]:
+        return {"value": round(self.value, 4), "uncertainty": round(self.uncertainty, 4)}
+
+
+@dataclass(frozen=True)
+class ReferenceResult:
+    """Where the reference is and what it is worth.
+
+    Attributes:
+        kind: ``"mask"`` (a reference region, proportional), ``"rectangle"``
+            (a rectangular region, homography), ``"aruco"``, or ``"scale"``
+            (given directly, no points).
+        C, D: ends of the reference segment in the image (None for ``scale``).
+        real: real length of CD, in the unit.
+        corners: ``(4, 2)`` image corners (homography), top-left first, clockwise.
+        plane_size: real ``(W, H)`` of the reference, W along its top side.
+        plane_corners: the corners in the plane, ``(0,0), (W,0), (W,H), (0,H)``.
+        corner_sigma_px: standard uncertainty of each corner coordinate.
+        located_on: ``"mask"``, ``"photo"`` (edges refined on the photo) or ``"aruco"``.
+        given_scale: real units per pixel, for ``scale``.
+        moved: the operator moved C or D.
+    """
+
+    kind: str
+    C: np.ndarray | None = None
+    D: np.ndarray | None = None
+    real: float | None = None
+    corners: np.ndarray | None = None
+    plane_size: tuple[float, float] | None = None
+    plane_corners: np.ndarray | None = None
+    corner_sigma_px: float = 0.0
+    located_on: str = "given"
+    given_scale: float | None = None
+    moved: bool = False
+
+    @property
+    def pixels(self) -> float | None:
+        """Length of CD in pixels."""
+        if self.C is None or self.D is None:
+            return None
+        return float(np.hypot(*(self.D - self.C)))
+
+    @property
+    def scale(self) -> float:
+        """Real units per pixel along CD (nominal for the homography method)."""
+        if self.given_scale is not None:
+            return self.given_scale
+        return self.real / self.pixels
+
+
+@dataclass(frozen=True)
+class ObjectResult:
+    """One measured object: its points, lengths and pixel area."""
+
+    A: np.ndarray
+    B: np.ndarray
+    E: np.ndarray
+    width: Length
+    height: Length
+    area_px: int | None
+    moved: tuple[str, ...] = ()
+
+    @property
+    def ab_px(self) -> float:
+        return float(np.hypot(*(self.B - self.A)))
+
+    @property
+    def ae_px(self) -> float:
+        return float(np.hypot(*(self.E - self.A)))
+
+
+def _xy(point: np.ndarray | None) -> list[float] | None:
+    return None if point is None else [round(float(point[0]), 3), round(float(point[1]), 3)]
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A complete measurement, ready to show, save, or recompute from moved points.
+
+    Attributes:
+        image_size: ``(width, height)`` in pixels.
+        options: the options it was measured with.
+        reference, objects: see :class:`ReferenceResult`, :class:`ObjectResult`.
+        fixed_warnings: warnings that moving points cannot change.
+        warnings: all warnings, for the operator.
+        notes: what the method assumes.
+    """
+
+    image_size: tuple[int, int]
+    options: MeasureOptions
+    reference: ReferenceResult
+    objects: tuple[ObjectResult, ...]
+    fixed_warnings: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def method(self) -> str:
+        return self.options.method
+
+    @property
+    def unit(self) -> str:
+        return self.options.unit
+
+    def to_dict(self) -> dict[str, Any]:
+        """The schema-v1 JSON structure of ``shared/MEASUREMENT.md``."""
+        reference = self.reference
+        reference_dict: dict[str, Any] = {
+            "kind": reference.kind,
+            "C": _xy(reference.C),
+            "D": _xy(reference.D),
+            "pixels": None if reference.pixels is None else round(reference.pixels, 3),
+            "real": reference.real,
+            "located_on": reference.located_on,
+            "moved": reference.moved,
+        }
+        if reference.corners is not None:
+            reference_dict["corners"] = [_xy(p) for p in reference.corners]
+            reference_dict["size"] = list(reference.plane_size)
+        return {
+            "schema": SCHEMA,
+            "image": {"width": self.image_size[0], "height": self.image_size[1]},
+            "method": self.method,
+            "orientation": self.options.orientation,
+            "unit": self.unit,
+            "reference": reference_dict,
+            "scale": float(f"{reference.scale:.8g}"),
+            "objects": [
+                {
+                    "points": {"A": _xy(o.A), "B": _xy(o.B), "E": _xy(o.E)},
+                    "pixels": {"AB": round(o.ab_px, 3), "AE": round(o.ae_px, 3)},
+                    "width": o.width.to_dict(),
+                    "height": o.height.to_dict(),
+                    "area_px": o.area_px,
+                    "moved": list(o.moved),
+                }
+                for o in self.objects
+            ],
+            "offset_N": self.options.offset,
+            "uncertainty": {"level": 0.95, "point_px": self.options.point_sigma_px},
+            "notes": list(self.notes),
+            "warnings": list(self.warnings),
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """:meth:`to_dict` as JSON text."""
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def in_unit(self, unit: str) -> dict[str, float]:
+        """Width and height of the first object converted to ``unit`` (for display)."""
+        first = self.objects[0]
+        return {
+            "width": convert(first.width.value, self.unit, unit),
+            "height": convert(first.height.value, self.unit, unit),
+        }

@@ -1,0 +1,47 @@
+"""The one interface every segmenter implements.
+
+A segmenter turns an RGB image into a class-index mask of the image's own
+size. Class ids follow :class:`objlen.classes.ClassIds` (default 0 background,
+1 object, 2 reference, 255 ignore).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """What a segmenter returns.
+
+    Attributes:
+        mask: ``(H, W)`` uint8 array of class indices, the input image's size.
+        confidence: optional ``(H, W)`` float32 array in [0, 1], the
+            probability of the chosen class per pixel, where the backend gives it.
+        backend: short name of the backend that produced it (``"local"``...).
+        warnings: plain-language remarks for the operator.
+        seconds: wall time the backend took, for display.
+    """
+
+    mask: np.ndarray
+    confidence: np.ndarray | None = None
+    backend: str = ""
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+    seconds: float = 0.0
+
+
+class Segmenter(Protocol):
+    """Anything with a ``segment`` method of this shape is a segmenter."""
+
+    name: str
+
+    def segment(self, image_rgb: np.ndarray) -> Segmentation:
+        """Segment an ``(H, W, 3)`` uint8 RGB image.
+
+        Raises:
+            objlen.errors.SegmentationError: with a message for the operator.
+        """
+        ...

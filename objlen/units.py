@@ -1,0 +1,66 @@
+"""Units of length: parsing ``"85.6mm"`` and converting between mm, cm and in."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from objlen.errors import ParameterError
+
+#: Millimetres per unit.
+MM_PER_UNIT = {"mm": 1.0, "cm": 10.0, "in": 25.4}
+UNITS = tuple(MM_PER_UNIT)
+
+_LENGTH = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(mm|cm|in)?\s*$")
+
+
+def check_unit(unit: str) -> str:
+    """Return ``unit`` if objlen knows it, else raise :class:`ParameterError`."""
+    if unit not in MM_PER_UNIT:
+        raise ParameterError(f"unknown unit {unit!r}; use one of {', '.join(UNITS)}")
+    return unit
+
+
+def convert(value: float, from_unit: str, to_unit: str) -> float:
+    """Convert a length between ``mm``, ``cm`` and ``in``.
+
+    >>> convert(25.4, "mm", "in")
+    1.0
+    """
+    return value * MM_PER_UNIT[check_unit(from_unit)] / MM_PER_UNIT[check_unit(to_unit)]
+
+
+def parse_length(
+    text: str | float, unit: str, *, what: str = "length", allow_zero: bool = False
+) -> float:
+    """A length in ``unit``, from a number (taken in ``unit``) or text with a
+    unit suffix such as ``"85.6mm"`` or ``"3.37 in"``.
+
+    Raises:
+        ParameterError: not a number, not finite, or not positive (zero is
+            allowed with ``allow_zero``, for offsets).
+    """
+    if isinstance(text, int | float):
+        value, given_unit = float(text), unit
+    else:
+        match = _LENGTH.match(text)
+        if not match:
+            raise ParameterError(f"{what} {text!r} is not a length like 85.6 or 85.6mm")
+        value, given_unit = float(match.group(1)), match.group(2) or unit
+    if not math.isfinite(value):
+        raise ParameterError(f"{what} must be a finite number, got {text!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ParameterError(f"{what} must be positive, got {text!r}")
+    return convert(value, given_unit, unit)
+
+
+def parse_size(text: str, unit: str, *, what: str = "reference size") -> tuple[float, float]:
+    """``"85.6x54"`` or ``"85.6x54mm"`` as ``(width, height)`` in ``unit``."""
+    match = re.match(r"^\s*([^xX*]+)[xX*]([^xX*]+?)\s*(mm|cm|in)?\s*$", text)
+    if not match:
+        raise ParameterError(f"{what} {text!r} is not a size like 85.6x54 or 85.6x54mm")
+    suffix = match.group(3) or ""
+    return (
+        parse_length(match.group(1).strip() + suffix, unit, what=what),
+        parse_length(match.group(2).strip() + suffix, unit, what=what),
+    )
