@@ -38,7 +38,13 @@ from objlen.geometry import (
 )
 from objlen.options import MeasureOptions
 from objlen.reference import Quad, detect_aruco, quad_from_outline, refine_quad_on_photo
-from objlen.regions import Region, check_classes, class_regions, dense_outline
+from objlen.regions import (
+    Region,
+    check_classes,
+    class_regions,
+    dense_outline,
+    outline_noise_px,
+)
 from objlen.result import Length, Measurement, ObjectResult, ReferenceResult
 
 #: Coverage factor of a 95 % interval for a normal distribution.
@@ -46,6 +52,9 @@ COVERAGE_FACTOR = 1.96
 #: A reference that looks this far from a face-on rectangle triggers a warning.
 PERSPECTIVE_ANGLE_DEG = 2.0
 PERSPECTIVE_SIDES = 0.02
+#: How far, in units of the boundary noise, a box extreme of a ragged mask
+#: strays from the true one (the largest of many noisy boundary samples).
+NOISE_TO_EXTREME = 2.5
 
 NOTES = {
     "proportional": (
@@ -66,7 +75,7 @@ def proportional_lengths(
     e: np.ndarray,
     scale: float,
     scale_rel_var: float,
-    sigma_px: float,
+    sigmas_px: Sequence[float],
     offset: float,
 ) -> tuple[Length, Length]:
     """Width and height by the seed's formulas, with 95 % half-widths.
@@ -74,17 +83,18 @@ def proportional_lengths(
     Args:
         a, b, e: object points in image pixels.
         scale: real units per pixel (``realCD / CD``).
-        scale_rel_var: relative variance of ``scale`` (``2 sigma^2 / CD^2``).
-        sigma_px: standard uncertainty of each point coordinate.
+        scale_rel_var: relative variance of ``scale`` (``(sC^2 + sD^2) / CD^2``).
+        sigmas_px: standard uncertainty of each coordinate of A, B and E.
         offset: the constant ``N`` subtracted from the height.
     """
     ab_px, ae_px = distance(a, b), distance(a, e)
     if ab_px <= 0 or ae_px <= 0:
         raise ParameterError("points A, B and E must be distinct: AB and AE need a length")
+    s_a, s_b, s_e = sigmas_px
     real_ab = ab_px * scale
     real_ae = ae_px * real_ab / ab_px
-    width_sigma = real_ab * math.sqrt(2 * sigma_px**2 / ab_px**2 + scale_rel_var)
-    height_sigma = real_ae * math.sqrt(2 * sigma_px**2 / ae_px**2 + scale_rel_var)
+    width_sigma = real_ab * math.sqrt((s_a**2 + s_b**2) / ab_px**2 + scale_rel_var)
+    height_sigma = real_ae * math.sqrt((s_a**2 + s_e**2) / ae_px**2 + scale_rel_var)
     return (
         Length(real_ab, COVERAGE_FACTOR * width_sigma),
         Length(real_ae - offset, COVERAGE_FACTOR * height_sigma),
@@ -95,7 +105,7 @@ def plane_lengths(
     points: np.ndarray,
     corners: np.ndarray,
     plane_corners: np.ndarray,
-    sigma_px: float,
+    sigmas_px: Sequence[float],
     corner_sigma_px: float,
     offset: float,
     step_px: float = 1e-3,
@@ -106,12 +116,16 @@ def plane_lengths(
         points: ``(3, 2)`` image points A, B, E.
         corners: ``(4, 2)`` image corners of the reference.
         plane_corners: ``(4, 2)`` the same corners in the plane (real units).
+        sigmas_px: standard uncertainty of each coordinate of A, B and E.
+        corner_sigma_px: standard uncertainty of each corner coordinate.
 
     The 95 % half-widths propagate the point and corner uncertainties to first
     order, with a central-difference Jacobian evaluated in one batch.
     """
     params = np.concatenate([points.ravel(), corners.ravel()])
-    sigmas = np.array([sigma_px] * 6 + [corner_sigma_px] * 8)
+    sigmas = np.concatenate(
+        [np.repeat(np.asarray(sigmas_px, dtype=np.float64), 2), np.full(8, corner_sigma_px)]
+    )
     steps = np.eye(len(params)) * step_px
     batch = np.vstack([params, params + steps, params - steps])
     matrices = homography_matrices(batch[:, 6:].reshape(-1, 4, 2), plane_corners)
@@ -166,10 +180,10 @@ def _looks_rectangular(region: Region, quad: Quad) -> bool:
     return abs(region.area_px - quad_area) <= 0.03 * quad_area
 
 
-def _perspective_warning(mask: np.ndarray, options: MeasureOptions, region: Region) -> list[str]:
+def _perspective_warning(outline: np.ndarray, region: Region) -> list[str]:
     """A warning when a rectangular reference is not seen face-on."""
     try:
-        quad = quad_from_outline(dense_outline(mask, options.classes.reference, region))
+        quad = quad_from_outline(outline)
     except ReferenceNotFoundError:
         return []
     if not _looks_rectangular(region, quad):
@@ -213,15 +227,25 @@ def locate_reference(
         if options.method == "proportional":
             c, d = major_axis(region.edge_points())
             real = spec.length if spec.length is not None else max(spec.size)
-            warnings += _perspective_warning(mask, options, region)
-            return _checked(
-                ReferenceResult(kind="mask", C=c, D=d, real=real, located_on="mask"), options
-            ), warnings
+            outline = dense_outline(mask, classes.reference, region)
+            warnings += _perspective_warning(outline, region)
+            reference = ReferenceResult(
+                kind="mask",
+                C=c,
+                D=d,
+                real=real,
+                located_on="mask",
+                noise_px=outline_noise_px(outline),
+            )
+            return _checked(reference, options), warnings
         quad = _quad_of_region(mask, classes.reference, region, image)
         size = spec.size
         kind = "rectangle"
     plane_corners, plane_size = _plane_corners(quad, size)
     c, d, real = _axis_of_quad(quad, plane_size)
+    if options.method == "proportional":  # an ArUco marker's side as CD
+        reference = ReferenceResult(kind=kind, C=c, D=d, real=real, located_on=quad.source)
+        return _checked(reference, options), warnings
     result = ReferenceResult(
         kind=kind,
         C=c,
@@ -266,38 +290,73 @@ def _object_box(region: Region, reference: ReferenceResult, orientation: str) ->
     return Box(A=a, B=b, E=e)
 
 
+def point_sigma(options: MeasureOptions, noise_px: float, moved: bool) -> float:
+    """Standard uncertainty of a point coordinate, in pixels.
+
+    A point taken from the mask: ``point_sigma_px`` combined with the mask's
+    boundary noise (an extreme of a ragged boundary strays by a few times
+    its noise). A point the operator moved: ``point_sigma_px``.
+    """
+    if moved:
+        return options.point_sigma_px
+    return float(np.hypot(options.point_sigma_px, NOISE_TO_EXTREME * noise_px))
+
+
 def object_lengths(
-    points: np.ndarray, reference: ReferenceResult, options: MeasureOptions
+    points: np.ndarray,
+    reference: ReferenceResult,
+    options: MeasureOptions,
+    noise_px: float = 0.0,
+    moved: Sequence[str] = (),
 ) -> tuple[Length, Length]:
-    """Width and height of the object whose A, B, E are ``points`` (``(3, 2)``)."""
+    """Width and height of the object whose A, B, E are ``points`` (``(3, 2)``).
+
+    Args:
+        noise_px: boundary noise of the object's mask (see
+            :func:`objlen.regions.outline_noise_px`).
+        moved: names of the points the operator moved.
+    """
     a, b, e = points
-    sigma = options.point_sigma_px
+    sigmas = [point_sigma(options, noise_px, name in moved) for name in "ABE"]
     if reference.corners is not None:
         return plane_lengths(
             points,
             reference.corners,
             reference.plane_corners,
-            sigma,
+            sigmas,
             reference.corner_sigma_px,
             options.offset,
         )
     if reference.kind == "scale":
-        return proportional_lengths(a, b, e, reference.given_scale, 0.0, sigma, options.offset)
+        return proportional_lengths(a, b, e, reference.given_scale, 0.0, sigmas, options.offset)
     cd_px = reference.pixels
+    s_c, s_d = (point_sigma(options, reference.noise_px, name in reference.moved) for name in "CD")
     scale = reference.real / cd_px
-    return proportional_lengths(a, b, e, scale, 2 * sigma**2 / cd_px**2, sigma, options.offset)
+    return proportional_lengths(
+        a, b, e, scale, (s_c**2 + s_d**2) / cd_px**2, sigmas, options.offset
+    )
 
 
 def _object_result(
     points: np.ndarray,
     area_px: int | None,
+    noise_px: float,
     reference: ReferenceResult,
     options: MeasureOptions,
     moved: tuple[str, ...] = (),
 ) -> ObjectResult:
-    width, height = object_lengths(points, reference, options)
+    width, height = object_lengths(points, reference, options, noise_px, moved)
     a, b, e = points
-    return ObjectResult(A=a, B=b, E=e, width=width, height=height, area_px=area_px, moved=moved)
+    return ObjectResult(
+        A=a,
+        B=b,
+        E=e,
+        width=width,
+        height=height,
+        area_px=area_px,
+        noise_px=noise_px,
+        moved=moved,
+    )
 
 
 def _point_warnings(objects: Sequence[ObjectResult], options: MeasureOptions) -> list[str]:
@@ -379,8 +438,11 @@ def measure(
     fixed_warnings = list(input_warnings) + reference_warnings
     for region in regions:
         box = _object_box(region, reference, options.orientation)
+        noise = outline_noise_px(dense_outline(mask, classes.object, region))
         objects.append(
-            _object_result(np.array([box.A, box.B, box.E]), region.area_px, reference, options)
+            _object_result(
+                np.array([box.A, box.B, box.E]), region.area_px, noise, reference, options
+            )
         )
         fixed_warnings += _border_warning(region, mask.shape, "object")
     return Measurement(
@@ -441,7 +503,7 @@ def remeasure(
                 reference,
                 C=points.get("C", reference.C),
                 D=points.get("D", reference.D),
-                moved=True,
+                moved=tuple(n for n in "CD" if n in points or n in reference.moved),
             ),
             options,
         )
@@ -454,7 +516,7 @@ def remeasure(
                 if name in points:
                     abe[k] = points[name]
             names = tuple(n for n in "ABE" if n in points or n in obj.moved)
-        objects.append(_object_result(abe, obj.area_px, reference, options, names))
+        objects.append(_object_result(abe, obj.area_px, obj.noise_px, reference, options, names))
     return replace(
         measurement,
         reference=reference,

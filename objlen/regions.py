@@ -118,3 +118,41 @@ def dense_outline(mask: np.ndarray, class_id: int, region: Region, margin: int =
     contours, _ = cv2.findContours(crop, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     largest = max(contours, key=cv2.contourArea)
     return largest.reshape(-1, 2) + np.array([x0, y0])
+
+
+#: Median residual of a clean, pixel-quantised outline from its smooth fit.
+_QUANTISATION_RESIDUAL_PX = 0.3
+#: Median of |x| for a standard normal x.
+_MEDIAN_ABS_NORMAL = 0.6745
+
+
+def _savitzky_golay_weights(half_window: int, order: int = 3) -> np.ndarray:
+    offsets = np.arange(-half_window, half_window + 1)
+    vandermonde = np.vander(offsets, order + 1, increasing=True)
+    return np.linalg.pinv(vandermonde)[0]
+
+
+def outline_noise_px(outline: np.ndarray, half_window: int = 50) -> float:
+    """Estimated standard deviation of random displacement of a mask boundary.
+
+    The closed ``outline`` (every boundary pixel, in order) is smoothed with a
+    cubic Savitzky-Golay filter, which keeps the curvature of the shape; the
+    median distance of the raw outline from the smooth one, less what pixel
+    quantisation alone gives, measures how ragged the segmentation is. A clean
+    mask gives 0; a boundary displaced by noise of standard deviation s gives
+    about s.
+    """
+    points = np.asarray(outline, dtype=np.float64)
+    # Sharp corners disturb about 2 half-windows of outline each; keep the four
+    # corners of a rectangle to well under half of it, so the median ignores them.
+    half_window = min(half_window, len(points) // 16)
+    if half_window < 5:
+        return 0.0
+    weights = _savitzky_golay_weights(half_window)
+    padded = np.concatenate([points[-half_window:], points, points[:half_window]])
+    smooth = np.stack(
+        [np.convolve(padded[:, axis], weights[::-1], mode="valid") for axis in (0, 1)], axis=1
+    )
+    median = float(np.median(np.linalg.norm(points - smooth, axis=1)))
+    excess = max(median**2 - _QUANTISATION_RESIDUAL_PX**2, 0.0)
+    return float(np.sqrt(excess) / _MEDIAN_ABS_NORMAL)

@@ -46,7 +46,8 @@ class ReferenceResult:
         corner_sigma_px: standard uncertainty of each corner coordinate.
         located_on: ``"mask"``, ``"photo"`` (edges refined on the photo) or ``"aruco"``.
         given_scale: real units per pixel, for ``scale``.
-        moved: the operator moved C or D.
+        noise_px: boundary noise of the reference's mask (proportional method).
+        moved: which of C, D the operator moved.
     """
 
     kind: str
@@ -59,7 +60,8 @@ class ReferenceResult:
     corner_sigma_px: float = 0.0
     located_on: str = "given"
     given_scale: float | None = None
-    moved: bool = False
+    noise_px: float = 0.0
+    moved: tuple[str, ...] = ()
 
     @property
     def pixels(self) -> float | None:
@@ -78,7 +80,8 @@ class ReferenceResult:
 
 @dataclass(frozen=True)
 class ObjectResult:
-    """One measured object: its points, lengths and pixel area."""
+    """One measured object: its points, lengths, pixel area, and the estimated
+    boundary noise of its mask in pixels (0 for a clean mask)."""
 
     A: np.ndarray
     B: np.ndarray
@@ -86,6 +89,7 @@ class ObjectResult:
     width: Length
     height: Length
     area_px: int | None
+    noise_px: float = 0.0
     moved: tuple[str, ...] = ()
 
     @property
@@ -140,7 +144,8 @@ class Measurement:
             "pixels": None if reference.pixels is None else round(reference.pixels, 3),
             "real": reference.real,
             "located_on": reference.located_on,
-            "moved": reference.moved,
+            "moved": list(reference.moved),
+            "boundary_noise_px": round(reference.noise_px, 3),
         }
         if reference.corners is not None:
             reference_dict["corners"] = [_xy(p) for p in reference.corners]
@@ -160,6 +165,7 @@ class Measurement:
                     "width": o.width.to_dict(),
                     "height": o.height.to_dict(),
                     "area_px": o.area_px,
+                    "boundary_noise_px": round(o.noise_px, 3),
                     "moved": list(o.moved),
                 }
                 for o in self.objects

@@ -39,8 +39,12 @@ def draw_mask(
 
 
 def rotated_rectangle_mask(
-    shape: tuple[int, int], centre: tuple[float, float], size: tuple[float, float],
-    angle_deg: float, value: int = 1, mask: np.ndarray | None = None,
+    shape: tuple[int, int],
+    centre: tuple[float, float],
+    size: tuple[float, float],
+    angle_deg: float,
+    value: int = 1,
+    mask: np.ndarray | None = None,
 ) -> np.ndarray:
     """Draw a rotated filled rectangle: a pixel is in when more than half of
     its square is covered (8x super-sampling)."""
@@ -48,8 +52,13 @@ def rotated_rectangle_mask(
     factor, shift = 8, 4
     corners = cv2.boxPoints((centre, size, angle_deg)) * factor + (factor - 1) / 2
     big = np.zeros((shape[0] * factor, shape[1] * factor), np.uint8)
-    cv2.fillPoly(big, [np.round(corners * (1 << shift)).astype(np.int32)], 255,
-                 lineType=cv2.LINE_8, shift=shift)
+    cv2.fillPoly(
+        big,
+        [np.round(corners * (1 << shift)).astype(np.int32)],
+        255,
+        lineType=cv2.LINE_8,
+        shift=shift,
+    )
     coverage = cv2.resize(big, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
     mask[coverage > 127] = value
     return mask

@@ -129,8 +129,7 @@ def test_ignore_pixels_are_allowed_and_not_measured(simple_mask):
     [
         (draw_mask((50, 50), [], (1, 1, 30, 10)), MaskError, "no object pixels"),
         (draw_mask((50, 50), [(5, 20, 40, 40)], None), ReferenceNotFoundError, "no reference"),
-        (draw_mask((50, 80), [(30, 20, 60, 40)], (1, 1, 5, 3)), ReferenceNotFoundError,
-         "px long"),
+        (draw_mask((50, 80), [(30, 20, 60, 40)], (1, 1, 5, 3)), ReferenceNotFoundError, "px long"),
     ],
 )
 def test_bad_masks_get_clear_errors(mask, error, text):
@@ -162,7 +161,8 @@ def test_homography_on_a_face_on_rectangle_matches_proportional(simple_mask):
     obj = result.objects[0]
     np.testing.assert_allclose(
         result.reference.corners,
-        [[19.5, 19.5], [119.5, 19.5], [119.5, 59.5], [19.5, 59.5]], atol=1e-6,
+        [[19.5, 19.5], [119.5, 19.5], [119.5, 59.5], [19.5, 59.5]],
+        atol=1e-6,
     )
     assert obj.width.value == pytest.approx(100.0, abs=1e-6)
     assert obj.height.value == pytest.approx(50.0, abs=1e-6)
@@ -212,8 +212,12 @@ def test_remeasure_in_homography_maps_moved_points_into_the_plane(simple_mask):
 
 @pytest.mark.parametrize(
     ("moved", "text"),
-    [({"Z": [1, 2]}, "unknown point"), ({"A": [1]}, "two finite"),
-     ({"A": [float("nan"), 1]}, "two finite"), ({"B": [149.5, 199.5]}, "distinct")],
+    [
+        ({"Z": [1, 2]}, "unknown point"),
+        ({"A": [1]}, "two finite"),
+        ({"A": [float("nan"), 1]}, "two finite"),
+        ({"B": [149.5, 199.5]}, "distinct"),
+    ],
 )
 def test_remeasure_rejects_bad_points(simple_mask, moved, text):
     with pytest.raises(ParameterError, match=text):

@@ -1,0 +1,100 @@
+"""Reading photos and masks: EXIF, palettes, sizes, bad files."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from objlen.errors import ImageReadError, MaskError
+from objlen.imageio import encode_png, load_image, load_mask
+
+
+def _jpeg_with_orientation(array: np.ndarray, orientation: int) -> bytes:
+    image = Image.fromarray(array)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=95, exif=exif.tobytes())
+    return buffer.getvalue()
+
+
+def test_exif_orientation_is_applied():
+    # Stored landscape 60x40 with a red block at the top-left; EXIF 6 means
+    # "rotate 90 deg clockwise to view": the viewer sees a 40x60 portrait
+    # with the red block at the top-right.
+    stored = np.zeros((40, 60, 3), np.uint8)
+    stored[:10, :10] = (255, 0, 0)
+    seen = load_image(_jpeg_with_orientation(stored, 6))
+    assert seen.shape == (60, 40, 3)
+    assert seen[3, 35, 0] > 200 and seen[3, 3, 0] < 50
+
+
+def test_palette_png_gives_indices_not_colours():
+    indices = np.zeros((20, 30), np.uint8)
+    indices[5:10, 5:20] = 1
+    indices[12:15, 2:6] = 2
+    image = Image.fromarray(indices, mode="P")
+    image.putpalette([0, 0, 0, 255, 0, 0, 0, 0, 255] + [0] * (256 * 3 - 9))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    mask, notes = load_mask(buffer.getvalue(), (30, 20))
+    np.testing.assert_array_equal(mask, indices)
+    assert notes == []
+
+
+def test_rgb_mask_is_an_error_that_says_how_to_fix_it():
+    rgb = encode_png(np.zeros((10, 10, 3), np.uint8))
+    with pytest.raises(MaskError, match="single-channel PNG of class indices"):
+        load_mask(rgb)
+
+
+def test_mask_of_another_size_is_resized_nearest_with_a_warning():
+    small = np.zeros((50, 100), np.uint8)
+    small[10:20, 30:60] = 1
+    mask, notes = load_mask(encode_png(small), (200, 100))
+    assert mask.shape == (100, 200)
+    assert set(np.unique(mask).tolist()) == {0, 1}  # nearest: no blended values
+    assert mask[30, 100] == 1 and mask[10, 10] == 0
+    assert len(notes) == 1 and "resized" in notes[0]
+
+
+def test_not_an_image_is_a_clear_error(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("hello")
+    with pytest.raises(ImageReadError, match="not an image"):
+        load_image(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ImageReadError, match="no such file"):
+        load_image(tmp_path / "nope.jpg")
+
+
+def test_truncated_image_is_a_clear_error():
+    data = _jpeg_with_orientation(np.full((200, 200, 3), 128, np.uint8), 1)
+    with pytest.raises(ImageReadError, match="truncated or corrupt"):
+        load_image(data[: len(data) // 2])
+
+
+def test_image_over_the_pixel_limit_is_refused_before_decoding():
+    data = encode_png(np.zeros((300, 400), np.uint8))
+    with pytest.raises(ImageReadError, match="too large"):
+        load_image(data, max_pixels=100_000)
+    assert load_image(data, max_pixels=120_000).shape == (300, 400, 3)
+
+
+def test_sixteen_bit_mask_with_small_values_is_accepted_and_large_ones_refused():
+    values = np.zeros((8, 8), np.uint16)
+    values[2:4, 2:4] = 2
+    buffer = io.BytesIO()
+    Image.fromarray(values).save(buffer, format="PNG")
+    mask, _ = load_mask(buffer.getvalue())
+    assert mask.dtype == np.uint8 and mask[3, 3] == 2
+    values[0, 0] = 4000
+    buffer = io.BytesIO()
+    Image.fromarray(values).save(buffer, format="PNG")
+    with pytest.raises(MaskError, match=r"0\.\.255"):
+        load_mask(buffer.getvalue())
