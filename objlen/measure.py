@@ -38,13 +38,7 @@ from objlen.geometry import (
 )
 from objlen.options import MeasureOptions
 from objlen.reference import Quad, detect_aruco, quad_from_outline, refine_quad_on_photo
-from objlen.regions import (
-    Region,
-    check_classes,
-    class_regions,
-    dense_outline,
-    outline_noise_px,
-)
+from objlen.regions import ClassMap, Region, dense_outline, outline_noise_px
 from objlen.result import Length, Measurement, ObjectResult, ReferenceResult
 
 #: Coverage factor of a 95 % interval for a normal distribution.
@@ -167,10 +161,9 @@ def _axis_of_quad(
     return c, d, max(w, h)
 
 
-def _quad_of_region(
-    mask: np.ndarray, class_id: int, region: Region, image: np.ndarray | None
-) -> Quad:
-    quad = quad_from_outline(dense_outline(mask, class_id, region))
+def _quad_of_region(region: Region, image: np.ndarray | None) -> Quad:
+    """Sub-pixel corners of a rectangular reference region, refined on the photo."""
+    quad = quad_from_outline(dense_outline(region))
     return refine_quad_on_photo(image, quad) if image is not None else quad
 
 
@@ -200,9 +193,10 @@ def _perspective_warning(outline: np.ndarray, region: Region) -> list[str]:
 
 
 def locate_reference(
-    mask: np.ndarray, options: MeasureOptions, image: np.ndarray | None
+    class_map: ClassMap, options: MeasureOptions, image: np.ndarray | None
 ) -> tuple[ReferenceResult, list[str]]:
     """Find the reference the options describe; return it and warnings about it."""
+    mask = class_map.mask
     spec = options.reference
     classes = options.classes
     if spec.scale is not None:
@@ -215,7 +209,7 @@ def locate_reference(
         size = (spec.marker_size, spec.marker_size)
         kind = "aruco"
     else:
-        regions = class_regions(mask, classes.reference, min_area_px=1, limit=1)
+        regions = class_map.regions(classes.reference, limit=1)
         if not regions:
             raise ReferenceNotFoundError(
                 f"the mask has no reference pixels (class {classes.reference}); put a "
@@ -227,7 +221,7 @@ def locate_reference(
         if options.method == "proportional":
             c, d = major_axis(region.edge_points())
             real = spec.length if spec.length is not None else max(spec.size)
-            outline = dense_outline(mask, classes.reference, region)
+            outline = dense_outline(region)
             warnings += _perspective_warning(outline, region)
             reference = ReferenceResult(
                 kind="mask",
@@ -238,7 +232,7 @@ def locate_reference(
                 noise_px=outline_noise_px(outline),
             )
             return _checked(reference, options), warnings
-        quad = _quad_of_region(mask, classes.reference, region, image)
+        quad = _quad_of_region(region, image)
         size = spec.size
         kind = "rectangle"
     plane_corners, plane_size = _plane_corners(quad, size)
@@ -416,29 +410,29 @@ def measure(
             f"({image.shape[1]}x{image.shape[0]}) differ in size"
         )
     classes = options.classes
-    counts = check_classes(mask, classes)
-    if counts[classes.object] == 0:
-        raise MaskError(
-            f"the mask has no object pixels (class {classes.object}); check the segmentation "
-            "or the object class id"
-        )
-    reference, reference_warnings = locate_reference(mask, options, image)
-    regions = class_regions(
-        mask,
+    class_map = ClassMap(mask, classes)
+    class_map.check()
+    regions = class_map.regions(
         classes.object,
         min_area_px=options.min_object_area_px,
         limit=None if options.all_objects else 1,
     )
     if not regions:
+        if not class_map.regions(classes.object, limit=1):
+            raise MaskError(
+                f"the mask has no object pixels (class {classes.object}); check the "
+                "segmentation or the object class id"
+            )
         raise MaskError(
             f"the object in the mask is smaller than {options.min_object_area_px} pixels; "
             "check the segmentation"
         )
+    reference, reference_warnings = locate_reference(class_map, options, image)
     objects = []
     fixed_warnings = list(input_warnings) + reference_warnings
     for region in regions:
         box = _object_box(region, reference, options.orientation)
-        noise = outline_noise_px(dense_outline(mask, classes.object, region))
+        noise = outline_noise_px(dense_outline(region))
         objects.append(
             _object_result(
                 np.array([box.A, box.B, box.E]), region.area_px, noise, reference, options

@@ -24,7 +24,7 @@ def _true_corners(scene) -> np.ndarray:
 
 def _reference_outline(mask: np.ndarray) -> np.ndarray:
     region = class_regions(mask, 2, limit=1)[0]
-    return dense_outline(mask, 2, region)
+    return dense_outline(region)
 
 
 def test_order_corners_puts_the_upper_near_horizontal_side_first():
@@ -130,7 +130,7 @@ def test_outline_noise_estimate_tracks_the_rendered_noise():
             np.random.default_rng(11), shape="ellipse", tilt_deg=0.0, mask_noise_px=noise
         )
         region = class_regions(scene.mask, 1, limit=1)[0]
-        estimates[noise] = outline_noise_px(dense_outline(scene.mask, 1, region))
+        estimates[noise] = outline_noise_px(dense_outline(region))
     # The renderer's displacement has standard deviation noise/2.
     assert estimates[0.0] < 0.2
     assert 0.5 < estimates[2.0] < 2.0

@@ -1,0 +1,66 @@
+"""Regions of a class: outlines, areas, the class check, the noise estimate."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from objlen.classes import ClassIds
+from objlen.errors import MaskError
+from objlen.regions import MAX_WINDOWS, ClassMap, class_regions, dense_outline, outline_noise_px
+from tests.conftest import rotated_rectangle_mask
+
+
+def test_dense_outline_equals_opencvs_uncompressed_chain():
+    mask = rotated_rectangle_mask((300, 300), (150, 150), (200, 90), 33.0)
+    mask[20:40, 200:290] = 1
+    region = class_regions(mask, 1, limit=1)[0]
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    full = max(contours, key=len).reshape(-1, 2)
+    dense = dense_outline(region)
+    assert len(dense) == len(full)
+    assert {tuple(p) for p in dense.tolist()} == {tuple(p) for p in full.tolist()}
+
+
+def test_areas_exclude_holes_and_regions_are_sorted():
+    mask = np.zeros((100, 200), np.uint8)
+    mask[10:60, 10:60] = 1
+    mask[30:40, 30:40] = 0  # a hole of 100 px
+    mask[70:90, 120:150] = 1
+    regions = class_regions(mask, 1)
+    assert [r.area_px for r in regions] == [2500 - 100, 600]
+    assert regions[0].bbox == (10, 10, 50, 50)
+    assert len(class_regions(mask, 1, min_area_px=601)) == 1
+
+
+def test_regions_are_found_with_many_blobs_too():
+    mask = np.zeros((200, 200), np.uint8)
+    for k in range(MAX_WINDOWS + 10):  # more blobs than windows: whole-image path
+        y, x = divmod(k, 12)
+        mask[y * 15 : y * 15 + 3, x * 15 : x * 15 + 3] = 2
+    mask[150:190, 100:180] = 1
+    class_map = ClassMap(mask, ClassIds())
+    assert len(class_map.windows) == 1
+    assert class_map.regions(1)[0].area_px == 40 * 80
+    assert len(class_map.regions(2)) == MAX_WINDOWS + 10
+
+
+@pytest.mark.parametrize("background", [0, 4])
+def test_unknown_values_are_reported_whatever_the_background(background):
+    classes = ClassIds(background=background, object=1, reference=2)
+    mask = np.full((50, 50), background, np.uint8)
+    mask[10:20, 10:20] = 1
+    mask[30, 30] = 7
+    mask[31, 31] = 255
+    with pytest.raises(MaskError, match="class values 7 "):
+        ClassMap(mask, classes).check()
+    mask[30, 30] = 2
+    ClassMap(mask, classes).check()  # nothing unknown: no error
+
+
+def test_outline_noise_is_zero_for_clean_shapes_of_any_angle():
+    for angle in (0.0, 12.0, 45.0):
+        mask = rotated_rectangle_mask((400, 400), (200, 200), (250, 140), angle)
+        region = class_regions(mask, 1, limit=1)[0]
+        assert outline_noise_px(dense_outline(region)) < 0.15
