@@ -1,0 +1,406 @@
+"""The measurement history: a SQLite database and a content-addressed file store.
+
+Layout, next to the database file ``objlen.sqlite3``::
+
+    images/<sha256>.<ext>   the photos, named by the hash of their bytes
+    masks/<sha256>.png      the masks (class indices), likewise
+
+A save first writes the files (each through a temporary file renamed into
+place, so a file is either whole or absent), then inserts the row in one
+transaction. A crash at any point loses nothing already saved and never
+leaves a row that points to a missing file; at worst an unreferenced file
+remains. The schema is versioned with ``PRAGMA user_version`` and migrated
+forward on open.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from objlen.errors import ObjlenError
+from objlen.imageio import sha256_hex
+from objlen.result import Measurement
+from objlen.units import convert
+
+#: Schema migrations, applied in order; index + 1 is the schema version.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE measurements (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at TEXT NOT NULL,
+        image_name TEXT NOT NULL,
+        image_sha256 TEXT NOT NULL,
+        image_file TEXT,
+        mask_sha256 TEXT,
+        method TEXT NOT NULL,
+        orientation TEXT NOT NULL,
+        unit TEXT NOT NULL,
+        width REAL NOT NULL,
+        width_u REAL NOT NULL,
+        height REAL NOT NULL,
+        height_u REAL NOT NULL,
+        object_count INTEGER NOT NULL,
+        warning_count INTEGER NOT NULL,
+        moved_points TEXT NOT NULL DEFAULT '',
+        result_json TEXT NOT NULL,
+        settings_json TEXT NOT NULL,
+        thumbnail_png BLOB,
+        note TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX measurements_created_at ON measurements (created_at);
+    CREATE INDEX measurements_image ON measurements (image_sha256);
+    """,
+)
+
+CSV_COLUMNS = (
+    "id",
+    "created_at",
+    "image_name",
+    "image_sha256",
+    "method",
+    "orientation",
+    "unit",
+    "width",
+    "width_u",
+    "height",
+    "height_u",
+    "object_count",
+    "warning_count",
+    "moved_points",
+    "note",
+)
+
+
+class StoreError(ObjlenError):
+    """The history database cannot be opened or written."""
+
+
+@dataclass(frozen=True)
+class SavedMeasurement:
+    """One row of the history (without its thumbnail; see :meth:`Store.thumbnail`)."""
+
+    id: int
+    created_at: str
+    image_name: str
+    image_sha256: str
+    image_file: str | None
+    mask_sha256: str | None
+    method: str
+    orientation: str
+    unit: str
+    width: float
+    width_u: float
+    height: float
+    height_u: float
+    object_count: int
+    warning_count: int
+    moved_points: str
+    result_json: str
+    settings_json: str
+    note: str
+
+    @property
+    def result(self) -> dict[str, Any]:
+        """The schema-v1 measurement as saved."""
+        return json.loads(self.result_json)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The settings the measurement was made with."""
+        return json.loads(self.settings_json)
+
+
+_ROW_COLUMNS = ", ".join(SavedMeasurement.__dataclass_fields__)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that the file is either whole or absent."""
+    if path.exists():
+        return  # content-addressed: same name, same bytes
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _image_suffix(name: str) -> str:
+    suffix = Path(name).suffix.lower()
+    return (
+        suffix
+        if suffix in {".jpg", ".jpeg", ".png", ".heic", ".webp", ".tif", ".tiff", ".bmp"}
+        else ".bin"
+    )
+
+
+class Store:
+    """The measurement history at ``path`` (a SQLite file; created on first use)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.root = self.path.parent
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with self._connect() as connection:
+                self._migrate(connection)
+        except (OSError, sqlite3.Error) as error:
+            raise StoreError(f"cannot open the history database {self.path}: {error}") from error
+
+    # ----------------------------------------------------------------- plumbing
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        connection = sqlite3.connect(self.path, timeout=15, isolation_level=None)
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA synchronous = FULL")
+            yield connection
+        finally:
+            connection.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._connect() as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+    def _migrate(self, connection: sqlite3.Connection) -> None:
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"{self.path} has schema version {version}, newer than this objlen "
+                f"({len(MIGRATIONS)}); upgrade objlen"
+            )
+        for number in range(version, len(MIGRATIONS)):
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        connection.execute(statement)
+                connection.execute(f"PRAGMA user_version = {number + 1}")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+    @property
+    def schema_version(self) -> int:
+        """The database's schema version."""
+        with self._connect() as connection:
+            return int(connection.execute("PRAGMA user_version").fetchone()[0])
+
+    def image_path(self, row: SavedMeasurement) -> Path | None:
+        """Where the photo of ``row`` is kept, if it was saved."""
+        return None if row.image_file is None else self.root / "images" / row.image_file
+
+    def mask_path(self, row: SavedMeasurement) -> Path | None:
+        """Where the mask of ``row`` is kept, if it was saved."""
+        return None if row.mask_sha256 is None else self.root / "masks" / f"{row.mask_sha256}.png"
+
+    # ----------------------------------------------------------------- writing
+    def save(
+        self,
+        measurement: Measurement,
+        *,
+        image_name: str,
+        image_bytes: bytes | None = None,
+        mask_png: bytes | None = None,
+        thumbnail_png: bytes | None = None,
+        settings: dict[str, Any] | None = None,
+        note: str = "",
+        image_sha256: str | None = None,
+    ) -> int:
+        """Save a measurement (as the operator corrected it); return its id.
+
+        The photo and mask bytes are kept in the file store; the row holds the
+        schema-v1 JSON, the settings, a thumbnail and the headline numbers of
+        the first object.
+        """
+        if image_bytes is None and image_sha256 is None:
+            raise StoreError("saving needs the photo's bytes or at least its hash")
+        image_hash = image_sha256 or sha256_hex(image_bytes)
+        image_file = None
+        try:
+            if image_bytes is not None:
+                image_file = f"{image_hash}{_image_suffix(image_name)}"
+                _write_atomically(self.root / "images" / image_file, image_bytes)
+            mask_hash = None
+            if mask_png is not None:
+                mask_hash = sha256_hex(mask_png)
+                _write_atomically(self.root / "masks" / f"{mask_hash}.png", mask_png)
+            first = measurement.objects[0]
+            moved = sorted({*first.moved, *measurement.reference.moved})
+            values = {
+                "created_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                "image_name": image_name,
+                "image_sha256": image_hash,
+                "image_file": image_file,
+                "mask_sha256": mask_hash,
+                "method": measurement.method,
+                "orientation": measurement.options.orientation,
+                "unit": measurement.unit,
+                "width": first.width.value,
+                "width_u": first.width.uncertainty,
+                "height": first.height.value,
+                "height_u": first.height.uncertainty,
+                "object_count": len(measurement.objects),
+                "warning_count": len(measurement.warnings),
+                "moved_points": "".join(moved),
+                "result_json": measurement.to_json(indent=None),
+                "settings_json": json.dumps(settings or {}, sort_keys=True, default=str),
+                "thumbnail_png": thumbnail_png,
+                "note": note,
+            }
+            columns = ", ".join(values)
+            marks = ", ".join("?" for _ in values)
+            with self._transaction() as connection:
+                cursor = connection.execute(
+                    f"INSERT INTO measurements ({columns}) VALUES ({marks})", tuple(values.values())
+                )
+                return int(cursor.lastrowid)
+        except (OSError, sqlite3.Error) as error:
+            raise StoreError(f"could not save to {self.path}: {error}") from error
+
+    def delete(self, row_id: int) -> bool:
+        """Delete one measurement; return whether it existed. Files still used by
+        other rows are kept; files no row uses any more are removed."""
+        with self._transaction() as connection:
+            found = connection.execute(
+                "SELECT image_file, mask_sha256 FROM measurements WHERE id = ?", (row_id,)
+            ).fetchone()
+            if found is None:
+                return False
+            connection.execute("DELETE FROM measurements WHERE id = ?", (row_id,))
+        image_file, mask_hash = found
+        with self._connect() as connection:
+            if (
+                image_file
+                and not connection.execute(
+                    "SELECT 1 FROM measurements WHERE image_file = ?", (image_file,)
+                ).fetchone()
+            ):
+                (self.root / "images" / image_file).unlink(missing_ok=True)
+            if (
+                mask_hash
+                and not connection.execute(
+                    "SELECT 1 FROM measurements WHERE mask_sha256 = ?", (mask_hash,)
+                ).fetchone()
+            ):
+                (self.root / "masks" / f"{mask_hash}.png").unlink(missing_ok=True)
+        return True
+
+    # ----------------------------------------------------------------- reading
+    def list(
+        self,
+        *,
+        name_contains: str | None = None,
+        methods: tuple[str, ...] | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int | None = None,
+    ) -> list[SavedMeasurement]:
+        """Saved measurements, newest first, filtered.
+
+        Args:
+            name_contains: case-insensitive part of the image name.
+            methods: keep only these methods.
+            since, until: ISO dates or times (UTC); ``until`` is inclusive of its day.
+            limit: at most this many rows.
+        """
+        clauses: list[str] = []
+        values: list[Any] = []
+        if name_contains:
+            clauses.append("image_name LIKE ? ESCAPE '\\'")
+            escaped = name_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            values.append(f"%{escaped}%")
+        if methods:
+            clauses.append(f"method IN ({', '.join('?' for _ in methods)})")
+            values.extend(methods)
+        if since:
+            clauses.append("created_at >= ?")
+            values.append(since)
+        if until:
+            clauses.append("created_at < ?")
+            values.append(until + "\uffff" if len(until) <= 10 else until)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        tail = f" LIMIT {int(limit)}" if limit is not None else ""
+        with self._connect() as connection:
+            rows = connection.execute(
+                f"SELECT {_ROW_COLUMNS} FROM measurements {where} ORDER BY id DESC{tail}", values
+            ).fetchall()
+        return [SavedMeasurement(*row) for row in rows]
+
+    def get(self, row_id: int) -> SavedMeasurement | None:
+        """One saved measurement, or None."""
+        with self._connect() as connection:
+            row = connection.execute(
+                f"SELECT {_ROW_COLUMNS} FROM measurements WHERE id = ?", (row_id,)
+            ).fetchone()
+        return None if row is None else SavedMeasurement(*row)
+
+    def thumbnail(self, row_id: int) -> bytes | None:
+        """The thumbnail PNG of one saved measurement."""
+        with self._connect() as connection:
+            row = connection.execute(
+                "SELECT thumbnail_png FROM measurements WHERE id = ?", (row_id,)
+            ).fetchone()
+        return None if row is None else row[0]
+
+    def count(self) -> int:
+        """How many measurements are saved."""
+        with self._connect() as connection:
+            return int(connection.execute("SELECT COUNT(*) FROM measurements").fetchone()[0])
+
+
+def to_csv(rows: list[SavedMeasurement]) -> str:
+    """The rows as CSV text, one line per measurement, with a header."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        writer.writerow([getattr(row, column) for column in CSV_COLUMNS])
+    return buffer.getvalue()
+
+
+def table_rows(rows: list[SavedMeasurement], unit: str) -> list[dict[str, Any]]:
+    """Rows for display, lengths converted to ``unit``, newest first."""
+    table = []
+    for row in rows:
+        factor = convert(1.0, row.unit, unit)
+        table.append(
+            {
+                "id": row.id,
+                "saved": datetime.fromisoformat(row.created_at),
+                "image": row.image_name,
+                "method": row.method,
+                f"width ({unit})": row.width * factor,
+                "± width": row.width_u * factor,
+                f"height ({unit})": row.height * factor,
+                "± height": row.height_u * factor,
+                "moved": row.moved_points,
+                "warnings": row.warning_count,
+                "note": row.note,
+            }
+        )
+    return table

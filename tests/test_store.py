@@ -1,0 +1,150 @@
+"""The measurement history in a real SQLite file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from objlen import MeasureOptions, ReferenceSpec, measure, remeasure
+from objlen.imageio import encode_png, sha256_hex
+from objlen.store import MIGRATIONS, Store, StoreError, to_csv
+from tests.conftest import draw_mask
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def measurement(simple_mask):
+    return measure(simple_mask, MeasureOptions(reference=ReferenceSpec(length=50.0)))
+
+
+def test_schema_is_created_on_first_use(tmp_path):
+    store = Store(tmp_path / "deep" / "objlen.sqlite3")
+    assert store.schema_version == len(MIGRATIONS)
+    assert store.count() == 0
+    assert (tmp_path / "deep" / "objlen.sqlite3").exists()
+
+
+def test_save_keeps_the_numbers_json_and_files(tmp_path, measurement, simple_mask):
+    store = Store(tmp_path / "objlen.sqlite3")
+    corrected = remeasure(measurement, {"B": [369.5, 199.5]})
+    photo = b"\xff\xd8 not really a jpeg but bytes"
+    mask_png = encode_png(simple_mask)
+    row_id = store.save(corrected, image_name="bolt.jpg", image_bytes=photo, mask_png=mask_png,
+                        thumbnail_png=b"thumb", settings={"segmenter": "local"}, note="first")
+    row = store.get(row_id)
+    assert row.width == pytest.approx(110.0) and row.height == pytest.approx(50.0)
+    assert row.moved_points == "B"
+    assert row.image_sha256 == sha256_hex(photo)
+    assert store.image_path(row).read_bytes() == photo
+    assert store.mask_path(row).read_bytes() == mask_png
+    assert row.result["objects"][0]["width"]["value"] == pytest.approx(110.0)
+    assert row.settings == {"segmenter": "local"}
+    assert store.thumbnail(row_id) == b"thumb"
+
+
+def test_list_filters_and_orders_newest_first(tmp_path, measurement):
+    store = Store(tmp_path / "objlen.sqlite3")
+    homography = measure(
+        draw_mask((300, 400), [(150, 100, 349, 199)], (20, 20, 119, 59)),
+        MeasureOptions(method="homography", reference=ReferenceSpec(size=(50.0, 20.0))),
+    )
+    first = store.save(measurement, image_name="bolt_1.jpg", image_bytes=b"a")
+    second = store.save(homography, image_name="nut.jpg", image_bytes=b"b")
+    third = store.save(measurement, image_name="BOLT_2.jpg", image_bytes=b"c")
+    assert [r.id for r in store.list()] == [third, second, first]
+    assert [r.id for r in store.list(name_contains="bolt")] == [third, first]
+    assert [r.id for r in store.list(methods=("homography",))] == [second]
+    assert [r.id for r in store.list(name_contains="%")] == []  # LIKE wildcards are literal
+    today = store.get(first).created_at[:10]
+    assert len(store.list(since=today, until=today)) == 3
+    assert store.list(until="2000-01-01") == []
+    assert len(store.list(limit=2)) == 2
+
+
+def test_delete_removes_the_row_and_files_no_longer_used(tmp_path, measurement):
+    store = Store(tmp_path / "objlen.sqlite3")
+    keep = store.save(measurement, image_name="a.jpg", image_bytes=b"same", mask_png=b"m")
+    gone = store.save(measurement, image_name="b.jpg", image_bytes=b"same", mask_png=b"m")
+    other = store.save(measurement, image_name="c.jpg", image_bytes=b"other")
+    shared_image = store.image_path(store.get(keep))
+    other_image = store.image_path(store.get(other))
+    assert store.delete(gone) and not store.delete(gone)
+    assert shared_image.exists()  # still used by `keep`
+    assert store.delete(other)
+    assert not other_image.exists()
+    assert [r.id for r in store.list()] == [keep]
+
+
+def test_csv_export(tmp_path, measurement):
+    store = Store(tmp_path / "objlen.sqlite3")
+    store.save(measurement, image_name='odd, "name".jpg', image_bytes=b"a")
+    rows = list(csv.DictReader(io.StringIO(to_csv(store.list()))))
+    assert rows[0]["image_name"] == 'odd, "name".jpg'
+    assert float(rows[0]["width"]) == pytest.approx(100.0)
+    assert rows[0]["method"] == "proportional"
+
+
+def test_a_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "objlen.sqlite3"
+    Store(path)
+    connection = sqlite3.connect(path)
+    connection.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 5}")
+    connection.commit()
+    connection.close()
+    with pytest.raises(StoreError, match="newer than this objlen"):
+        Store(path)
+
+
+def test_a_crash_in_the_middle_of_saving_loses_nothing_already_saved(tmp_path):
+    """A writer is killed (SIGKILL) at a random moment while saving in a loop:
+    every row that is there is whole, and its files are there."""
+    path = tmp_path / "objlen.sqlite3"
+    writer = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from objlen import MeasureOptions, ReferenceSpec, measure
+        from objlen.store import Store
+        from tests.conftest import draw_mask
+        result = measure(draw_mask((300, 400), [(150, 100, 349, 199)], (20, 20, 119, 59)),
+                         MeasureOptions(reference=ReferenceSpec(length=50.0)))
+        store = Store({str(path)!r})
+        print("ready", flush=True)
+        n = 0
+        while True:
+            n += 1
+            store.save(result, image_name=f"p{{n}}.jpg", image_bytes=str(n).encode() * 5000,
+                       mask_png=str(n).encode())
+    """)
+    process = subprocess.Popen([sys.executable, "-c", writer], stdout=subprocess.PIPE)
+    assert process.stdout.readline().strip() == b"ready"
+    time.sleep(1.0)
+    process.kill()
+    process.wait()
+    store = Store(path)
+    rows = store.list()
+    assert len(rows) >= 3
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    for row in rows:
+        n = int(row.image_name[1:-4])
+        assert store.image_path(row).read_bytes() == str(n).encode() * 5000
+        assert json.loads(row.result_json)["schema"] == "objlen.measurement/1"
+    no_temporaries = [p for p in (tmp_path / "images").iterdir() if p.name.startswith(".tmp-")]
+    assert len(no_temporaries) <= 1  # at most the one being written when killed
+
+
+def test_unwritable_location_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="cannot open the history database"):
+        Store(blocker / "objlen.sqlite3")
