@@ -48,7 +48,7 @@ PERSPECTIVE_ANGLE_DEG = 2.0
 PERSPECTIVE_SIDES = 0.02
 #: How far, in units of the boundary noise, a box extreme of a ragged mask
 #: strays from the true one (the largest of many noisy boundary samples).
-NOISE_TO_EXTREME = 2.5
+NOISE_TO_EXTREME = 3.0
 
 NOTES = {
     "proportional": (

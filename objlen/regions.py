@@ -181,10 +181,12 @@ def dense_outline(region: Region) -> np.ndarray:
     return vertices[index] + units[index] * within[:, None]
 
 
-#: Median residual of a clean, pixel-quantised outline from its smooth fit.
-_QUANTISATION_RESIDUAL_PX = 0.4
+#: What a clean, pixel-quantised outline leaves after the filters below.
+_QUANTISATION_RESIDUAL_PX = 0.1
 #: Median of |x| for a standard normal x.
 _MEDIAN_ABS_NORMAL = 0.6745
+#: The pixel staircase is smoothed away at this scale (outline samples) first.
+_STAIRCASE_SIGMA = 3.0
 
 
 def _savitzky_golay_weights(half_window: int, order: int = 3) -> np.ndarray:
@@ -193,16 +195,24 @@ def _savitzky_golay_weights(half_window: int, order: int = 3) -> np.ndarray:
     return np.linalg.pinv(vandermonde)[0]
 
 
+def _circular_filter(points: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Filter a closed ``(N, 2)`` outline with symmetric ``weights``."""
+    half = len(weights) // 2
+    padded = np.concatenate([points[-half:], points, points[:half]])
+    return np.stack(
+        [np.convolve(padded[:, axis], weights[::-1], mode="valid") for axis in (0, 1)], axis=1
+    )
+
+
 def outline_noise_px(outline: np.ndarray, half_window: int = 50) -> float:
     """Estimated standard deviation of random displacement of a mask boundary.
 
-    The closed ``outline`` (every boundary pixel, in order) is smoothed with a
-    cubic Savitzky-Golay filter, which keeps the curvature of the shape; the
-    median distance of the raw outline from the smooth one, less what pixel
-    quantisation alone gives, measures how ragged the segmentation is (the
-    distance is taken across the smooth outline, not along it). A clean
-    mask gives 0; a boundary displaced by noise of standard deviation s gives
-    about s.
+    The closed ``outline`` (every boundary pixel, in order) is first smoothed
+    lightly, which removes the pixel staircase, then compared with a cubic
+    Savitzky-Golay fit over a long window, which keeps the shape's curvature
+    but not the ragged detail a segmentation adds. The median distance across
+    the fit measures that raggedness: about 0 for a clean mask, about s for a
+    boundary displaced by noise of standard deviation s.
     """
     points = np.asarray(outline, dtype=np.float64)
     # Sharp corners disturb about 2 half-windows of outline each; keep the four
@@ -210,15 +220,13 @@ def outline_noise_px(outline: np.ndarray, half_window: int = 50) -> float:
     half_window = min(half_window, len(points) // 16)
     if half_window < 5:
         return 0.0
-    weights = _savitzky_golay_weights(half_window)
-    padded = np.concatenate([points[-half_window:], points, points[:half_window]])
-    smooth = np.stack(
-        [np.convolve(padded[:, axis], weights[::-1], mode="valid") for axis in (0, 1)], axis=1
-    )
+    reach = int(3 * _STAIRCASE_SIGMA)
+    gaussian = np.exp(-0.5 * (np.arange(-reach, reach + 1) / _STAIRCASE_SIGMA) ** 2)
+    points = _circular_filter(points, gaussian / gaussian.sum())
+    smooth = _circular_filter(points, _savitzky_golay_weights(half_window))
     tangent = np.roll(smooth, -1, axis=0) - np.roll(smooth, 1, axis=0)
     tangent /= np.maximum(np.linalg.norm(tangent, axis=1, keepdims=True), 1e-12)
     offset = points - smooth
     across = np.abs(tangent[:, 0] * offset[:, 1] - tangent[:, 1] * offset[:, 0])
-    median = float(np.median(across))
-    excess = max(median**2 - _QUANTISATION_RESIDUAL_PX**2, 0.0)
-    return float(np.sqrt(excess) / _MEDIAN_ABS_NORMAL)
+    spread = float(np.median(across)) / _MEDIAN_ABS_NORMAL
+    return float(np.sqrt(max(spread**2 - _QUANTISATION_RESIDUAL_PX**2, 0.0)))

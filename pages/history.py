@@ -1,0 +1,85 @@
+"""History: the saved measurements, filtered, charted, exported, deleted."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from objlen.options import METHODS
+from objlen.store import table_rows, to_csv
+from objlen.units import UNITS
+from pages.common import current_settings, get_store
+
+
+def filters_ui() -> dict:
+    """The filter widgets; returns keyword arguments for ``Store.list``."""
+    name_column, method_column, date_column = st.columns([2, 2, 2])
+    name = name_column.text_input("Image name contains", key="history_name")
+    methods = method_column.multiselect("Method", METHODS, key="history_methods")
+    dates = date_column.date_input("Saved between", value=(), key="history_dates")
+    since = until = None
+    if isinstance(dates, tuple) and len(dates) == 2:
+        since, until = dates[0].isoformat(), dates[1].isoformat()
+    elif isinstance(dates, dt.date) or (isinstance(dates, tuple) and len(dates) == 1):
+        day = dates if isinstance(dates, dt.date) else dates[0]
+        since = until = day.isoformat()
+    return {
+        "name_contains": name or None,
+        "methods": tuple(methods) or None,
+        "since": since,
+        "until": until,
+    }
+
+
+def delete_ui(ids: list[int]) -> None:
+    """Delete one measurement, after an explicit confirmation."""
+    with st.expander("Delete a measurement"):
+        row_id = st.selectbox("Measurement id", ids, key="history_delete_id")
+        sure = st.checkbox(f"Yes, delete measurement {row_id} for good", key="history_sure")
+        if st.button("Delete", disabled=not sure, type="primary", key="history_delete"):
+            if get_store().delete(int(row_id)):
+                st.session_state.pop("history_sure", None)
+                st.toast(f"Deleted measurement {row_id}")
+                st.rerun()
+            st.error(f"Measurement {row_id} was already gone")
+
+
+def main() -> None:
+    st.title("History")
+    settings = current_settings()
+    store = get_store()
+    rows = store.list(**filters_ui())
+    st.caption(f"{len(rows)} of {store.count()} saved measurements · database {store.path}")
+    if not rows:
+        st.info("No saved measurements match. Save one from the Measure page.")
+        return
+    unit = st.radio(
+        "Show lengths in",
+        UNITS,
+        index=UNITS.index(settings.default_unit),
+        horizontal=True,
+        key="history_unit",
+    )
+    table = pd.DataFrame(table_rows(rows, unit))
+    st.dataframe(
+        table,
+        hide_index=True,
+        use_container_width=True,
+        column_config={"saved": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
+    )
+    chart = table.set_index("saved")[[f"width ({unit})", f"height ({unit})"]].sort_index()
+    st.subheader("Widths and heights over time")
+    st.line_chart(chart)
+    st.download_button(
+        "Download CSV",
+        to_csv(rows),
+        file_name="objlen-history.csv",
+        mime="text/csv",
+        key="history_csv",
+    )
+    delete_ui([row.id for row in rows])
+
+
+main()
