@@ -282,6 +282,20 @@ class Store:
         except (OSError, sqlite3.Error) as error:
             raise StoreError(f"could not save to {self.path}: {error}") from error
 
+    def replace_mask(self, row_id: int, mask_png: bytes) -> bool:
+        """Keep a touched-up mask for a saved measurement (the old file stays
+        while other rows use it). Returns whether the row exists."""
+        mask_hash = sha256_hex(mask_png)
+        try:
+            _write_atomically(self.root / "masks" / f"{mask_hash}.png", mask_png)
+            with self._transaction() as connection:
+                cursor = connection.execute(
+                    "UPDATE measurements SET mask_sha256 = ? WHERE id = ?", (mask_hash, row_id)
+                )
+                return cursor.rowcount == 1
+        except (OSError, sqlite3.Error) as error:
+            raise StoreError(f"could not save the mask to {self.path}: {error}") from error
+
     def delete(self, row_id: int) -> bool:
         """Delete one measurement; return whether it existed. Files still used by
         other rows are kept; files no row uses any more are removed."""

@@ -85,6 +85,14 @@ def test_delete_removes_the_row_and_files_no_longer_used(tmp_path, measurement):
     assert [r.id for r in store.list()] == [keep]
 
 
+def test_replace_mask_points_the_row_at_the_new_file(tmp_path, measurement):
+    store = Store(tmp_path / "objlen.sqlite3")
+    row_id = store.save(measurement, image_name="a.jpg", image_bytes=b"a", mask_png=b"old")
+    assert store.replace_mask(row_id, b"new")
+    assert store.mask_path(store.get(row_id)).read_bytes() == b"new"
+    assert not store.replace_mask(row_id + 1, b"new")
+
+
 def test_csv_export(tmp_path, measurement):
     store = Store(tmp_path / "objlen.sqlite3")
     store.save(measurement, image_name='odd, "name".jpg', image_bytes=b"a")
