@@ -7,6 +7,7 @@ status 2 and no traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -127,7 +128,9 @@ def _segment(args: argparse.Namespace, image, classes: ClassIds):
             raise ParameterError("--segmenter sagemaker needs --endpoint NAME")
         settings = SageMakerSettings(
             endpoint_name=args.endpoint,
-            region=args.region,
+            region=args.region
+            or os.environ.get("AWS_REGION")
+            or os.environ.get("AWS_DEFAULT_REGION"),
             profile=args.profile,
             endpoint_url=args.endpoint_url,
         )
@@ -180,11 +183,26 @@ def summary(result: Measurement, name: str) -> str:
     return "\n".join(lines)
 
 
+def _add_serve_parser(commands: argparse._SubParsersAction) -> None:
+    from objlen.serve import add_serve_arguments, run_serve
+
+    parser = commands.add_parser(
+        "serve",
+        help="run a local SageMaker-compatible segmentation endpoint",
+        description="Answer the SageMaker runtime InvokeEndpoint API and the inference "
+        "container contract (/ping, /invocations) with the local segmenter, on loopback "
+        "by default. Point --endpoint-url (CLI) or the app's settings at it.",
+    )
+    add_serve_arguments(parser)
+    parser.set_defaults(run=run_serve)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``objlen`` argument parser with all its commands."""
     parser = argparse.ArgumentParser(prog="objlen", description="Measure objects in photos.")
     commands = parser.add_subparsers(dest="command", required=True)
     _add_measure_parser(commands)
+    _add_serve_parser(commands)
     return parser
 
 

@@ -1,0 +1,102 @@
+"""Segmenters: one interface, several backends.
+
+* ``"local"``: :class:`objlen.segment.local.LocalSegmenter`, no network;
+* ``"sagemaker"``: :class:`SageMakerSegmenter`, a SageMaker endpoint running
+  the built-in semantic segmentation algorithm;
+* ``"file"``: :class:`MaskFileSegmenter`, a mask PNG the operator supplies.
+
+Use :func:`make_segmenter` to build one from settings. The SageMaker names
+are imported on first use, so that importing this package does not import
+boto3.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from objlen.classes import ClassIds
+from objlen.errors import ParameterError
+from objlen.segment.base import Segmentation, Segmenter
+from objlen.segment.maskfile import MaskFileSegmenter
+
+if TYPE_CHECKING:
+    from objlen.segment.sagemaker import (
+        SageMakerSegmenter,
+        SageMakerSettings,
+        check_connection,
+        describe_endpoint_status,
+    )
+
+_SAGEMAKER_NAMES = (
+    "SageMakerSegmenter",
+    "SageMakerSettings",
+    "check_connection",
+    "describe_endpoint_status",
+)
+
+#: Names accepted by :func:`make_segmenter`.
+BACKENDS = ("local", "sagemaker", "file")
+
+
+def make_segmenter(
+    backend: str,
+    *,
+    classes: ClassIds,
+    sagemaker: SageMakerSettings | None = None,
+    reference_rule: str = "leftmost",
+    mask_path: str | Path | bytes | None = None,
+) -> Segmenter:
+    """Build the segmenter named ``backend``.
+
+    Args:
+        backend: ``"local"``, ``"sagemaker"`` or ``"file"``.
+        classes: class ids of the masks.
+        sagemaker: endpoint settings, required for ``"sagemaker"``.
+        reference_rule: how the local segmenter tells the reference from the
+            object (passed to ``LocalSegmenter``).
+        mask_path: the mask file (path or bytes), required for ``"file"``.
+
+    Raises:
+        ParameterError: unknown backend, or its required setting missing.
+    """
+    if backend == "local":
+        from objlen.segment.local import LocalSegmenter
+
+        return LocalSegmenter(classes=classes, reference_rule=reference_rule)
+    if backend == "sagemaker":
+        if sagemaker is None:
+            raise ParameterError(
+                "the sagemaker backend needs an endpoint name and region; set them in "
+                "the SageMaker settings"
+            )
+        from objlen.segment.sagemaker import SageMakerSegmenter
+
+        return SageMakerSegmenter(sagemaker, classes)
+    if backend == "file":
+        if mask_path is None:
+            raise ParameterError("the file backend needs a mask file; choose one")
+        return MaskFileSegmenter(mask_path, classes)
+    raise ParameterError(f"unknown segmenter backend {backend!r}; choose one of {BACKENDS}")
+
+
+def __getattr__(name: str) -> Any:
+    """Import the SageMaker names (and boto3) only when one is used."""
+    if name in _SAGEMAKER_NAMES:
+        from objlen.segment import sagemaker
+
+        return getattr(sagemaker, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "BACKENDS",
+    "MaskFileSegmenter",
+    "SageMakerSegmenter",
+    "SageMakerSettings",
+    "Segmentation",
+    "Segmenter",
+    "check_connection",
+    "describe_endpoint_status",
+    "make_segmenter",
+]

@@ -1,0 +1,956 @@
+"""The embedded local segmenter: classical computer vision, no model weights.
+
+It serves the common measuring set-up: objects lying on a plain background
+that contrasts with them, photographed under uneven light, with a reference
+of known size (a card, a coin, an ArUco marker) among them.
+
+How :meth:`LocalSegmenter.segment` works:
+
+1. The photo is shrunk to about ``working_pixels`` pixels.
+2. **Background model.** The background's colour under the scene's light is
+   modelled as a smooth surface: per RGB channel, a low-order polynomial in
+   ``(x, y)`` fitted to ``log`` intensity, first on the image border, then on
+   every pixel that looks like background. Dividing the photo by it removes
+   the uneven light (a multiplicative effect).
+3. **Classification.** In the illumination-corrected photo each pixel's CIE
+   Lab distance from the background colour is thresholded with hysteresis
+   (the low threshold only extends the high one by a couple of pixels); the
+   thresholds come from the background's own noise (median and MAD), so a
+   white card on a light-grey table and a light object on a dark cloth both
+   work. Morphology cleans the result and holes are filled. Components that
+   are small, or whose mean distance is below the high threshold (blotches
+   of the table's texture), are dropped: what remains are the components.
+4. **Reference.** An ArUco marker of the configured dictionary, when one is
+   detected, is the reference (its black square's outer corners, located at
+   full resolution), and the small component that carries it (its paper) is
+   not an object. Otherwise the component chosen by ``reference_rule`` is
+   the reference, among those not cut by the photo's edge when there are
+   any. Every other component is the object class; a single component is
+   the object, with a warning that no reference was found.
+5. **Full-resolution boundary.** The class map is enlarged to the photo's
+   size and every pixel in a thin band around each boundary is decided again
+   on the full-resolution photo: with the local object colour ``o`` and the
+   local background colour ``b`` (estimated near the boundary), a pixel of
+   colour ``p`` belongs to the object when its coverage
+   ``alpha = (p - b).(o - b) / |o - b|^2`` exceeds one half. That places
+   the edge where an anti-aliased edge pixel is half covered, to the pixel.
+
+:meth:`LocalSegmenter.segment_box` is for harder scenes (clutter, textured
+backgrounds): the operator draws a rectangle around the target object and
+GrabCut separates it; the reference is still found automatically outside the
+rectangle.
+
+All coordinates are ``(x, y)`` with x to the right and y down.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from objlen.classes import ClassIds
+from objlen.errors import ParameterError, SegmentationError
+from objlen.segment.base import Segmentation
+
+#: Names accepted for ``reference_rule``.
+REFERENCE_RULES = ("leftmost", "rightmost", "topmost", "bottommost", "largest", "smallest")
+
+_BORDER_FRACTION = 0.04  # width of the image frame that seeds the background model
+_POLY_DEGREE = 3  # degree of the illumination surface (10 terms)
+_FIT_SAMPLES = 20_000  # pixels used to fit the illumination surface
+_MODEL_GRID = 8  # the surface is evaluated on a grid this many times coarser
+_LOW_SIGMAS, _HIGH_SIGMAS = 4.0, 7.0  # hysteresis thresholds in noise units
+_LOW_FLOOR, _HIGH_FLOOR = 2.5, 4.5  # ... and their minimum, in delta-E
+_GROW_PIXELS = 2  # how far (working pixels) the low threshold extends the high one
+_BAND_RADIUS = 2  # half-width of the refined band, in working pixels
+_MIN_CONTRAST = 6.0  # local |o - b| (0..255 RGB) below which a band pixel is not re-decided
+_CARRIER_AREA_RATIO = 4.0  # a component this much larger than a marker is not its carrier
+_GRABCUT_PIXELS = 300_000  # GrabCut runs on at most this many pixels
+_GRABCUT_SEED = 20240611  # GrabCut's k-means start is random: fix it
+
+
+@dataclass(frozen=True)
+class _Component:
+    """One connected component of the working-resolution foreground."""
+
+    label: int
+    left: int
+    top: int
+    width: int
+    height: int
+    area: int
+
+    @property
+    def right(self) -> int:
+        return self.left + self.width
+
+    @property
+    def bottom(self) -> int:
+        return self.top + self.height
+
+
+@dataclass(frozen=True)
+class _Classification:
+    """The automatic classification at working resolution.
+
+    Attributes:
+        distance: ``(h, w)`` float32 delta-E from the background colour.
+        labels: ``(h, w)`` int32 component labels (0 = background).
+        components: the significant components, by label.
+        threshold: the low hysteresis threshold (delta-E).
+        noise: the background's noise scale (delta-E).
+    """
+
+    distance: np.ndarray
+    labels: np.ndarray
+    components: tuple[_Component, ...]
+    threshold: float
+    noise: float
+
+
+@dataclass(frozen=True)
+class _Marker:
+    """An ArUco marker: its id and its four outer corners in full-resolution pixels."""
+
+    marker_id: int
+    corners_px: np.ndarray
+
+    @property
+    def area_px(self) -> float:
+        return float(cv2.contourArea(self.corners_px.astype(np.float32)))
+
+
+class LocalSegmenter:
+    """Segment objects on a plain background with classical computer vision.
+
+    Args:
+        classes: the class ids written into the mask.
+        reference_rule: which component is the reference when no ArUco marker
+            is seen: one of :data:`REFERENCE_RULES` ("leftmost" by default, as
+            in the classic pixels-per-metric method).
+        aruco_dictionary: name of a ``cv2.aruco`` predefined dictionary
+            (``"DICT_4X4_50"``...) whose markers are taken as the reference,
+            or ``None`` to never look for markers.
+        working_pixels: the photo is classified at about this many pixels;
+            only the boundary is decided at full resolution.
+        min_component_fraction: components smaller than this fraction of the
+            photo are specks and dropped.
+
+    Raises:
+        ParameterError: an unknown rule or dictionary, or a non-positive size.
+
+    >>> LocalSegmenter(reference_rule="largest").name
+    'local'
+    """
+
+    name = "local"
+
+    def __init__(
+        self,
+        classes: ClassIds = ClassIds(),  # noqa: B008 - ClassIds is frozen
+        reference_rule: str = "leftmost",
+        aruco_dictionary: str | None = "DICT_4X4_50",
+        working_pixels: int = 1_000_000,
+        min_component_fraction: float = 0.0005,
+    ) -> None:
+        if reference_rule not in REFERENCE_RULES:
+            raise ParameterError(
+                f"unknown reference rule {reference_rule!r}: use one of "
+                + ", ".join(REFERENCE_RULES)
+            )
+        if int(working_pixels) < 10_000:
+            raise ParameterError(f"working_pixels must be at least 10000, got {working_pixels}")
+        if not 0.0 < float(min_component_fraction) < 0.5:
+            raise ParameterError(
+                f"min_component_fraction must be in (0, 0.5), got {min_component_fraction}"
+            )
+        self.classes = classes
+        self.reference_rule = reference_rule
+        self.aruco_dictionary = aruco_dictionary
+        self.working_pixels = int(working_pixels)
+        self.min_component_fraction = float(min_component_fraction)
+        self._aruco = _aruco_detector(aruco_dictionary)
+
+    def segment(self, image_rgb: np.ndarray) -> Segmentation:
+        """Segment a photo of objects on a plain background.
+
+        Args:
+            image_rgb: ``(H, W, 3)`` uint8 RGB photo (``(H, W)`` grayscale and
+                ``(H, W, 4)`` RGBA are accepted too).
+
+        Returns:
+            A :class:`Segmentation` whose ``mask`` is ``(H, W)`` uint8 with the
+            background, object and reference class ids, and whose
+            ``confidence`` is the probability of each pixel's class.
+
+        Raises:
+            SegmentationError: nothing stands out from the background.
+            ParameterError: ``image_rgb`` is not an image array.
+        """
+        started = time.perf_counter()
+        image = _as_rgb(image_rgb)
+        small, scale_xy = _shrink(image, self.working_pixels)
+        found = _classify(small, self.min_component_fraction)
+        if not found.components:
+            raise SegmentationError(
+                "no object found on the background: nothing in the photo differs enough "
+                "from the background colour; photograph the object on a plain background "
+                "that contrasts with it, or draw a box around it"
+            )
+        marker = self._find_marker(image, small, scale_xy)
+        roles, notes = _assign_roles(found, marker, scale_xy, self.reference_rule)
+        class_small = _class_map(found.labels, roles)
+        refined = _refine(image, small, class_small, scale_xy)
+        confidence = _confidence(found, class_small, refined)
+        if marker is not None:
+            window, depth = _marker_pixels(image.shape, marker)
+            refined.classes[window][depth > 0] = _REFERENCE
+            confidence[window][depth > 0] = np.minimum(0.5 + depth[depth > 0], 1.0)
+        notes += _border_notes(found, roles)
+        return Segmentation(
+            mask=_to_class_ids(refined.classes, self.classes),
+            confidence=confidence,
+            backend=self.name,
+            warnings=tuple(notes),
+            seconds=time.perf_counter() - started,
+        )
+
+    def segment_box(
+        self,
+        image_rgb: np.ndarray,
+        box_xywh: Sequence[float],
+        *,
+        iterations: int = 5,
+    ) -> Segmentation:
+        """Segment the object inside an operator-drawn box with GrabCut.
+
+        The target object is the largest region GrabCut separates inside the
+        box; the reference is found automatically outside it (an ArUco marker
+        wherever it is, otherwise by ``reference_rule`` among the components
+        that lie mostly outside the box).
+
+        Args:
+            image_rgb: ``(H, W, 3)`` uint8 RGB photo.
+            box_xywh: ``(x, y, width, height)`` in full-resolution pixels, a
+                rectangle that contains the whole target object.
+            iterations: GrabCut iterations.
+
+        Returns:
+            A :class:`Segmentation` (``confidence`` is ``None``); its warnings
+            say when no reference was found.
+
+        Raises:
+            ParameterError: the box is empty or outside the photo.
+            SegmentationError: GrabCut found nothing in the box.
+        """
+        started = time.perf_counter()
+        image = _as_rgb(image_rgb)
+        box = _check_box(box_xywh, image.shape[1], image.shape[0])
+        small, scale_xy = _shrink(image, self.working_pixels)
+        found = _classify(small, self.min_component_fraction)
+        marker = self._find_marker(image, small, scale_xy)
+        small_box = _box_to_small(box, scale_xy, small.shape)
+        target = _grabcut(small, small_box, found, int(iterations))
+        if not target.any():
+            raise SegmentationError(
+                "no object found in the box: GrabCut separated nothing from its "
+                "surroundings; draw the box a little larger than the object"
+            )
+        roles, notes = _assign_box_roles(found, marker, scale_xy, small_box, self.reference_rule)
+        class_small = _class_map(found.labels, roles)
+        class_small[target] = _OBJECT
+        refined = _refine(image, small, class_small, scale_xy)
+        if marker is not None:
+            window, depth = _marker_pixels(image.shape, marker)
+            refined.classes[window][depth > 0] = _REFERENCE
+        return Segmentation(
+            mask=_to_class_ids(refined.classes, self.classes),
+            confidence=None,
+            backend=self.name,
+            warnings=tuple(notes),
+            seconds=time.perf_counter() - started,
+        )
+
+    def _find_marker(
+        self, image: np.ndarray, small: np.ndarray, scale_xy: np.ndarray
+    ) -> _Marker | None:
+        """The largest marker of the configured dictionary, or ``None``."""
+        if self._aruco is None:
+            return None
+        return _detect_marker(self._aruco, image, small, scale_xy)
+
+
+# --- input -------------------------------------------------------------------
+
+
+def _as_rgb(image: np.ndarray) -> np.ndarray:
+    """``image`` as a contiguous ``(H, W, 3)`` uint8 RGB array.
+
+    Raises:
+        ParameterError: not a 2-D grayscale, RGB or RGBA uint8 array.
+    """
+    array = np.asarray(image)
+    if array.dtype != np.uint8:
+        raise ParameterError(f"the image must be uint8, got {array.dtype}")
+    if array.ndim == 2:
+        array = cv2.cvtColor(array, cv2.COLOR_GRAY2RGB)
+    elif array.ndim == 3 and array.shape[2] == 4:
+        array = cv2.cvtColor(array, cv2.COLOR_RGBA2RGB)
+    if array.ndim != 3 or array.shape[2] != 3 or min(array.shape[:2]) < 16:
+        raise ParameterError(
+            f"the image must be an (H, W, 3) RGB array of at least 16x16, got {array.shape}"
+        )
+    return np.ascontiguousarray(array)
+
+
+def _shrink(image: np.ndarray, working_pixels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Shrink ``image`` to about ``working_pixels``.
+
+    Returns ``(small, scale_xy)``: the working image and the ``(2,)`` ratio
+    of full to working size along x and along y (both 1 when not shrunk).
+    A full-resolution point ``p`` is at ``(p + 0.5) / scale_xy - 0.5`` in
+    the working image.
+    """
+    height, width = image.shape[:2]
+    factor = float(np.sqrt(height * width / working_pixels))
+    if factor <= 1.0:
+        return image, np.ones(2)
+    size = (max(1, round(width / factor)), max(1, round(height / factor)))
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return small, np.array([width / size[0], height / size[1]])
+
+
+def _check_box(box_xywh: Sequence[float], width: int, height: int) -> tuple[int, int, int, int]:
+    """The box clipped to the image, as integers ``(x0, y0, x1, y1)`` (exclusive end).
+
+    Raises:
+        ParameterError: not four numbers, empty, or outside the image.
+    """
+    try:
+        x, y, w, h = (float(value) for value in box_xywh)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"the box must be (x, y, width, height), got {box_xywh!r}") from exc
+    if not all(np.isfinite((x, y, w, h))) or w < 2 or h < 2:
+        raise ParameterError(f"the box must be at least 2x2 pixels, got {box_xywh!r}")
+    x0, y0 = max(0, int(np.floor(x))), max(0, int(np.floor(y)))
+    x1, y1 = min(width, int(np.ceil(x + w))), min(height, int(np.ceil(y + h)))
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        raise ParameterError(f"the box {box_xywh!r} lies outside the {width}x{height} photo")
+    return x0, y0, x1, y1
+
+
+# --- background model and classification -----------------------------------
+
+
+def _poly_terms(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Monomials of total degree <= ``_POLY_DEGREE`` in ``x``, ``y`` (columns)."""
+    columns = [x**i * y**j for i in range(_POLY_DEGREE + 1) for j in range(_POLY_DEGREE + 1 - i)]
+    return np.stack(columns, axis=-1)
+
+
+def _unit_coords(xs: np.ndarray, ys: np.ndarray, shape: tuple[int, int]) -> tuple:
+    """Pixel coordinates mapped to [-1, 1] across the image."""
+    height, width = shape
+    return 2.0 * xs / max(1, width - 1) - 1.0, 2.0 * ys / max(1, height - 1) - 1.0
+
+
+def _fit_surface(small: np.ndarray, sample: np.ndarray) -> np.ndarray:
+    """Polynomial surfaces fitted to ``log(1 + I)`` of the 3 channels over ``sample`` pixels.
+
+    About ``_FIT_SAMPLES`` pixels on a regular grid are used; outliers (more
+    than 3 robust sigmas from the surface) are rejected twice. Returns the
+    ``(terms, 3)`` coefficients.
+    """
+    step = max(1, int(np.ceil(np.sqrt(np.count_nonzero(sample) / _FIT_SAMPLES))))
+    ys, xs = np.nonzero(sample[::step, ::step])
+    ys, xs = ys * step, xs * step
+    design = _poly_terms(
+        *_unit_coords(xs.astype(np.float64), ys.astype(np.float64), small.shape[:2])
+    )
+    values = np.log(small[ys, xs].astype(np.float64) + 1.0)
+    inliers = np.ones(xs.size, dtype=bool)
+    coefficients = np.zeros((design.shape[1], 3))
+    for _ in range(3):
+        if inliers.sum() < design.shape[1] * 4:
+            break
+        used = design[inliers]
+        gram = used.T @ used + 1e-9 * np.eye(design.shape[1])
+        coefficients = np.linalg.solve(gram, used.T @ values[inliers])
+        residual = np.abs(values - design @ coefficients).max(axis=1)
+        spread = 1.4826 * np.median(residual[inliers]) + 1e-3
+        inliers = residual < 3.0 * spread
+    return coefficients
+
+
+def _evaluate_surface(
+    coefficients: np.ndarray, shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The background under the scene's light, and its median colour.
+
+    Returns ``(surface, colour)``: the ``(h, w, 3)`` float32 surface in 0..1
+    RGB (evaluated on a coarse grid and interpolated), and the ``(3,)``
+    median colour of the surface.
+    """
+    height, width = shape
+    coarse_h = max(2, height // _MODEL_GRID)
+    coarse_w = max(2, width // _MODEL_GRID)
+    xs = np.linspace(0, width - 1, coarse_w)
+    ys = np.linspace(0, height - 1, coarse_h)
+    gx, gy = np.meshgrid(xs, ys)
+    terms = _poly_terms(*_unit_coords(gx, gy, shape))
+    coarse = ((np.exp(terms @ coefficients) - 1.0) / 255.0).astype(np.float32)
+    colour = np.median(coarse.reshape(-1, 3), axis=0).astype(np.float32)
+    surface = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_LINEAR)
+    return surface, colour
+
+
+def _border(shape: tuple[int, int]) -> np.ndarray:
+    """A boolean frame around the image, ``_BORDER_FRACTION`` of its size wide."""
+    height, width = shape
+    band = max(2, round(_BORDER_FRACTION * min(height, width)))
+    frame = np.ones(shape, dtype=bool)
+    frame[band:-band, band:-band] = False
+    return frame
+
+
+def _distance_map(small: np.ndarray, surface: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    """Delta-E (CIE76) of each pixel from the background, light divided out.
+
+    The photo is divided by the background ``surface`` and multiplied by the
+    background's ``colour``, so the background becomes one flat colour.
+    """
+    rgb = small.astype(np.float32) * np.float32(1.0 / 255.0)
+    flat = rgb / np.maximum(surface, np.float32(1e-3)) * colour
+    lab = cv2.cvtColor(np.minimum(flat, np.float32(1.5)), cv2.COLOR_RGB2Lab)
+    reference = cv2.cvtColor(colour.reshape(1, 1, 3), cv2.COLOR_RGB2Lab).reshape(3)
+    lab -= reference
+    return np.sqrt((lab * lab).sum(axis=2))
+
+
+def _noise(distance: np.ndarray, background: np.ndarray) -> tuple[float, float]:
+    """Median and robust spread (1.4826 MAD) of ``distance`` over ``background`` pixels."""
+    step = max(1, int(np.sqrt(distance.size / 250_000)))
+    values = distance[::step, ::step][background[::step, ::step]]
+    if values.size < 16:
+        values = distance.ravel()
+    median = float(np.median(values))
+    spread = float(1.4826 * np.median(np.abs(values - median)))
+    return median, spread
+
+
+def _hysteresis(distance: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Pixels above ``high``, grown into pixels above ``low`` by at most ``_GROW_PIXELS``.
+
+    The growth is limited so that a faint blotch of the background's texture
+    cannot join an object through a chain of barely-above-threshold pixels;
+    the boundary itself is decided later, at full resolution.
+    """
+    strong = (distance > high).astype(np.uint8)
+    weak = (distance > low).astype(np.uint8)
+    grown = strong
+    for _ in range(_GROW_PIXELS):
+        grown = cv2.dilate(grown, None) & weak
+    return (grown | strong).astype(bool)
+
+
+def _fill_holes(binary: np.ndarray) -> np.ndarray:
+    """``binary`` with every background region that does not touch the border filled."""
+    inverse = (~binary).astype(np.uint8)
+    count, labels = cv2.connectedComponents(inverse, connectivity=4)
+    touching = np.zeros(count, dtype=bool)
+    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        touching[edge] = True
+    touching[0] = True
+    return ~touching[labels] | binary
+
+
+def _clean(foreground: np.ndarray) -> np.ndarray:
+    """Open away isolated pixels, close small gaps, fill holes."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+    binary = foreground.astype(np.uint8)
+    binary = cv2.morphologyEx(binary, cv2.MORPH_OPEN, kernel)
+    binary = cv2.morphologyEx(binary, cv2.MORPH_CLOSE, kernel)
+    return _fill_holes(binary.astype(bool))
+
+
+def _components(
+    foreground: np.ndarray, distance: np.ndarray, min_area: int, min_mean_distance: float
+) -> tuple[np.ndarray, tuple]:
+    """Label the foreground, keeping only significant components.
+
+    A component is significant when it has at least ``min_area`` pixels and
+    its mean distance from the background is at least ``min_mean_distance``:
+    a faint blotch of the table's own texture that merely peaks above the
+    thresholds is not an object.
+    """
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+        foreground.astype(np.uint8), connectivity=8
+    )
+    sums = np.bincount(labels.ravel(), weights=distance.ravel(), minlength=count)
+    keep = np.zeros(count, dtype=bool)
+    found = []
+    for label in range(1, count):
+        left, top, width, height, area = (int(v) for v in stats[label])
+        if area >= min_area and sums[label] / area >= min_mean_distance:
+            keep[label] = True
+            found.append(_Component(label, left, top, width, height, area))
+    labels = np.where(keep[labels], labels, 0).astype(np.int32)
+    return labels, tuple(found)
+
+
+def _thresholds(distance: np.ndarray, background: np.ndarray) -> tuple[float, float, float]:
+    """Low and high hysteresis thresholds and the noise spread, from background pixels."""
+    median, spread = _noise(distance, background)
+    low = median + max(_LOW_SIGMAS * spread, _LOW_FLOOR)
+    high = median + max(_HIGH_SIGMAS * spread, _HIGH_FLOOR)
+    return low, high, spread
+
+
+def _grow(binary: np.ndarray, pixels: int) -> np.ndarray:
+    """``binary`` dilated by ``pixels`` (3x3 steps)."""
+    return cv2.dilate(binary.astype(np.uint8), None, iterations=pixels).astype(bool)
+
+
+def _classify(small: np.ndarray, min_fraction: float) -> _Classification:
+    """Find the components that stand out from the background in the working image.
+
+    The illumination surface is fitted on the border first, then twice more on
+    everything that is not foreground; each fit gives a new distance map and
+    new thresholds.
+    """
+    shape = small.shape[:2]
+    smooth = cv2.GaussianBlur(small, (3, 3), 0)
+    sure_background = _border(shape)
+    for _ in range(3):
+        surface, colour = _evaluate_surface(_fit_surface(small, sure_background), shape)
+        distance = _distance_map(smooth, surface, colour)
+        low, high, spread = _thresholds(distance, sure_background)
+        foreground = _hysteresis(distance, low, high)
+        grown = ~_grow(foreground, 3)
+        if grown.sum() < 1000:
+            break
+        sure_background = grown
+    cleaned = _clean(foreground)
+    min_area = max(9, round(min_fraction * shape[0] * shape[1]))
+    labels, components = _components(cleaned, distance, min_area, high)
+    return _Classification(distance, labels, components, low, spread)
+
+
+# --- roles: which component is the reference --------------------------------
+
+
+def _touches_edge(component: _Component, shape: tuple[int, ...]) -> bool:
+    """Whether the component reaches the edge of an image of ``shape``."""
+    height, width = shape[:2]
+    return (
+        component.left == 0
+        or component.top == 0
+        or component.right == width
+        or component.bottom == height
+    )
+
+
+def _pick_reference(
+    components: Sequence[_Component], rule: str, shape: tuple[int, ...]
+) -> _Component:
+    """The component ``rule`` names.
+
+    A region cut by the photo's edge cannot be a whole reference: it is only
+    chosen when every region touches the edge. Ties go to the lowest label,
+    so the choice is deterministic.
+    """
+    whole = [c for c in components if not _touches_edge(c, shape)]
+    components = whole or list(components)
+    keys = {
+        "leftmost": lambda c: (c.left, c.label),
+        "rightmost": lambda c: (-c.right, c.label),
+        "topmost": lambda c: (c.top, c.label),
+        "bottommost": lambda c: (-c.bottom, c.label),
+        "largest": lambda c: (-c.area, c.label),
+        "smallest": lambda c: (c.area, c.label),
+    }
+    return min(components, key=keys[rule])
+
+
+def _marker_overlaps(labels: np.ndarray, marker: _Marker, scale_xy: np.ndarray) -> np.ndarray:
+    """Pixels of each label inside the marker's quadrilateral (working resolution)."""
+    quad = np.zeros(labels.shape, dtype=np.uint8)
+    corners = (marker.corners_px + 0.5) / scale_xy - 0.5
+    cv2.fillPoly(quad, [np.round(corners * 16).astype(np.int32)], 1, shift=4)
+    return np.bincount(labels[quad.astype(bool)], minlength=int(labels.max()) + 1)
+
+
+def _assign_roles(
+    found: _Classification, marker: _Marker | None, scale_xy: np.ndarray, rule: str
+) -> tuple[dict[int, str], list[str]]:
+    """Role of each component: ``"object"``, ``"reference"`` or ``"carrier"`` (dropped).
+
+    Returns the roles by label and remarks for the operator.
+    """
+    components = found.components
+    if marker is not None:
+        return _roles_with_marker(found, marker, scale_xy)
+    if len(components) == 1:
+        return {components[0].label: "object"}, [
+            "only one region stands out from the background: it is taken as the object "
+            "and no reference was found; put a reference of known size beside the "
+            "object, or give the scale directly"
+        ]
+    reference = _pick_reference(components, rule, found.labels.shape)
+    roles = {c.label: "object" for c in components}
+    roles[reference.label] = "reference"
+    return roles, [f"the {rule} region was taken as the reference"]
+
+
+def _roles_with_marker(
+    found: _Classification, marker: _Marker, scale_xy: np.ndarray
+) -> tuple[dict[int, str], list[str]]:
+    """Every component is an object, except the small one that carries the marker."""
+    overlaps = _marker_overlaps(found.labels, marker, scale_xy)
+    marker_area = marker.area_px / float(scale_xy[0] * scale_xy[1])
+    roles = {}
+    notes = [f"ArUco marker {marker.marker_id} was taken as the reference"]
+    for component in found.components:
+        inside = overlaps[component.label] if component.label < overlaps.size else 0
+        carries = inside >= 0.5 * marker_area and component.area <= (
+            _CARRIER_AREA_RATIO * marker_area
+        )
+        roles[component.label] = "carrier" if carries else "object"
+        if inside >= 0.5 * marker_area and not carries:
+            notes.append(
+                f"the ArUco marker lies on a region {component.area / marker_area:.0f} times "
+                "its size; that region is kept as an object"
+            )
+    if "object" not in roles.values():
+        notes.append("no object found besides the ArUco marker")
+    return roles, notes
+
+
+def _assign_box_roles(
+    found: _Classification,
+    marker: _Marker | None,
+    scale_xy: np.ndarray,
+    small_box: tuple[int, int, int, int],
+    rule: str,
+) -> tuple[dict[int, str], list[str]]:
+    """The reference for box mode: the marker, or by ``rule`` among regions outside the box."""
+    if marker is not None:
+        return {}, [f"ArUco marker {marker.marker_id} was taken as the reference"]
+    x0, y0, x1, y1 = small_box
+    inside = np.bincount(found.labels[y0:y1, x0:x1].ravel(), minlength=int(found.labels.max()) + 1)
+    outside = [c for c in found.components if inside[c.label] < 0.5 * c.area]
+    if not outside:
+        return {}, [
+            "no reference found outside the box: put a reference of known size in the "
+            "photo, or give the scale directly"
+        ]
+    reference = _pick_reference(outside, rule, found.labels.shape)
+    return {reference.label: "reference"}, [
+        f"the {rule} region outside the box was taken as the reference"
+    ]
+
+
+def _border_notes(found: _Classification, roles: dict[int, str]) -> list[str]:
+    """A remark when an object or the reference touches the edge of the photo."""
+    touching = {
+        roles[c.label]
+        for c in found.components
+        if roles.get(c.label) in ("object", "reference") and _touches_edge(c, found.labels.shape)
+    }
+    return [
+        f"the {role} touches the edge of the photo: it may be cut off and measured too small"
+        for role in sorted(touching)
+    ]
+
+
+# --- full-resolution mask -----------------------------------------------------
+
+_BACKGROUND, _OBJECT, _REFERENCE = 0, 1, 2  # internal class ids before the final lookup
+
+
+def _class_map(labels: np.ndarray, roles: dict[int, str]) -> np.ndarray:
+    """Internal class map (0 background, 1 object, 2 reference) from component roles."""
+    lookup = np.zeros(int(labels.max()) + 1, dtype=np.uint8)
+    for label, role in roles.items():
+        lookup[label] = {"object": _OBJECT, "reference": _REFERENCE}.get(role, _BACKGROUND)
+    return lookup[labels]
+
+
+def _local_mean(small: np.ndarray, weight: np.ndarray, sigma: float) -> tuple:
+    """Colour of ``small`` averaged over the ``weight`` pixels near each pixel.
+
+    Returns ``(mean, support)``: ``(h, w, 3)`` float32 colours (0..255) and the
+    ``(h, w)`` blurred weight (near 0 where no weighted pixel is near).
+    """
+    w = weight.astype(np.float32)
+    support = cv2.GaussianBlur(w, (0, 0), sigma)
+    total = cv2.GaussianBlur(small.astype(np.float32) * w[:, :, None], (0, 0), sigma)
+    return total / np.maximum(support, 1e-6)[:, :, None], support
+
+
+def _band(foreground: np.ndarray) -> np.ndarray:
+    """Pixels within ``_BAND_RADIUS`` of the foreground's boundary (working resolution)."""
+    binary = foreground.astype(np.uint8)
+    size = 2 * _BAND_RADIUS + 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    return cv2.dilate(binary, kernel) != cv2.erode(binary, kernel)
+
+
+@dataclass(frozen=True)
+class _Refined:
+    """The full-resolution internal class map and what was decided in the band."""
+
+    classes: np.ndarray
+    band_rows: np.ndarray
+    band_cols: np.ndarray
+    alpha: np.ndarray
+
+
+def _refine(
+    image: np.ndarray, small: np.ndarray, class_small: np.ndarray, scale_xy: np.ndarray
+) -> _Refined:
+    """Enlarge the internal class map to ``image`` and re-decide its boundary band.
+
+    A band pixel of colour ``p`` becomes foreground when its coverage
+    ``alpha = (p - b).(o - b) / |o - b|^2`` exceeds 1/2, with ``o`` and ``b``
+    the local object and background colours; where they differ by less than
+    ``_MIN_CONTRAST`` the enlarged class is kept. ``alpha`` is NaN there.
+    """
+    height, width = image.shape[:2]
+    foreground = class_small != _BACKGROUND
+    classes = _enlarge(class_small, (width, height))
+    rows, cols = np.nonzero(_enlarge(_band(foreground).astype(np.uint8), (width, height)))
+    sy = np.minimum(((rows + 0.5) / scale_xy[1]).astype(np.int64), class_small.shape[0] - 1)
+    sx = np.minimum(((cols + 0.5) / scale_xy[0]).astype(np.int64), class_small.shape[1] - 1)
+    sure = 2 * _BAND_RADIUS
+    inner = ~_grow(~foreground, sure)
+    outer = ~_grow(foreground, sure)
+    sigma = 2.0 * _BAND_RADIUS
+    object_colour, object_support = _local_mean(small, inner, sigma)
+    background_colour, background_support = _local_mean(small, outer, sigma)
+    o = object_colour[sy, sx]
+    b = background_colour[sy, sx]
+    p = image[rows, cols].astype(np.float32)
+    contrast = o - b
+    power = (contrast**2).sum(axis=1)
+    alpha = ((p - b) * contrast).sum(axis=1) / np.maximum(power, 1e-6)
+    usable = (
+        (power > _MIN_CONTRAST**2)
+        & (object_support[sy, sx] > 0.01)
+        & (background_support[sy, sx] > 0.01)
+    )
+    alpha = np.where(usable, alpha, np.nan).astype(np.float32)
+    near = cv2.dilate(class_small, None, iterations=sure + 1)[sy, sx]
+    decided = np.where(alpha > 0.5, near, _BACKGROUND).astype(np.uint8)
+    classes[rows, cols] = np.where(usable, decided, classes[rows, cols])
+    return _Refined(classes, rows, cols, alpha)
+
+
+def _enlarge(small: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``small`` resized to ``size`` = ``(width, height)`` with nearest neighbour."""
+    if small.shape[::-1] == size:
+        return small.copy()
+    return cv2.resize(small, size, interpolation=cv2.INTER_NEAREST_EXACT)
+
+
+def _to_class_ids(internal: np.ndarray, classes: ClassIds) -> np.ndarray:
+    """Translate the internal 0/1/2 map into the configured class ids."""
+    lookup = np.full(256, classes.background, dtype=np.uint8)
+    lookup[_OBJECT] = classes.object
+    lookup[_REFERENCE] = classes.reference
+    return cv2.LUT(internal, lookup)
+
+
+def _marker_pixels(
+    shape: tuple[int, ...], marker: _Marker
+) -> tuple[tuple[slice, slice], np.ndarray]:
+    """The pixels whose centres lie inside the marker's quadrilateral.
+
+    Returns ``(window, depth)``: the window around the marker and, for each
+    pixel in it, the distance in px from its centre to the nearest side
+    (positive inside, negative outside). The test is exact, not a rasterised
+    outline, so the reference's area matches the quadrilateral's.
+    """
+    height, width = shape[:2]
+    corners = marker.corners_px
+    x0, y0 = np.maximum(np.floor(corners.min(axis=0)).astype(int), 0)
+    x1, y1 = np.minimum(np.ceil(corners.max(axis=0)).astype(int) + 1, (width, height))
+    ys, xs = np.mgrid[y0 : max(y0, y1), x0 : max(x0, x1)]
+    centre = corners.mean(axis=0)
+    first = corners[1] - corners[0]
+    inward = first[0] * (centre[1] - corners[0][1]) - first[1] * (centre[0] - corners[0][0])
+    orientation = 1.0 if inward > 0 else -1.0
+    depth = np.full(ys.shape, np.inf)
+    for start, end in zip(corners, np.roll(corners, -1, axis=0), strict=True):
+        edge = end - start
+        side = (edge[0] * (ys - start[1]) - edge[1] * (xs - start[0])) / np.hypot(*edge)
+        depth = np.minimum(depth, orientation * side)
+    return (slice(y0, max(y0, y1)), slice(x0, max(x0, x1))), depth
+
+
+def _confidence(found: _Classification, class_small: np.ndarray, refined: _Refined) -> np.ndarray:
+    """Probability of each pixel's class, ``(H, W)`` float32 in [0.5, 1].
+
+    Away from boundaries it is a logistic function of how far the pixel's
+    distance from the background lies from the threshold, in noise units; in
+    the refined band it is ``0.5 + |alpha - 0.5|``. Pixels that cleaning
+    moved to the other side (filled holes, dropped specks) get 0.5.
+    """
+    spread = max(found.noise, 0.5)
+    z = np.clip((found.distance - found.threshold) / spread, -30.0, 30.0)
+    foreground_probability = 1.0 / (1.0 + np.exp(-z))
+    chosen = np.where(
+        class_small != _BACKGROUND, foreground_probability, 1.0 - foreground_probability
+    )
+    chosen = np.maximum(chosen, 0.5).astype(np.float32)
+    height, width = refined.classes.shape
+    confidence = cv2.resize(chosen, (width, height), interpolation=cv2.INTER_LINEAR)
+    alpha = refined.alpha
+    decided = ~np.isnan(alpha)
+    confidence[refined.band_rows[decided], refined.band_cols[decided]] = 0.5 + np.minimum(
+        np.abs(alpha[decided] - 0.5), 0.5
+    )
+    return confidence
+
+
+# --- ArUco markers ------------------------------------------------------------
+
+
+def _aruco_detector(dictionary_name: str | None) -> cv2.aruco.ArucoDetector | None:
+    """A detector for the named predefined dictionary, or ``None``.
+
+    Raises:
+        ParameterError: the name is not a ``cv2.aruco`` predefined dictionary.
+    """
+    if dictionary_name is None:
+        return None
+    names = sorted(n for n in dir(cv2.aruco) if n.startswith("DICT_"))
+    if dictionary_name not in names:
+        raise ParameterError(
+            f"unknown ArUco dictionary {dictionary_name!r}: use one of " + ", ".join(names)
+        )
+    dictionary = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, dictionary_name))
+    parameters = cv2.aruco.DetectorParameters()
+    parameters.cornerRefinementMethod = cv2.aruco.CORNER_REFINE_SUBPIX
+    return cv2.aruco.ArucoDetector(dictionary, parameters)
+
+
+def _detect_marker(
+    detector: cv2.aruco.ArucoDetector,
+    image: np.ndarray,
+    small: np.ndarray,
+    scale_xy: np.ndarray,
+) -> _Marker | None:
+    """Find the largest marker on the working image, then re-locate it at full resolution."""
+    corners, ids, _ = detector.detectMarkers(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY))
+    if ids is None or len(ids) == 0:
+        return None
+    quads = [(c.reshape(4, 2).astype(np.float64) + 0.5) * scale_xy - 0.5 for c in corners]
+    areas = [cv2.contourArea(q.astype(np.float32)) for q in quads]
+    best = int(np.argmax(areas))
+    marker = _Marker(int(np.ravel(ids)[best]), quads[best])
+    if small is image:
+        return marker
+    return _relocate_marker(detector, image, marker) or marker
+
+
+def _relocate_marker(
+    detector: cv2.aruco.ArucoDetector, image: np.ndarray, marker: _Marker
+) -> _Marker | None:
+    """The same marker detected again on a full-resolution crop around it, or ``None``."""
+    height, width = image.shape[:2]
+    x, y, w, h = cv2.boundingRect(marker.corners_px.astype(np.float32))
+    margin = max(8, round(0.25 * max(w, h)))
+    x0, y0 = max(0, x - margin), max(0, y - margin)
+    x1, y1 = min(width, x + w + margin), min(height, y + h + margin)
+    crop = cv2.cvtColor(image[y0:y1, x0:x1], cv2.COLOR_RGB2GRAY)
+    corners, ids, _ = detector.detectMarkers(crop)
+    if ids is None:
+        return None
+    for quad, marker_id in zip(corners, np.ravel(ids), strict=True):
+        if int(marker_id) == marker.marker_id:
+            return _Marker(
+                marker.marker_id, quad.reshape(4, 2).astype(np.float64) + np.array([x0, y0])
+            )
+    return None
+
+
+# --- box-prompted GrabCut -----------------------------------------------------
+
+
+def _box_to_small(
+    box: tuple[int, int, int, int], scale_xy: np.ndarray, shape: tuple[int, ...]
+) -> tuple[int, int, int, int]:
+    """A full-resolution ``(x0, y0, x1, y1)`` box in working-resolution pixels."""
+    height, width = shape[:2]
+    x0, x1 = box[0] / scale_xy[0], box[2] / scale_xy[0]
+    y0, y1 = box[1] / scale_xy[1], box[3] / scale_xy[1]
+    left, top = min(width - 1, int(x0)), min(height - 1, int(y0))
+    return (
+        left,
+        top,
+        max(left + 1, min(width, int(np.ceil(x1)))),
+        max(top + 1, min(height, int(np.ceil(y1)))),
+    )
+
+
+def _grabcut(
+    small: np.ndarray, box: tuple[int, int, int, int], found: _Classification, iterations: int
+) -> np.ndarray:
+    """The target object inside ``box`` (working resolution), as a boolean map.
+
+    GrabCut runs on a crop around the box (shrunk to at most
+    ``_GRABCUT_PIXELS``): outside the box is certain background; inside, the
+    automatic foreground is probable foreground and the rest probable
+    background. The largest separated region, holes filled, is the target.
+    """
+    height, width = small.shape[:2]
+    x0, y0, x1, y1 = box
+    margin = max(8, round(0.1 * max(x1 - x0, y1 - y0)))
+    cx0, cy0 = max(0, x0 - margin), max(0, y0 - margin)
+    cx1, cy1 = min(width, x1 + margin), min(height, y1 + margin)
+    crop = small[cy0:cy1, cx0:cx1]
+    seed = np.full(crop.shape[:2], cv2.GC_BGD, dtype=np.uint8)
+    inside = (slice(y0 - cy0, y1 - cy0), slice(x0 - cx0, x1 - cx0))
+    automatic = found.distance[cy0:cy1, cx0:cx1] > found.threshold
+    seed[inside] = np.where(automatic[inside], cv2.GC_PR_FGD, cv2.GC_PR_BGD)
+    factor = max(1.0, float(np.sqrt(crop.shape[0] * crop.shape[1] / _GRABCUT_PIXELS)))
+    size = (max(2, round(crop.shape[1] / factor)), max(2, round(crop.shape[0] / factor)))
+    work = cv2.resize(crop, size, interpolation=cv2.INTER_AREA) if factor > 1 else crop
+    work_seed = cv2.resize(seed, size, interpolation=cv2.INTER_NEAREST) if factor > 1 else seed
+    if (
+        not np.isin(work_seed, (cv2.GC_BGD, cv2.GC_PR_BGD)).any()
+        or not np.isin(work_seed, (cv2.GC_FGD, cv2.GC_PR_FGD)).any()
+    ):
+        return np.zeros((height, width), dtype=bool)
+    cv2.setRNGSeed(_GRABCUT_SEED)
+    background_model = np.zeros((1, 65), np.float64)
+    foreground_model = np.zeros((1, 65), np.float64)
+    cv2.grabCut(
+        np.ascontiguousarray(work),
+        work_seed,
+        None,
+        background_model,
+        foreground_model,
+        max(1, iterations),
+        cv2.GC_INIT_WITH_MASK,
+    )
+    result = np.isin(work_seed, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.uint8)
+    result = _enlarge(result, (crop.shape[1], crop.shape[0]))
+    target = np.zeros((height, width), dtype=bool)
+    target[cy0:cy1, cx0:cx1] = _largest(_clean(result.astype(bool)))
+    return target
+
+
+def _largest(binary: np.ndarray) -> np.ndarray:
+    """The largest 8-connected component of ``binary`` (empty if there is none)."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+        binary.astype(np.uint8), connectivity=8
+    )
+    if count < 2:
+        return np.zeros(binary.shape, dtype=bool)
+    return labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))

@@ -1,0 +1,626 @@
+"""Segmentation by an Amazon SageMaker endpoint (built-in semantic segmentation).
+
+The endpoint runs SageMaker's built-in semantic segmentation algorithm, whose
+inference contract is:
+
+* request ``ContentType: image/jpeg`` with the photo as the body;
+* ``Accept: image/png``: an indexed PNG of class indices at the size of the
+  photo that was sent;
+* ``Accept: application/x-recordio-protobuf``: per-pixel class
+  probabilities (see :mod:`objlen.segment.recordio`).
+
+InvokeEndpoint refuses bodies over 6 MiB and nothing on the client checks
+that, so :func:`encode_photo` lowers the JPEG quality, then the size, until the
+body fits; the mask comes back at the size sent and is brought back to the
+photo's size with nearest-neighbour.
+
+Retries are botocore's own (``standard`` or ``adaptive`` mode, counted in
+total attempts, first call included). One exception: a read timeout is final,
+because asking a model that is too slow again would multiply the wait. Every
+failure becomes a :class:`~objlen.errors.SegmentationError` whose message says
+what to do.
+
+This module and ``train.py`` are the only ones that import boto3.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import cv2
+import numpy as np
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    ReadTimeoutError,
+)
+
+from objlen.classes import ClassIds
+from objlen.errors import ImageReadError, MaskError, ParameterError, SegmentationError
+from objlen.imageio import fit_mask_to_image, load_mask
+from objlen.segment.base import Segmentation
+from objlen.segment.maskfile import unknown_class_ids
+from objlen.segment.recordio import RECORDIO_PROTOBUF, decode_probabilities
+
+#: InvokeEndpoint's limit on the request body, in bytes (6 MiB).
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
+#: Content type of the request body.
+CONTENT_TYPE_JPEG = "image/jpeg"
+#: Accept type of a class-index mask answer.
+ACCEPT_MASK = "image/png"
+#: Accept type of a probability answer.
+ACCEPT_PROBABILITIES = RECORDIO_PROTOBUF
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_MIN_SIDE_PX = 16
+_RETRY_MODES = ("standard", "adaptive")
+_THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "SlowDown",
+    }
+)
+_CREDENTIAL_CODES = frozenset(
+    {
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidClientTokenId",
+        "MissingAuthenticationToken",
+        "IncompleteSignature",
+    }
+)
+
+
+@dataclass(frozen=True)
+class SageMakerSettings:
+    """Where the endpoint is and how patiently to call it.
+
+    Attributes:
+        endpoint_name: name of the SageMaker endpoint.
+        region: AWS region, e.g. ``"ap-northeast-1"``.
+        profile: named AWS profile; ``None`` uses the default credential chain
+            (environment variables, ``~/.aws``, instance role).
+        endpoint_url: runtime URL to use instead of AWS's, e.g. the local
+            ``objlen serve`` server ``http://127.0.0.1:8080``.
+        timeout_s: seconds to wait for the answer (socket read timeout).
+        max_attempts: total attempts per call, the first included.
+        max_payload_bytes: largest request body sent.
+        retry_mode: botocore retry mode, ``"standard"`` or ``"adaptive"``.
+        connect_timeout_s: seconds to wait for the TCP connection.
+        jpeg_quality: JPEG quality of the first encoding attempt.
+        max_side_px: if set, the photo is first shrunk so that its longer
+            side is at most this many pixels (faster, less precise edges).
+        control_endpoint_url: URL of the SageMaker control plane (for
+            :func:`describe_endpoint_status`) instead of AWS's.
+    """
+
+    endpoint_name: str
+    region: str
+    profile: str | None = None
+    endpoint_url: str | None = None
+    timeout_s: float = 60.0
+    max_attempts: int = 4
+    max_payload_bytes: int = MAX_PAYLOAD_BYTES
+    retry_mode: str = "standard"
+    connect_timeout_s: float = 10.0
+    jpeg_quality: int = 90
+    max_side_px: int | None = None
+    control_endpoint_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if not (self.endpoint_name or "").strip():
+            raise ParameterError("the SageMaker endpoint name is empty")
+        if not (self.region or "").strip():
+            raise ParameterError("the AWS region is not set; give one, e.g. ap-northeast-1")
+        if not self.timeout_s > 0 or not self.connect_timeout_s > 0:
+            raise ParameterError("SageMaker timeouts must be positive numbers of seconds")
+        if self.max_attempts < 1:
+            raise ParameterError("max_attempts counts the first call too; it must be at least 1")
+        if self.max_payload_bytes < 1024:
+            raise ParameterError("max_payload_bytes must be at least 1024")
+        if self.retry_mode not in _RETRY_MODES:
+            raise ParameterError(f"retry_mode must be one of {_RETRY_MODES}")
+        if not 1 <= self.jpeg_quality <= 100:
+            raise ParameterError("jpeg_quality must be within 1..100")
+        if self.max_side_px is not None and self.max_side_px < _MIN_SIDE_PX:
+            raise ParameterError(f"max_side_px must be at least {_MIN_SIDE_PX}")
+
+
+@dataclass(frozen=True)
+class EncodedPhoto:
+    """A photo ready to send: the JPEG body and what was done to fit it.
+
+    Attributes:
+        body: JPEG bytes.
+        size: ``(width, height)`` of the encoded image, in pixels.
+        quality: JPEG quality used.
+    """
+
+    body: bytes
+    size: tuple[int, int]
+    quality: int
+
+
+def _jpeg(bgr: np.ndarray, quality: int) -> bytes:
+    ok, buffer = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:  # pragma: no cover - OpenCV encodes any uint8 BGR array
+        raise SegmentationError("could not encode the photo as JPEG")
+    return buffer.tobytes()
+
+
+def _shrunk(image: np.ndarray, scale: float) -> np.ndarray:
+    """``image`` resized by ``scale`` < 1: whole-number area steps, then linear.
+
+    OpenCV's area interpolation is fast for whole-number factors and slow
+    otherwise; after the whole-number step the remaining factor is above 1/2,
+    where linear interpolation loses little.
+    """
+    height, width = image.shape[:2]
+    # The tolerance keeps e.g. 4000 * (2048 / 4000) from becoming 2047.
+    size = (max(1, int(width * scale + 1e-6)), max(1, int(height * scale + 1e-6)))
+    step = int(1 / scale + 1e-6)
+    if step >= 2 and width // step >= size[0] and height // step >= size[1]:
+        image = cv2.resize(
+            image[: height // step * step, : width // step * step],
+            (width // step, height // step),
+            interpolation=cv2.INTER_AREA,
+        )
+    if (image.shape[1], image.shape[0]) == size:
+        return image
+    return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
+
+
+def encode_photo(
+    image_rgb: np.ndarray,
+    max_bytes: int = MAX_PAYLOAD_BYTES,
+    *,
+    quality: int = 90,
+    min_quality: int = 70,
+    max_side_px: int | None = None,
+    max_pixels: int | None = None,
+) -> EncodedPhoto:
+    """Encode an ``(H, W, 3)`` uint8 RGB photo as a JPEG of at most ``max_bytes``.
+
+    First the photo is shrunk to respect ``max_side_px`` and ``max_pixels``
+    (if given). Then it is encoded at ``quality``; if too large, at lower
+    qualities down to ``min_quality``; if still too large, it is shrunk until
+    the JPEG fits. Shrinking averages whole blocks of pixels, then interpolates
+    linearly for the remaining factor.
+
+    Raises:
+        ParameterError: not an ``(H, W, 3)`` uint8 array.
+        SegmentationError: even a tiny version does not fit ``max_bytes``.
+    """
+    if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
+        raise ParameterError(
+            f"the photo must be an (H, W, 3) uint8 RGB array, got {image_rgb.shape} "
+            f"{image_rgb.dtype}"
+        )
+    height, width = image_rgb.shape[:2]
+    scale = 1.0
+    if max_side_px is not None and max(width, height) > max_side_px:
+        scale = max_side_px / max(width, height)
+    if max_pixels is not None and width * height * scale * scale > max_pixels:
+        scale = math.sqrt(max_pixels / (width * height))
+    bgr = cv2.cvtColor(_shrunk(image_rgb, scale) if scale < 1.0 else image_rgb, cv2.COLOR_RGB2BGR)
+
+    body = _jpeg(bgr, quality)
+    used = quality
+    if len(body) > max_bytes:
+        # Lowering the quality roughly halves the size at best; when that cannot
+        # be enough, go straight to the lowest quality and shrink.
+        steps = [q for q in (80, min_quality) if min_quality <= q < quality]
+        if len(body) > 2 * max_bytes:
+            steps = steps[-1:]
+        for step in steps:
+            body, used = _jpeg(bgr, step), step
+            if len(body) <= max_bytes:
+                break
+    while len(body) > max_bytes:
+        # JPEG size grows about linearly with the pixel count.
+        scale *= math.sqrt(max_bytes / len(body)) * 0.95
+        bgr = cv2.cvtColor(_shrunk(image_rgb, scale), cv2.COLOR_RGB2BGR)
+        if min(bgr.shape[:2]) < _MIN_SIDE_PX:
+            raise SegmentationError(
+                f"the photo cannot be made smaller than {max_bytes} bytes as a JPEG; "
+                "check the payload limit in the SageMaker settings"
+            )
+        body = _jpeg(bgr, used)
+    return EncodedPhoto(body=body, size=(bgr.shape[1], bgr.shape[0]), quality=used)
+
+
+def model_class_count(classes: ClassIds) -> int:
+    """How many classes the model predicts: class ids are indices of its output."""
+    return max(classes.background, classes.object, classes.reference) + 1
+
+
+def probability_pixel_budget(max_bytes: int, n_classes: int) -> int:
+    """Largest pixel count whose float32 probability answer fits ``max_bytes``."""
+    overhead = 1024  # RecordIO framing, protobuf tags and the shape feature
+    return max(_MIN_SIDE_PX * _MIN_SIDE_PX, (max_bytes - overhead) // (4 * n_classes))
+
+
+def _check_classes(mask: np.ndarray, classes: ClassIds) -> None:
+    unknown = unknown_class_ids(mask, classes)
+    if unknown:
+        raise SegmentationError(
+            f"the endpoint's answer is not a valid mask: it holds class ids {unknown[:8]}, "
+            f"objlen knows {sorted(classes.known)}; is the endpoint running a model "
+            "trained with these class ids?"
+        )
+
+
+def decode_mask_png(body: bytes, size: tuple[int, int], classes: ClassIds) -> np.ndarray:
+    """Decode an ``image/png`` answer into an ``(H, W)`` uint8 class-index mask.
+
+    ``size`` is the ``(width, height)`` of the photo that was sent; the mask
+    must have exactly that size and only the class ids of ``classes``.
+
+    Raises:
+        SegmentationError: "not a valid mask": not a PNG, undecodable, colour,
+            of another size, or with unknown class ids.
+    """
+    if not body.startswith(_PNG_SIGNATURE):
+        raise SegmentationError(
+            f"the endpoint's answer is not a valid mask: it is not a PNG image "
+            f"({len(body)} bytes starting {body[:12]!r}); is the endpoint running the "
+            "semantic segmentation algorithm?"
+        )
+    try:
+        mask, _ = load_mask(body, name="the endpoint's answer")
+    except (ImageReadError, MaskError) as exc:
+        raise SegmentationError(f"the endpoint's answer is not a valid mask: {exc}") from exc
+    width, height = size
+    if mask.shape != (height, width):
+        raise SegmentationError(
+            f"the endpoint's answer is not a valid mask: it is {mask.shape[1]}x{mask.shape[0]}, "
+            f"the photo sent was {width}x{height}"
+        )
+    _check_classes(mask, classes)
+    return mask
+
+
+def decode_probability_answer(
+    body: bytes, size: tuple[int, int], classes: ClassIds
+) -> tuple[np.ndarray, np.ndarray]:
+    """Decode a probability answer into ``(mask, confidence)`` of ``size``.
+
+    ``mask`` is the most probable class per pixel (uint8); ``confidence`` its
+    probability (float32 in [0, 1]).
+
+    Raises:
+        SegmentationError: not a valid probability answer, of another size,
+            with more than 256 classes or values that are not probabilities.
+    """
+    probabilities = decode_probabilities(body)
+    n_classes, height, width = probabilities.shape
+    if (width, height) != tuple(size):
+        raise SegmentationError(
+            f"the endpoint's answer is not a valid mask: its probabilities are "
+            f"{width}x{height}, the photo sent was {size[0]}x{size[1]}"
+        )
+    if n_classes > 256:
+        raise SegmentationError(
+            f"the endpoint's answer is not a valid mask: {n_classes} classes, at most 256"
+        )
+    if (
+        not np.isfinite(probabilities).all()
+        or probabilities.min() < -1e-3
+        or (probabilities.max() > 1 + 1e-3)
+    ):
+        raise SegmentationError(
+            "the endpoint's answer is not a valid mask: its values are not probabilities"
+        )
+    mask = probabilities.argmax(axis=0).astype(np.uint8)
+    _check_classes(mask, classes)
+    confidence = np.clip(probabilities.max(axis=0), 0.0, 1.0).astype(np.float32)
+    return mask, confidence
+
+
+def _session(settings: SageMakerSettings) -> boto3.session.Session:
+    return boto3.session.Session(profile_name=settings.profile, region_name=settings.region)
+
+
+def _final_read_timeout(caught_exception: BaseException | None = None, **_: Any) -> None:
+    """``needs-retry`` handler: a read timeout ends the call instead of retrying.
+
+    It runs before botocore's retry handler (more specific event name) and
+    raising here ends the call with the timeout, as after the last attempt.
+    """
+    if isinstance(caught_exception, ReadTimeoutError):
+        raise caught_exception
+
+
+def _client(settings: SageMakerSettings, service: str) -> Any:
+    config = Config(
+        retries={"mode": settings.retry_mode, "total_max_attempts": settings.max_attempts},
+        read_timeout=settings.timeout_s,
+        connect_timeout=settings.connect_timeout_s,
+        user_agent_extra="objlen",
+    )
+    url = settings.endpoint_url if service == "sagemaker-runtime" else settings.control_endpoint_url
+    client = _session(settings).client(service, endpoint_url=url, config=config)
+    if service == "sagemaker-runtime":
+        client.meta.events.register(
+            "needs-retry.sagemaker-runtime.InvokeEndpoint", _final_read_timeout
+        )
+    return client
+
+
+def _attempts(error: ClientError) -> int:
+    return int(error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)) + 1
+
+
+def explain_failure(error: Exception, settings: SageMakerSettings) -> SegmentationError:
+    """Turn a boto3/botocore failure into a :class:`SegmentationError` for the operator."""
+    name, region = settings.endpoint_name, settings.region
+    where = settings.endpoint_url or f"SageMaker in {region}"
+    if isinstance(error, NoCredentialsError | PartialCredentialsError):
+        return SegmentationError(
+            "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+            "choose a profile, or run `aws configure`"
+        )
+    if isinstance(error, ProfileNotFound):
+        return SegmentationError(
+            f"AWS profile '{settings.profile}' not found in ~/.aws/config or "
+            "~/.aws/credentials; check its name"
+        )
+    if isinstance(error, ReadTimeoutError):
+        return SegmentationError(
+            f"timeout: endpoint '{name}' did not answer within {settings.timeout_s:g} s; "
+            "the model may be overloaded or cold. Try again, or raise the timeout"
+        )
+    if isinstance(error, ConnectTimeoutError | EndpointConnectionError):
+        return SegmentationError(
+            f"could not connect to {where}: check the network, the region and the endpoint URL"
+        )
+    if isinstance(error, ConnectionClosedError):
+        return SegmentationError(
+            f"the connection to {where} closed before endpoint '{name}' answered; try again"
+        )
+    if isinstance(error, ClientError):
+        return _explain_client_error(error, settings)
+    return SegmentationError(f"calling endpoint '{name}' failed: {error}")
+
+
+def _explain_client_error(error: ClientError, settings: SageMakerSettings) -> SegmentationError:
+    name, region = settings.endpoint_name, settings.region
+    details = error.response.get("Error", {})
+    code = str(details.get("Code", ""))
+    message = str(details.get("Message", "")).strip()
+    status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    attempts = _attempts(error)
+    if code in ("ValidationError", "ValidationException"):
+        lowered = message.lower()
+        if "not found" in lowered or "could not find" in lowered:
+            return SegmentationError(
+                f"endpoint '{name}' not found in region {region}: check its name and "
+                f"region, and that it was not deleted ({message})"
+            )
+        if "oversize" in lowered or "too large" in lowered or "exceed" in lowered:
+            return SegmentationError(
+                f"endpoint '{name}' refused the photo as too large ({message}); lower the "
+                "payload limit in the SageMaker settings"
+            )
+        return SegmentationError(
+            f"endpoint '{name}' refused the request: {message}. Check that it is InService "
+            "(Test connection)"
+        )
+    if code == "ModelError":
+        original = str(error.response.get("OriginalMessage") or message).strip()
+        original_status = error.response.get("OriginalStatusCode")
+        log = error.response.get("LogStreamArn")
+        text = f"the model of endpoint '{name}' failed on this photo"
+        if original_status is not None:
+            text += f" (status {original_status})"
+        text += f": {original}"
+        if log:
+            text += f". Its log: {log}"
+        return SegmentationError(text)
+    if code == "ModelNotReadyException":
+        return SegmentationError(
+            f"the model of endpoint '{name}' is not ready yet (still loading); wait a "
+            f"minute and try again ({message})"
+        )
+    if code in _THROTTLING_CODES or status == 429:
+        return SegmentationError(
+            f"SageMaker is throttling calls to endpoint '{name}' (still after {attempts} "
+            "attempts): wait a little and try again, or give the endpoint more capacity"
+        )
+    if code in ("InternalFailure", "InternalDependencyException") or status == 500:
+        return SegmentationError(
+            f"SageMaker failed internally on endpoint '{name}' ({attempts} attempts): "
+            f"try again later ({code or status}: {message})"
+        )
+    if code == "ServiceUnavailable" or status in (502, 503, 504):
+        return SegmentationError(
+            f"SageMaker is unavailable for endpoint '{name}' ({attempts} attempts): try "
+            f"again later ({code or status})"
+        )
+    if code in _CREDENTIAL_CODES or code.startswith("AccessDenied") or status == 403:
+        return SegmentationError(
+            f"AWS refused the credentials for endpoint '{name}' ({code}): check that they "
+            "are valid, not expired, and allowed sagemaker:InvokeEndpoint"
+        )
+    return SegmentationError(
+        f"endpoint '{name}' failed ({code or status}): {message or 'no message'}"
+    )
+
+
+def _invoke(client: Any, settings: SageMakerSettings, body: bytes, accept: str) -> bytes:
+    try:
+        response = client.invoke_endpoint(
+            EndpointName=settings.endpoint_name,
+            Body=body,
+            ContentType=CONTENT_TYPE_JPEG,
+            Accept=accept,
+        )
+        return response["Body"].read()
+    except (BotoCoreError, ClientError) as exc:
+        raise explain_failure(exc, settings) from exc
+
+
+class SageMakerSegmenter:
+    """A :class:`~objlen.segment.base.Segmenter` backed by a SageMaker endpoint.
+
+    ``segment`` sends the photo as a JPEG (shrunk to fit the payload limit),
+    reads a class-index PNG back (or, with ``want_confidence``, class
+    probabilities, for which the photo is shrunk so that the answer also stays
+    within the payload limit), checks it, and returns the mask at the photo's
+    size. The boto3 client is created on first use and reused.
+    """
+
+    name = "sagemaker"
+
+    def __init__(
+        self,
+        settings: SageMakerSettings,
+        classes: ClassIds = ClassIds(),  # noqa: B008 - frozen, immutable default
+        *,
+        want_confidence: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.classes = classes
+        self.want_confidence = want_confidence
+        self._runtime: Any = None
+
+    def _runtime_client(self) -> Any:
+        if self._runtime is None:
+            try:
+                self._runtime = _client(self.settings, "sagemaker-runtime")
+            except BotoCoreError as exc:
+                raise explain_failure(exc, self.settings) from exc
+        return self._runtime
+
+    def segment(self, image_rgb: np.ndarray) -> Segmentation:
+        """Segment an ``(H, W, 3)`` uint8 RGB photo with the endpoint.
+
+        Returns a :class:`Segmentation` with the ``(H, W)`` mask (and the
+        confidence if asked for), a warning if the photo was sent smaller.
+
+        Raises:
+            SegmentationError: the endpoint failed or answered something that
+                is not a valid mask; the message says what to do.
+        """
+        start = time.perf_counter()
+        settings = self.settings
+        height, width = image_rgb.shape[:2]
+        max_pixels = None
+        if self.want_confidence:
+            max_pixels = probability_pixel_budget(
+                settings.max_payload_bytes, model_class_count(self.classes)
+            )
+        photo = encode_photo(
+            image_rgb,
+            settings.max_payload_bytes,
+            quality=settings.jpeg_quality,
+            min_quality=min(70, settings.jpeg_quality),
+            max_side_px=settings.max_side_px,
+            max_pixels=max_pixels,
+        )
+        accept = ACCEPT_PROBABILITIES if self.want_confidence else ACCEPT_MASK
+        body = _invoke(self._runtime_client(), settings, photo.body, accept)
+        confidence: np.ndarray | None = None
+        if self.want_confidence and not body.startswith(_PNG_SIGNATURE):
+            mask, confidence = decode_probability_answer(body, photo.size, self.classes)
+        else:
+            mask = decode_mask_png(body, photo.size, self.classes)
+        notes: list[str] = []
+        if photo.size != (width, height):
+            notes.append(
+                f"the photo was sent to the endpoint at {photo.size[0]}x{photo.size[1]} "
+                f"instead of {width}x{height} to fit the request limits; the mask was "
+                "scaled back (nearest-neighbour), so its edges are less precise"
+            )
+            mask, _ = fit_mask_to_image(mask, (width, height))
+            if confidence is not None:
+                confidence = cv2.resize(
+                    confidence, (width, height), interpolation=cv2.INTER_NEAREST
+                )
+        return Segmentation(
+            mask=mask,
+            confidence=confidence,
+            backend=self.name,
+            warnings=tuple(notes),
+            seconds=time.perf_counter() - start,
+        )
+
+
+def describe_endpoint_status(settings: SageMakerSettings) -> str:
+    """The endpoint's status from the SageMaker control plane, e.g. ``"InService"``.
+
+    Uses ``settings.control_endpoint_url`` if set, else AWS's.
+
+    Raises:
+        SegmentationError: no credentials, endpoint not found, or unreachable.
+    """
+    try:
+        client = _client(settings, "sagemaker")
+        answer = client.describe_endpoint(EndpointName=settings.endpoint_name)
+    except (BotoCoreError, ClientError) as exc:
+        raise explain_failure(exc, settings) from exc
+    return str(answer["EndpointStatus"])
+
+
+def check_connection(
+    settings: SageMakerSettings,
+    classes: ClassIds = ClassIds(),  # noqa: B008 - frozen, immutable default
+) -> float:
+    """Seconds one tiny invocation takes, its answer checked as a mask.
+
+    Raises:
+        SegmentationError: the endpoint cannot be called, or does not answer
+            with a valid mask.
+    """
+    # A tiny scene (a dark object and a smaller dark square on a light ground), so
+    # that a segmenter which refuses an empty photo still answers a mask.
+    probe = np.full((64, 64, 3), 200, dtype=np.uint8)
+    probe[20:44, 28:56] = 40
+    probe[8:20, 6:18] = 40
+    photo = encode_photo(probe, settings.max_payload_bytes)
+    try:
+        client = _client(settings, "sagemaker-runtime")
+    except BotoCoreError as exc:
+        raise explain_failure(exc, settings) from exc
+    start = time.perf_counter()
+    body = _invoke(client, settings, photo.body, ACCEPT_MASK)
+    seconds = time.perf_counter() - start
+    decode_mask_png(body, photo.size, classes)
+    return seconds
+
+
+__all__ = [
+    "ACCEPT_MASK",
+    "ACCEPT_PROBABILITIES",
+    "CONTENT_TYPE_JPEG",
+    "MAX_PAYLOAD_BYTES",
+    "EncodedPhoto",
+    "SageMakerSegmenter",
+    "SageMakerSettings",
+    "check_connection",
+    "decode_mask_png",
+    "decode_probability_answer",
+    "describe_endpoint_status",
+    "encode_photo",
+    "explain_failure",
+    "model_class_count",
+    "probability_pixel_budget",
+]
