@@ -146,12 +146,14 @@ def run_measure(args: argparse.Namespace) -> int:
     options = options_from_args(args)
     image = load_image(args.image)
     height, width = image.shape[:2]
+    extra_notes: list[str] = []
     if args.mask:
         mask, notes = load_mask(args.mask, (width, height))
     else:
         segmentation = _segment(args, image, options.classes)
         mask, notes = segmentation.mask, list(segmentation.warnings)
-    result = measure(mask, options, image=image, input_warnings=notes)
+        extra_notes = list(segmentation.notes)
+    result = measure(mask, options, image=image, input_warnings=notes, input_notes=extra_notes)
     print(result.to_json() if args.json else summary(result, args.image))
     return 0
 

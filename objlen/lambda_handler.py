@@ -966,7 +966,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         segmentation = segment_in_time(config, image, deadline, budget, log)
         started = time.monotonic()
         result = measure(
-            segmentation.mask, options, image=image, input_warnings=segmentation.warnings
+            segmentation.mask,
+            options,
+            image=image,
+            input_warnings=segmentation.warnings,
+            input_notes=segmentation.notes,
         )
         log["measure_s"] = round(time.monotonic() - started, 3)
         log["objects"] = len(result.objects)

@@ -383,6 +383,7 @@ def measure(
     *,
     image: np.ndarray | None = None,
     input_warnings: Sequence[str] = (),
+    input_notes: Sequence[str] = (),
 ) -> Measurement:
     """Measure the object(s) of a class-index mask against its reference.
 
@@ -391,8 +392,10 @@ def measure(
         options: what the reference is, the method, orientation, unit, N...
         image: the ``(H, W, 3)`` RGB photo, needed for ArUco and used to
             refine a rectangular reference's corners on the photo's edges.
-        input_warnings: remarks from loading (e.g. a resized mask), carried
-            into the result.
+        input_warnings: remarks from loading or segmenting (e.g. a resized
+            mask), carried into the result's warnings.
+        input_notes: information from segmenting (e.g. which region is the
+            reference), carried into the result's notes.
 
     Returns:
         A :class:`Measurement`; ``objects`` ordered largest first, only the
@@ -446,7 +449,7 @@ def measure(
         objects=tuple(objects),
         fixed_warnings=tuple(dict.fromkeys(fixed_warnings)),
         warnings=tuple(dict.fromkeys(fixed_warnings + _point_warnings(objects, options))),
-        notes=(NOTES[options.method],),
+        notes=(NOTES[options.method], *input_notes),
     )
 
 

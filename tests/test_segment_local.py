@@ -210,7 +210,7 @@ def test_reference_rule_picks_the_named_region(rule):
         region = truth == 10 + i
         expected_class = 2 if EXPECTED[rule] == name else 1
         assert np.mean(result.mask[region] == expected_class) > 0.99, (rule, name)
-    assert f"the {rule} region was taken as the reference" in result.warnings
+    assert f"the {rule} region was taken as the reference" in result.notes
 
 
 def test_invalid_reference_rule_lists_the_valid_names():
@@ -255,7 +255,7 @@ def test_aruco_marker_is_the_reference_whatever_the_rule():
     assert np.mean(result.mask[truth == 3] == 1) > 0.99
     assert np.mean(result.mask[truth == 1] == 1) > 0.99
     assert np.count_nonzero((result.mask == 1) & (truth == 0)) < 500
-    assert "ArUco marker 7 was taken as the reference" in result.warnings
+    assert "ArUco marker 7 was taken as the reference" in result.notes
     inside = cv2.erode((truth == 2).astype(np.uint8), None, iterations=2) > 0
     assert result.confidence[inside].min() == 1.0
 

@@ -22,7 +22,8 @@ class Segmentation:
         confidence: optional ``(H, W)`` float32 array in [0, 1], the
             probability of the chosen class per pixel, where the backend gives it.
         backend: short name of the backend that produced it (``"local"``...).
-        warnings: plain-language remarks for the operator.
+        warnings: plain-language remarks for the operator about doubtful results.
+        notes: plain-language information (e.g. which region is the reference).
         seconds: wall time the backend took, for display.
     """
 
@@ -30,6 +31,7 @@ class Segmentation:
     confidence: np.ndarray | None = None
     backend: str = ""
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = field(default_factory=tuple)
     seconds: float = 0.0
 
 

@@ -73,6 +73,10 @@ _GRABCUT_PIXELS = 300_000  # GrabCut runs on at most this many pixels
 _GRABCUT_SEED = 20240611  # GrabCut's k-means start is random: fix it
 
 
+class _Note(str):
+    """A remark that informs (which region is the reference), not a warning."""
+
+
 @dataclass(frozen=True)
 class _Component:
     """One connected component of the working-resolution foreground."""
@@ -215,7 +219,8 @@ class LocalSegmenter:
             mask=_to_class_ids(refined.classes, self.classes),
             confidence=confidence,
             backend=self.name,
-            warnings=tuple(notes),
+            warnings=tuple(n for n in notes if not isinstance(n, _Note)),
+            notes=tuple(str(n) for n in notes if isinstance(n, _Note)),
             seconds=time.perf_counter() - started,
         )
 
@@ -271,7 +276,8 @@ class LocalSegmenter:
             mask=_to_class_ids(refined.classes, self.classes),
             confidence=None,
             backend=self.name,
-            warnings=tuple(notes),
+            warnings=tuple(n for n in notes if not isinstance(n, _Note)),
+            notes=tuple(str(n) for n in notes if isinstance(n, _Note)),
             seconds=time.perf_counter() - started,
         )
 
@@ -603,7 +609,7 @@ def _assign_roles(
     reference = _pick_reference(components, rule, found.labels.shape)
     roles = {c.label: "object" for c in components}
     roles[reference.label] = "reference"
-    return roles, [f"the {rule} region was taken as the reference"]
+    return roles, [_Note(f"the {rule} region was taken as the reference")]
 
 
 def _roles_with_marker(
@@ -613,7 +619,7 @@ def _roles_with_marker(
     overlaps = _marker_overlaps(found.labels, marker, scale_xy)
     marker_area = marker.area_px / float(scale_xy[0] * scale_xy[1])
     roles = {}
-    notes = [f"ArUco marker {marker.marker_id} was taken as the reference"]
+    notes: list[str] = [_Note(f"ArUco marker {marker.marker_id} was taken as the reference")]
     for component in found.components:
         inside = overlaps[component.label] if component.label < overlaps.size else 0
         carries = inside >= 0.5 * marker_area and component.area <= (
@@ -639,7 +645,7 @@ def _assign_box_roles(
 ) -> tuple[dict[int, str], list[str]]:
     """The reference for box mode: the marker, or by ``rule`` among regions outside the box."""
     if marker is not None:
-        return {}, [f"ArUco marker {marker.marker_id} was taken as the reference"]
+        return {}, [_Note(f"ArUco marker {marker.marker_id} was taken as the reference")]
     x0, y0, x1, y1 = small_box
     inside = np.bincount(found.labels[y0:y1, x0:x1].ravel(), minlength=int(found.labels.max()) + 1)
     outside = [c for c in found.components if inside[c.label] < 0.5 * c.area]
@@ -650,7 +656,7 @@ def _assign_box_roles(
         ]
     reference = _pick_reference(outside, rule, found.labels.shape)
     return {reference.label: "reference"}, [
-        f"the {rule} region outside the box was taken as the reference"
+        _Note(f"the {rule} region outside the box was taken as the reference")
     ]
 
 

@@ -1,0 +1,54 @@
+"""objlen's operator app: the router.
+
+Run it with ``streamlit run app.py`` (or ``make run``). The pages live in
+``pages/``; this file sets up the page, the navigation and the sidebar shared
+by every page (the segmenter in use and the unit), then runs the chosen page.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pages.common import current_settings, settings_problem, unit_selector
+
+st.set_page_config(
+    page_title="objlen — measure objects in photos",
+    page_icon=":material/straighten:",
+    layout="wide",
+    initial_sidebar_state="expanded",
+)
+
+page = st.navigation(
+    {
+        "Measure": [
+            st.Page(
+                "pages/measure.py", title="Measure", icon=":material/straighten:", default=True
+            ),
+            st.Page("pages/history.py", title="History", icon=":material/history:"),
+            st.Page("pages/batch.py", title="Batch", icon=":material/photo_library:"),
+        ],
+        "Model": [
+            st.Page("pages/dataset.py", title="Dataset", icon=":material/dataset:"),
+            st.Page("pages/model.py", title="Model", icon=":material/model_training:"),
+        ],
+        "Set-up": [
+            st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
+        ],
+    }
+)
+
+settings = current_settings()
+with st.sidebar:
+    backend = settings.segmenter
+    if backend == "sagemaker":
+        where = settings.endpoint_name or "no endpoint set"
+        st.caption(f"Segmenter: **SageMaker** ({where})")
+    else:
+        st.caption("Segmenter: **local** (no network)")
+    unit_selector(st, key="sidebar_unit", label="Unit")
+    problem = settings_problem()
+    if problem:
+        st.error(problem, icon=":material/error:")
+    st.divider()
+
+page.run()
