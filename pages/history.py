@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -46,6 +47,26 @@ def delete_ui(ids: list[int]) -> None:
             st.error(f"Measurement {row_id} was already gone")
 
 
+def trend_chart(table: pd.DataFrame, unit: str) -> alt.Chart:
+    """Width and height of each saved measurement against the time it was saved."""
+    lengths = table.melt(
+        id_vars=["saved", "image"],
+        value_vars=[f"width ({unit})", f"height ({unit})"],
+        var_name="length",
+        value_name=unit,
+    )
+    return (
+        alt.Chart(lengths)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("saved:T", title="saved", axis=alt.Axis(format="%Y-%m-%d %H:%M")),
+            y=alt.Y(f"{unit}:Q", title=unit),
+            color=alt.Color("length:N", title=None),
+            tooltip=["image", "length", alt.Tooltip(f"{unit}:Q", format=".2f"), "saved:T"],
+        )
+    )
+
+
 def main() -> None:
     st.title("History")
     settings = current_settings()
@@ -63,15 +84,18 @@ def main() -> None:
         key="history_unit",
     )
     table = pd.DataFrame(table_rows(rows, unit))
+    length = st.column_config.NumberColumn(format="%.2f")
     st.dataframe(
         table,
         hide_index=True,
         use_container_width=True,
-        column_config={"saved": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
+        column_config={
+            "saved": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+            **{column: length for column in table.columns[4:8]},
+        },
     )
-    chart = table.set_index("saved")[[f"width ({unit})", f"height ({unit})"]].sort_index()
     st.subheader("Widths and heights over time")
-    st.line_chart(chart)
+    st.altair_chart(trend_chart(table, unit), use_container_width=True)
     st.download_button(
         "Download CSV",
         to_csv(rows),
