@@ -1,6 +1,7 @@
 """``objlen sagemaker ...``: upload a dataset, train, deploy, batch-run, measure.
 
-The steps of :mod:`objlen.train` on the command line::
+The steps of :mod:`objlen.channels`, :mod:`objlen.train`, :mod:`objlen.deploy` and
+:mod:`objlen.transform` on the command line::
 
     objlen sagemaker upload DATASET --bucket B --prefix P
     objlen sagemaker train --dataset DATASET --role ARN --bucket B --prefix P [--wait]
@@ -33,7 +34,7 @@ EXIT_SOME_FAILED = 1
 
 
 def _session(args: argparse.Namespace) -> Any:
-    from objlen.train import AwsSession
+    from objlen.aws import AwsSession
 
     return AwsSession(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url)
 
@@ -58,7 +59,7 @@ def _print_status(status: Any) -> None:
 
 def run_upload(args: argparse.Namespace) -> int:
     """``upload``: put a dataset folder in S3 and print the channel URIs."""
-    from objlen.train import upload_dataset
+    from objlen.channels import upload_dataset
 
     channels = upload_dataset(args.dataset, args.bucket, args.prefix, _session(args))
     for name, uri in channels.items():
@@ -124,7 +125,8 @@ def training_config_from_args(args: argparse.Namespace) -> Any:
 
 def run_train(args: argparse.Namespace) -> int:
     """``train``: start a training job on the uploaded channels; print its name."""
-    from objlen.train import create_training_job, uploaded_channels, wait_for_training
+    from objlen.channels import uploaded_channels
+    from objlen.train import create_training_job, wait_for_training
 
     config = training_config_from_args(args)
     session = _session(args)
@@ -153,7 +155,7 @@ def run_status(args: argparse.Namespace) -> int:
 
 def run_model(args: argparse.Namespace) -> int:
     """``model``: make a SageMaker model of the job's artifacts; print its name."""
-    from objlen.train import create_model
+    from objlen.deploy import create_model
 
     print(create_model(args.job, _session(args), model_name=args.name))
     return 0
@@ -161,7 +163,7 @@ def run_model(args: argparse.Namespace) -> int:
 
 def run_deploy(args: argparse.Namespace) -> int:
     """``deploy``: serve the job's model on a new endpoint."""
-    from objlen.train import deploy
+    from objlen.deploy import deploy
 
     deployment = deploy(
         args.job,
@@ -182,7 +184,7 @@ def run_deploy(args: argparse.Namespace) -> int:
 
 def run_transform(args: argparse.Namespace) -> int:
     """``transform``: start a Batch Transform; print its name (and follow with ``--wait``)."""
-    from objlen.train import run_batch_transform, wait_for_transform
+    from objlen.transform import run_batch_transform, wait_for_transform
 
     session = _session(args)
     name = run_batch_transform(
@@ -223,7 +225,7 @@ def _add_reference_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def photo_line(result: Any) -> str:
-    """One line for a :class:`~objlen.train.PhotoResult`."""
+    """One line for a :class:`~objlen.transform.PhotoResult`."""
     if result.measurement is None:
         return f"{result.key}: error: {result.error}"
     measurement = result.measurement
@@ -242,7 +244,7 @@ def photo_line(result: Any) -> str:
 def run_measure_transform(args: argparse.Namespace) -> int:
     """``measure-transform``: measure every photo with its ``.out`` mask, one line each."""
     from objlen.cli import options_from_args
-    from objlen.train import measure_transform_outputs
+    from objlen.transform import measure_transform_outputs
 
     options = options_from_args(args)
     measured = failed = 0

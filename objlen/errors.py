@@ -33,6 +33,10 @@ class SegmentationError(ObjlenError):
     """A segmenter failed: endpoint unreachable, model error, bad answer."""
 
 
+class TrainingError(ObjlenError):
+    """A SageMaker training, deployment or Batch Transform step failed."""
+
+
 __all__ = [
     "ImageReadError",
     "MaskError",
@@ -40,4 +44,5 @@ __all__ = [
     "ParameterError",
     "ReferenceNotFoundError",
     "SegmentationError",
+    "TrainingError",
 ]

@@ -1,8 +1,9 @@
 """Model: upload a dataset, train, follow, deploy, batch-transform and measure (SageMaker).
 
-A thin page over :mod:`objlen.train`: widgets give plain values, each button
-calls one function, every :class:`~objlen.errors.ObjlenError` is shown with
-``st.error`` and no traceback. Credentials are never typed in here: boto3
+A thin page over :mod:`objlen.channels`, :mod:`objlen.train`,
+:mod:`objlen.deploy` and :mod:`objlen.transform`: widgets give plain values,
+each button calls one function, every :class:`~objlen.errors.ObjlenError` is
+shown with ``st.error`` and no traceback. Credentials are never typed in here: boto3
 finds them in the environment, a profile or an instance role.
 """
 
@@ -15,29 +16,27 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from objlen.aws import AwsSession
+from objlen.channels import scan_dataset, upload_dataset, uploaded_channels
+from objlen.deploy import deploy, describe_endpoint
 from objlen.errors import ObjlenError
+from objlen.jobs import INFERENCE_INSTANCE_TYPES, JobStatus
 from objlen.options import MeasureOptions, ReferenceSpec
 from objlen.train import (
     ALGORITHMS,
     BACKBONES,
-    INFERENCE_INSTANCE_TYPES,
     TRAINING_INSTANCE_TYPES,
-    AwsSession,
     Hyperparameters,
-    JobStatus,
-    PhotoResult,
     TrainingConfig,
     create_training_job,
-    deploy,
-    describe_endpoint,
     describe_training,
+    wait_for_training,
+)
+from objlen.transform import (
+    PhotoResult,
     describe_transform,
     measure_transform_outputs,
     run_batch_transform,
-    scan_dataset,
-    upload_dataset,
-    uploaded_channels,
-    wait_for_training,
 )
 from objlen.units import UNITS, parse_length
 

@@ -20,7 +20,7 @@ because asking a model that is too slow again would multiply the wait. Every
 failure becomes a :class:`~objlen.errors.SegmentationError` whose message says
 what to do.
 
-This module and ``train.py`` are the only ones that import boto3.
+This module and :mod:`objlen.aws` are the only ones that import boto3.
 """
 
 from __future__ import annotations
@@ -65,7 +65,8 @@ ACCEPT_PROBABILITIES = RECORDIO_PROTOBUF
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _MIN_SIDE_PX = 16
 _RETRY_MODES = ("standard", "adaptive")
-_THROTTLING_CODES = frozenset(
+#: Error codes AWS answers when it throttles calls.
+THROTTLING_ERROR_CODES = frozenset(
     {
         "Throttling",
         "ThrottlingException",
@@ -76,7 +77,8 @@ _THROTTLING_CODES = frozenset(
         "SlowDown",
     }
 )
-_CREDENTIAL_CODES = frozenset(
+#: Error codes AWS answers when it refuses the credentials (unknown, expired, bad signature).
+CREDENTIAL_ERROR_CODES = frozenset(
     {
         "UnrecognizedClientException",
         "InvalidSignatureException",
@@ -442,7 +444,7 @@ def _explain_client_error(error: ClientError, settings: SageMakerSettings) -> Se
             f"the model of endpoint '{name}' is not ready yet (still loading); wait a "
             f"minute and try again ({message})"
         )
-    if code in _THROTTLING_CODES or status == 429:
+    if code in THROTTLING_ERROR_CODES or status == 429:
         return SegmentationError(
             f"SageMaker is throttling calls to endpoint '{name}' (still after {attempts} "
             "attempts): wait a little and try again, or give the endpoint more capacity"
@@ -457,7 +459,7 @@ def _explain_client_error(error: ClientError, settings: SageMakerSettings) -> Se
             f"SageMaker is unavailable for endpoint '{name}' ({attempts} attempts): try "
             f"again later ({code or status})"
         )
-    if code in _CREDENTIAL_CODES or code.startswith("AccessDenied") or status == 403:
+    if code in CREDENTIAL_ERROR_CODES or code.startswith("AccessDenied") or status == 403:
         return SegmentationError(
             f"AWS refused the credentials for endpoint '{name}' ({code}): check that they "
             "are valid, not expired, and allowed sagemaker:InvokeEndpoint"
@@ -613,7 +615,9 @@ __all__ = [
     "ACCEPT_MASK",
     "ACCEPT_PROBABILITIES",
     "CONTENT_TYPE_JPEG",
+    "CREDENTIAL_ERROR_CODES",
     "MAX_PAYLOAD_BYTES",
+    "THROTTLING_ERROR_CODES",
     "EncodedPhoto",
     "SageMakerSegmenter",
     "SageMakerSettings",

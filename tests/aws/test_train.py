@@ -1,4 +1,9 @@
-"""objlen.train and ``objlen sagemaker`` against moto's server, over real HTTP.
+"""The SageMaker steps and ``objlen sagemaker`` against moto's server, over real HTTP.
+
+Upload (:mod:`objlen.channels`), training (:mod:`objlen.train`), deployment
+(:mod:`objlen.deploy`) and Batch Transform (:mod:`objlen.transform`) run one
+after the other, as the operator runs them, from the functions, the command
+line and the Model page.
 
 moto completes training and transform jobs at once and puts endpoints
 InService; it writes no ``.out`` masks, so the tests put them in S3 as a real
@@ -17,27 +22,27 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from objlen import MeasureOptions, ReferenceSpec
-from objlen.errors import ObjlenError, ParameterError
+from objlen.aws import AwsSession
+from objlen.channels import CHANNELS, upload_dataset, uploaded_channels
+from objlen.deploy import deploy
+from objlen.errors import ObjlenError, ParameterError, TrainingError
 from objlen.imageio import encode_jpeg, encode_png
 from objlen.train import (
-    CHANNELS,
-    AwsSession,
     TrainingConfig,
-    TrainingError,
     create_training_job,
-    deploy,
     describe_training,
     image_uri,
+    wait_for_training,
+)
+from objlen.transform import (
     measure_transform_outputs,
     run_batch_transform,
     transform_outputs,
-    upload_dataset,
-    uploaded_channels,
-    wait_for_training,
     wait_for_transform,
 )
 from tests.aws.conftest import REGION, draw_photo
-from tests.test_train_config import ROLE, make_dataset
+from tests.test_channels import make_dataset
+from tests.test_train_config import ROLE
 
 pytestmark = pytest.mark.aws
 
