@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from objlen.classes import ClassIds
+from objlen.cli_batch import register as register_batch
 from objlen.cli_sagemaker import register as register_sagemaker
 from objlen.errors import ObjlenError, ParameterError
 from objlen.imageio import load_image, load_mask
@@ -206,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     _add_measure_parser(commands)
     _add_serve_parser(commands)
+    register_batch(commands)
     register_sagemaker(commands)
     return parser
 

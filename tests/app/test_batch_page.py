@@ -1,0 +1,81 @@
+"""The Batch page under AppTest, with the local segmenter."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = str(ROOT / "pages" / "batch.py")
+SAMPLES = ROOT / "samples"
+TRUTH = {s["name"]: s for s in json.loads((SAMPLES / "ground_truth.json").read_text())["samples"]}
+
+
+def page() -> AppTest:
+    return AppTest.from_file(PAGE, default_timeout=120)
+
+
+def test_the_page_loads(app_db: Path) -> None:
+    at = page().run()
+    assert not at.exception
+    assert at.title[0].value == "Batch"
+    assert at.button(key="batch_run").disabled
+    assert any("Choose the photos" in info.value for info in at.info)
+
+
+def test_a_small_batch_of_uploads_shows_the_results(app_db: Path, tmp_path: Path) -> None:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.write(SAMPLES / "dark_card_ellipse.jpg", "inside/dark_card_ellipse.jpg")
+    at = page().run()
+    at.file_uploader(key="batch_uploads").set_value(
+        [
+            ("card_rectangle.jpg", (SAMPLES / "card_rectangle.jpg").read_bytes(), "image/jpeg"),
+            ("card_ellipse.jpg", (SAMPLES / "card_ellipse.jpg").read_bytes(), "image/jpeg"),
+            ("broken.jpg", b"\xff\xd8\xff not a photo", "image/jpeg"),
+            ("more.zip", archive.getvalue(), "application/zip"),
+        ]
+    )
+    at.run()
+    at.text_input(key="batch_out").set_value(str(tmp_path / "results"))
+    at.button(key="batch_run").click().run()
+    assert not at.exception
+    assert any("3 of 4 photos measured, 1 failed" in s.value for s in at.success)
+    table = at.dataframe[0].value
+    by_photo = {row["photo"]: row for _, row in table.iterrows()}
+    assert set(by_photo) == {
+        "card_rectangle.jpg",
+        "card_ellipse.jpg",
+        "broken.jpg",
+        "more.zip!inside/dark_card_ellipse.jpg",
+    }
+    assert by_photo["broken.jpg"]["status"] == "error"
+    for name in ("card_rectangle", "card_ellipse"):
+        row = by_photo[f"{name}.jpg"]
+        assert row["status"] == "ok"
+        assert row["width"] == pytest.approx(TRUTH[name]["object"]["width_mm"], rel=0.015)
+    assert any("broken.jpg" in e.value for e in at.error)
+    assert (tmp_path / "results" / "results.csv").is_file()
+    assert len(list((tmp_path / "results" / "annotated").glob("*.png"))) == 3
+
+
+def test_a_folder_that_does_not_exist_is_an_error(app_db: Path, tmp_path: Path) -> None:
+    at = page().run()
+    at.radio(key="batch_source").set_value("location").run()
+    at.text_area(key="batch_locations").input(str(tmp_path / "nowhere")).run()
+    at.text_input(key="batch_out").set_value(str(tmp_path / "results"))
+    at.button(key="batch_run").click().run()
+    assert not at.exception
+    assert any("no such file or folder" in e.value for e in at.error)
+
+
+def test_a_bad_reference_length_is_an_error_not_a_crash(app_db: Path) -> None:
+    at = page().run()
+    at.text_input(key="batch_reference_size").input("wide").run()
+    assert not at.exception
+    assert at.error

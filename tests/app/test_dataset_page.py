@@ -1,0 +1,119 @@
+"""The Dataset page under AppTest, on a real SQLite history: listing, a brush
+touch-up saved into the store, export and validation."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from objlen import MeasureOptions, ReferenceSpec, measure
+from objlen.dataset import BRUSH_COLOURS
+from objlen.imageio import encode_png, load_mask
+from objlen.overlay import display_size
+from objlen.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = str(ROOT / "pages" / "dataset.py")
+SAMPLES = ROOT / "samples"
+NAMES = ["card_rectangle", "card_ellipse", "dark_card_ellipse"]
+
+
+def page() -> AppTest:
+    return AppTest.from_file(PAGE, default_timeout=120)
+
+
+def _fill(db: Path) -> Store:
+    store = Store(db)
+    options = MeasureOptions(reference=ReferenceSpec(size=(85.6, 54.0)))
+    for name in NAMES:
+        mask = load_mask(SAMPLES / f"{name}_mask.png")[0]
+        store.save(
+            measure(mask, options),
+            image_name=f"{name}.jpg",
+            image_bytes=(SAMPLES / f"{name}.jpg").read_bytes(),
+            mask_png=encode_png(mask),
+        )
+    return store
+
+
+def _strokes_url(size: tuple[int, int], box: tuple[int, int, int, int], brush: str) -> str:
+    """What the canvas sends for a stroke filling ``box`` (x0, y0, x1, y1), canvas px."""
+    layer = np.zeros((size[1], size[0], 4), np.uint8)
+    x0, y0, x1, y1 = box
+    layer[y0:y1, x0:x1] = (*BRUSH_COLOURS[brush], 153)
+    buffer = io.BytesIO()
+    Image.fromarray(layer, "RGBA").save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_empty_history(app_db: Path) -> None:
+    at = page().run()
+    assert not at.exception
+    assert any("No saved measurements" in info.value for info in at.info)
+
+
+def test_rows_are_listed(app_db: Path) -> None:
+    _fill(app_db)
+    at = page().run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["image"]) == [f"{n}.jpg" for n in reversed(NAMES)]
+    assert table["usable"].all()
+
+
+def test_a_brush_stroke_is_saved_into_the_mask(app_db: Path) -> None:
+    store = _fill(app_db)
+    row = store.list()[0]
+    before = load_mask(store.mask_path(row))[0]
+    at = page().run()
+    at.button(key="dataset_apply").click().run()
+    assert any("Draw on the photo first" in w.value for w in at.warning)
+    size = display_size((1600, 1200))
+    key = at.session_state["dataset_canvas_key"]
+    at.session_state[key] = {
+        "drawing": {
+            "raw": {"objects": []},
+            "data": _strokes_url(size, (40, 40, 100, 80), "reference"),
+        },
+        "backgroundFit": None,
+    }
+    at.run()
+    at.button(key="dataset_apply").click().run()
+    assert not at.exception
+    assert any("pixels changed, not saved yet" in i.value for i in at.info)
+    assert at.session_state["dataset_canvas_key"] != key  # the strokes are cleared
+    at.button(key="dataset_save").click().run()
+    assert not at.exception
+    after = load_mask(store.mask_path(store.get(row.id)))[0]
+    scale = 1600 / size[0]
+    inside = (round(70 * scale), round(60 * scale))
+    assert after[inside[1], inside[0]] == 2
+    assert before[inside[1], inside[0]] == 0
+    changed = np.argwhere(after != before)
+    assert changed[:, 1].min() >= int(40 * scale) - 1 and changed[:, 1].max() <= int(100 * scale)
+    assert len(store.list()) == 3  # the row was updated, not duplicated
+
+
+def test_export_then_validate(app_db: Path, tmp_path: Path) -> None:
+    _fill(app_db)
+    out = tmp_path / "dataset"
+    at = page().run()
+    at.text_input(key="dataset_out").set_value(str(out))
+    at.button(key="dataset_export").click().run()
+    assert not at.exception
+    assert any("validation pairs" in s.value for s in at.success)
+    assert len(list(out.glob("*/*.jpg"))) == 3
+    at.text_input(key="dataset_check").set_value(str(out))
+    at.button(key="dataset_validate").click().run()
+    assert any("no problems" in s.value for s in at.success)
+    next(out.glob("train_annotation/*.png")).unlink()
+    at.button(key="dataset_validate").click().run()
+    assert not at.exception
+    problems = at.dataframe[-1].value
+    assert list(problems["problem"]) == ["unpaired_image"]
+    assert problems["file"][0].startswith("train/")
