@@ -8,7 +8,7 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 PORT ?= 8501
 
-.PHONY: run test lint bench samples browser-deps clean
+.PHONY: run test lint bench samples screenshots browser-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ lint: $(DEV_STAMP)
 bench: $(DEV_STAMP)
 	$(BIN)/python bench/accuracy.py
 	$(BIN)/python bench/speed.py
+
+screenshots: $(DEV_STAMP) browser-deps
+	OBJLEN_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/e2e -q
 
 samples: $(RUNTIME_STAMP)
 	$(BIN)/python scripts/make_samples.py

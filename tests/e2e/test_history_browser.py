@@ -25,6 +25,7 @@ def test_saved_measurement_is_listed_in_history(page, app_url):
     caption = page.get_by_text(re.compile(r"\d+ of \d+ saved measurements")).inner_text()
     assert int(caption.split(" of ")[1].split()[0]) >= row_id >= 1
     grid = page.locator("[data-testid=stDataFrame]")
+    grid.wait_for(timeout=TIMEOUT_MS)  # the grid is drawn after the script's run ends
     assert grid.count() == 1
     # The grid is drawn on a canvas; its CSV export holds the saved number.
     page.get_by_role("button", name="Download CSV").wait_for(timeout=TIMEOUT_MS)
