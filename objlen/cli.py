@@ -7,19 +7,22 @@ status 2 and no traceback.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 
 from objlen.classes import ClassIds
 from objlen.cli_batch import register as register_batch
+from objlen.cli_options import (
+    add_measure_options,
+    add_segmenter_options,
+    options_from_args,
+    sagemaker_settings_from_args,
+)
 from objlen.cli_sagemaker import register as register_sagemaker
-from objlen.errors import ObjlenError, ParameterError
+from objlen.errors import ObjlenError
 from objlen.imageio import load_image, load_mask
 from objlen.measure import measure
-from objlen.options import METHODS, ORIENTATIONS, MeasureOptions, ReferenceSpec
 from objlen.result import Measurement
-from objlen.units import UNITS, parse_length, parse_size
 
 EXIT_BAD_INPUT = 2
 
@@ -34,110 +37,20 @@ def _add_measure_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("image", help="the photo (JPEG, PNG, ...)")
     parser.add_argument("--mask", help="class-index mask PNG; without it the photo is segmented")
-    reference = parser.add_mutually_exclusive_group()
-    reference.add_argument(
-        "--reference-length", metavar="L", help="real length of the reference's long axis CD"
-    )
-    reference.add_argument(
-        "--reference-size",
-        metavar="WxH",
-        help="real width x height of a rectangular reference, e.g. 85.6x54",
-    )
-    reference.add_argument(
-        "--aruco",
-        metavar="DICT",
-        help="the reference is an ArUco marker of this dictionary, "
-        "e.g. DICT_4X4_50 (needs --marker-size)",
-    )
-    reference.add_argument(
-        "--scale",
-        type=float,
-        metavar="UNITS_PER_PX",
-        help="real units per pixel, known beforehand (no reference needed)",
-    )
-    parser.add_argument(
-        "--marker-size", metavar="S", help="side of the ArUco marker's black square"
-    )
-    parser.add_argument("--method", choices=METHODS, default="proportional")
-    parser.add_argument("--orientation", choices=ORIENTATIONS, default="upright")
-    parser.add_argument(
-        "--offset", default="0", metavar="N", help="constant subtracted from the height (default 0)"
-    )
-    parser.add_argument("--unit", choices=UNITS, default="mm")
-    parser.add_argument("--object-class", type=int, default=1)
-    parser.add_argument("--reference-class", type=int, default=2)
-    parser.add_argument("--all", action="store_true", help="measure every object, largest first")
+    add_measure_options(parser)
     parser.add_argument("--json", action="store_true", help="print the schema-v1 JSON")
-    segment = parser.add_argument_group("segmentation (when --mask is not given)")
-    segment.add_argument("--segmenter", choices=("local", "sagemaker"), default="local")
-    segment.add_argument("--endpoint", help="SageMaker endpoint name")
-    segment.add_argument("--region", help="AWS region of the endpoint")
-    segment.add_argument("--profile", help="AWS profile name")
-    segment.add_argument("--endpoint-url", help="runtime URL, e.g. of `python -m objlen serve`")
-    segment.add_argument(
-        "--reference-rule",
-        default="leftmost",
-        help="local segmenter: which blob is the reference (default leftmost)",
-    )
+    add_segmenter_options(parser, "segmentation (when --mask is not given)")
     parser.set_defaults(run=run_measure)
 
 
-def options_from_args(args: argparse.Namespace) -> MeasureOptions:
-    """Build validated :class:`MeasureOptions` from parsed ``measure`` arguments."""
-    unit = args.unit
-    spec = ReferenceSpec()
-    if args.reference_length is not None:
-        spec = ReferenceSpec(
-            length=parse_length(args.reference_length, unit, what="--reference-length")
-        )
-    elif args.reference_size is not None:
-        spec = ReferenceSpec(size=parse_size(args.reference_size, unit, what="--reference-size"))
-    elif args.aruco is not None:
-        if args.marker_size is None:
-            raise ParameterError(
-                "--aruco needs --marker-size, the side of the marker's black square"
-            )
-        spec = ReferenceSpec(
-            aruco_dictionary=args.aruco,
-            marker_size=parse_length(args.marker_size, unit, what="--marker-size"),
-        )
-    elif args.scale is not None:
-        spec = ReferenceSpec(scale=args.scale)
-    else:
-        raise ParameterError(
-            "say what the reference is: --reference-length L, --reference-size WxH, "
-            "--aruco DICT --marker-size S, or --scale"
-        )
-    if args.marker_size is not None and args.aruco is None:
-        raise ParameterError("--marker-size goes with --aruco")
-    return MeasureOptions(
-        reference=spec,
-        method=args.method,
-        orientation=args.orientation,
-        unit=unit,
-        offset=parse_length(args.offset, unit, what="--offset", allow_zero=True),
-        classes=ClassIds(object=args.object_class, reference=args.reference_class),
-        all_objects=args.all,
-    ).validated()
-
-
 def _segment(args: argparse.Namespace, image, classes: ClassIds):
-    from objlen.segment import SageMakerSettings, make_segmenter
+    from objlen.segment import make_segmenter
 
-    settings = None
-    if args.segmenter == "sagemaker":
-        if not args.endpoint:
-            raise ParameterError("--segmenter sagemaker needs --endpoint NAME")
-        settings = SageMakerSettings(
-            endpoint_name=args.endpoint,
-            region=args.region
-            or os.environ.get("AWS_REGION")
-            or os.environ.get("AWS_DEFAULT_REGION"),
-            profile=args.profile,
-            endpoint_url=args.endpoint_url,
-        )
     segmenter = make_segmenter(
-        args.segmenter, classes=classes, sagemaker=settings, reference_rule=args.reference_rule
+        args.segmenter,
+        classes=classes,
+        sagemaker=sagemaker_settings_from_args(args),
+        reference_rule=args.reference_rule,
     )
     return segmenter.segment(image)
 

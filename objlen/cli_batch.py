@@ -8,7 +8,7 @@
 
 ``batch`` takes the ``measure`` command's reference, method, unit, class and
 segmenter options under the same names (they go through
-:func:`objlen.cli.options_from_args`) and shows a progress line on stderr.
+:func:`objlen.cli_options.options_from_args`) and shows a progress line on stderr.
 Exit status: ``batch`` 0 when every photo was measured, 1 when some failed
 (the others are in the results); ``dataset validate`` 0 when the folder is
 clean, 1 when it has problems; 2 for bad input (an ``ObjlenError``, printed
@@ -25,79 +25,24 @@ from typing import TextIO
 
 from objlen.batch import BatchProgress, SegmenterFactory, run_batch, segmenter_factory_for
 from objlen.classes import ClassIds
+from objlen.cli_options import (
+    add_measure_options,
+    add_segmenter_options,
+    options_from_args,
+    sagemaker_settings_from_args,
+)
 from objlen.errors import ObjlenError, ParameterError
-from objlen.options import METHODS, ORIENTATIONS
-from objlen.units import UNITS
 
 EXIT_FAILURES = 1
 
 
-def add_measure_options(parser: argparse.ArgumentParser) -> None:
-    """The ``measure`` command's reference, method, unit and class options,
-    under the names :func:`objlen.cli.options_from_args` reads."""
-    reference = parser.add_mutually_exclusive_group()
-    reference.add_argument(
-        "--reference-length", metavar="L", help="real length of the reference's long axis CD"
-    )
-    reference.add_argument(
-        "--reference-size",
-        metavar="WxH",
-        help="real width x height of a rectangular reference, e.g. 85.6x54",
-    )
-    reference.add_argument(
-        "--aruco", metavar="DICT", help="the reference is an ArUco marker of this dictionary"
-    )
-    reference.add_argument(
-        "--scale", type=float, metavar="UNITS_PER_PX", help="real units per pixel, known beforehand"
-    )
-    parser.add_argument(
-        "--marker-size", metavar="S", help="side of the ArUco marker's black square"
-    )
-    parser.add_argument("--method", choices=METHODS, default="proportional")
-    parser.add_argument("--orientation", choices=ORIENTATIONS, default="upright")
-    parser.add_argument(
-        "--offset", default="0", metavar="N", help="constant subtracted from the height (default 0)"
-    )
-    parser.add_argument("--unit", choices=UNITS, default="mm")
-    parser.add_argument("--object-class", type=int, default=1)
-    parser.add_argument("--reference-class", type=int, default=2)
-    parser.add_argument("--all", action="store_true", help="measure every object, largest first")
-
-
-def add_segmenter_options(parser: argparse.ArgumentParser) -> None:
-    """The ``measure`` command's segmenter options, under the same names."""
-    segment = parser.add_argument_group("segmentation")
-    segment.add_argument("--segmenter", choices=("local", "sagemaker"), default="local")
-    segment.add_argument("--endpoint", help="SageMaker endpoint name")
-    segment.add_argument("--region", help="AWS region of the endpoint")
-    segment.add_argument("--profile", help="AWS profile name")
-    segment.add_argument("--endpoint-url", help="runtime URL, e.g. of `python -m objlen serve`")
-    segment.add_argument(
-        "--reference-rule",
-        default="leftmost",
-        help="local segmenter: which blob is the reference (default leftmost)",
-    )
-
-
 def segmenter_factory_from_args(args: argparse.Namespace, classes: ClassIds) -> SegmenterFactory:
     """A segmenter factory for ``run_batch`` from the segmenter options."""
-    settings = None
-    if args.segmenter == "sagemaker":
-        if not args.endpoint:
-            raise ParameterError("--segmenter sagemaker needs --endpoint NAME")
-        from objlen.segment import SageMakerSettings
-
-        settings = SageMakerSettings(
-            endpoint_name=args.endpoint,
-            region=args.region
-            or os.environ.get("AWS_REGION")
-            or os.environ.get("AWS_DEFAULT_REGION")
-            or "",
-            profile=args.profile,
-            endpoint_url=args.endpoint_url,
-        )
     return segmenter_factory_for(
-        args.segmenter, classes=classes, sagemaker=settings, reference_rule=args.reference_rule
+        args.segmenter,
+        classes=classes,
+        sagemaker=sagemaker_settings_from_args(args),
+        reference_rule=args.reference_rule,
     )
 
 
@@ -130,8 +75,6 @@ class ProgressLine:
 
 def run_batch_command(args: argparse.Namespace) -> int:
     """``batch``: measure every photo; return 0, or 1 when some failed."""
-    from objlen.cli import options_from_args
-
     options = options_from_args(args)
     factory = segmenter_factory_from_args(args, options.classes)
     report = run_batch(

@@ -26,8 +26,7 @@ import json
 import sys
 from typing import Any
 
-from objlen.options import METHODS, ORIENTATIONS
-from objlen.units import UNITS
+from objlen.cli_options import add_measure_options, options_from_args
 
 #: Exit status of ``measure-transform`` when some photos failed.
 EXIT_SOME_FAILED = 1
@@ -201,29 +200,6 @@ def run_transform(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_reference_arguments(parser: argparse.ArgumentParser) -> None:
-    """The reference and measurement options of ``objlen measure`` (same names)."""
-    reference = parser.add_mutually_exclusive_group()
-    reference.add_argument(
-        "--reference-length", metavar="L", help="real length of the reference's long axis CD"
-    )
-    reference.add_argument(
-        "--reference-size", metavar="WxH", help="real width x height of a rectangular reference"
-    )
-    reference.add_argument(
-        "--aruco", metavar="DICT", help="an ArUco marker of this dictionary (needs --marker-size)"
-    )
-    reference.add_argument("--scale", type=float, metavar="UNITS_PER_PX", help="units per pixel")
-    parser.add_argument("--marker-size", metavar="S", help="side of the ArUco marker's square")
-    parser.add_argument("--method", choices=METHODS, default="proportional")
-    parser.add_argument("--orientation", choices=ORIENTATIONS, default="upright")
-    parser.add_argument("--offset", default="0", metavar="N", help="subtracted from the height")
-    parser.add_argument("--unit", choices=UNITS, default="mm")
-    parser.add_argument("--object-class", type=int, default=1)
-    parser.add_argument("--reference-class", type=int, default=2)
-    parser.add_argument("--all", action="store_true", help="measure every object, largest first")
-
-
 def photo_line(result: Any) -> str:
     """One line for a :class:`~objlen.transform.PhotoResult`."""
     if result.measurement is None:
@@ -243,7 +219,6 @@ def photo_line(result: Any) -> str:
 
 def run_measure_transform(args: argparse.Namespace) -> int:
     """``measure-transform``: measure every photo with its ``.out`` mask, one line each."""
-    from objlen.cli import options_from_args
     from objlen.transform import measure_transform_outputs
 
     options = options_from_args(args)
@@ -382,7 +357,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     measured.add_argument("--input", required=True, help="the transform's input prefix")
     measured.add_argument("--output", required=True, help="the transform's output prefix")
-    _add_reference_arguments(measured)
+    add_measure_options(measured)
     measured.add_argument("--json", action="store_true", help="one JSON object per photo")
     measured.set_defaults(run=run_measure_transform)
 

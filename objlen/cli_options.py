@@ -1,0 +1,132 @@
+"""Command-line options shared by ``measure``, ``batch`` and ``sagemaker
+measure-transform``: what the reference is, the method, the unit, the class
+ids, and the segmenter. One definition, so the commands cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from objlen.classes import ClassIds
+from objlen.errors import ParameterError
+from objlen.options import METHODS, ORIENTATIONS, MeasureOptions, ReferenceSpec
+from objlen.units import UNITS, parse_length, parse_size
+
+
+def add_measure_options(parser: argparse.ArgumentParser) -> None:
+    """The reference, method, unit and class options :func:`options_from_args` reads."""
+    reference = parser.add_mutually_exclusive_group()
+    reference.add_argument(
+        "--reference-length", metavar="L", help="real length of the reference's long axis CD"
+    )
+    reference.add_argument(
+        "--reference-size",
+        metavar="WxH",
+        help="real width x height of a rectangular reference, e.g. 85.6x54",
+    )
+    reference.add_argument(
+        "--aruco",
+        metavar="DICT",
+        help="the reference is an ArUco marker of this dictionary, "
+        "e.g. DICT_4X4_50 (needs --marker-size)",
+    )
+    reference.add_argument(
+        "--scale",
+        type=float,
+        metavar="UNITS_PER_PX",
+        help="real units per pixel, known beforehand (no reference needed)",
+    )
+    parser.add_argument(
+        "--marker-size", metavar="S", help="side of the ArUco marker's black square"
+    )
+    parser.add_argument("--method", choices=METHODS, default="proportional")
+    parser.add_argument("--orientation", choices=ORIENTATIONS, default="upright")
+    parser.add_argument(
+        "--offset", default="0", metavar="N", help="constant subtracted from the height (default 0)"
+    )
+    parser.add_argument("--unit", choices=UNITS, default="mm")
+    parser.add_argument("--object-class", type=int, default=1)
+    parser.add_argument("--reference-class", type=int, default=2)
+    parser.add_argument("--all", action="store_true", help="measure every object, largest first")
+
+
+def add_segmenter_options(parser: argparse.ArgumentParser, title: str = "segmentation") -> None:
+    """The segmenter options :func:`sagemaker_settings_from_args` reads."""
+    segment = parser.add_argument_group(title)
+    segment.add_argument("--segmenter", choices=("local", "sagemaker"), default="local")
+    segment.add_argument("--endpoint", help="SageMaker endpoint name")
+    segment.add_argument("--region", help="AWS region of the endpoint")
+    segment.add_argument("--profile", help="AWS profile name")
+    segment.add_argument("--endpoint-url", help="runtime URL, e.g. of `python -m objlen serve`")
+    segment.add_argument(
+        "--reference-rule",
+        default="leftmost",
+        help="local segmenter: which blob is the reference (default leftmost)",
+    )
+
+
+def options_from_args(args: argparse.Namespace) -> MeasureOptions:
+    """Validated :class:`MeasureOptions` from the options of :func:`add_measure_options`.
+
+    Raises:
+        ParameterError: no reference said, or a value out of range.
+    """
+    unit = args.unit
+    if args.reference_length is not None:
+        spec = ReferenceSpec(
+            length=parse_length(args.reference_length, unit, what="--reference-length")
+        )
+    elif args.reference_size is not None:
+        spec = ReferenceSpec(size=parse_size(args.reference_size, unit, what="--reference-size"))
+    elif args.aruco is not None:
+        if args.marker_size is None:
+            raise ParameterError(
+                "--aruco needs --marker-size, the side of the marker's black square"
+            )
+        spec = ReferenceSpec(
+            aruco_dictionary=args.aruco,
+            marker_size=parse_length(args.marker_size, unit, what="--marker-size"),
+        )
+    elif args.scale is not None:
+        spec = ReferenceSpec(scale=args.scale)
+    else:
+        raise ParameterError(
+            "say what the reference is: --reference-length L, --reference-size WxH, "
+            "--aruco DICT --marker-size S, or --scale"
+        )
+    if args.marker_size is not None and args.aruco is None:
+        raise ParameterError("--marker-size goes with --aruco")
+    return MeasureOptions(
+        reference=spec,
+        method=args.method,
+        orientation=args.orientation,
+        unit=unit,
+        offset=parse_length(args.offset, unit, what="--offset", allow_zero=True),
+        classes=ClassIds(object=args.object_class, reference=args.reference_class),
+        all_objects=args.all,
+    ).validated()
+
+
+def sagemaker_settings_from_args(args: argparse.Namespace):  # -> SageMakerSettings | None
+    """Endpoint settings for ``--segmenter sagemaker`` (None for ``local``); the
+    region falls back to ``AWS_REGION`` / ``AWS_DEFAULT_REGION``.
+
+    Raises:
+        ParameterError: sagemaker without an endpoint name or a region.
+    """
+    if args.segmenter != "sagemaker":
+        return None
+    if not args.endpoint:
+        raise ParameterError("--segmenter sagemaker needs --endpoint NAME")
+    from objlen.segment import SageMakerSettings
+
+    return SageMakerSettings(
+        endpoint_name=args.endpoint,
+        region=args.region
+        or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+        or "",
+        profile=args.profile,
+        endpoint_url=args.endpoint_url,
+    )
