@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 PORT ?= 8501
+# Loopback by default; `make run ADDRESS=0.0.0.0` shares the app on the network.
+ADDRESS ?= localhost
 
 .PHONY: run test lint bench samples screenshots browser-deps clean
 
@@ -25,7 +27,7 @@ $(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 	touch $@ $(RUNTIME_STAMP)
 
 run: $(RUNTIME_STAMP)
-	$(BIN)/python -m streamlit run app.py --server.port $(PORT)
+	$(BIN)/python -m streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS)
 
 browser-deps:
 	@scripts/ensure-chromium
