@@ -61,6 +61,7 @@ import numpy as np
 from objlen import overlay
 from objlen.classes import ClassIds
 from objlen.errors import ImageReadError, ObjlenError, ParameterError
+from objlen.files import write_atomically
 from objlen.imageio import encode_png, load_image, sha256_hex
 from objlen.measure import measure
 from objlen.options import MeasureOptions
@@ -301,21 +302,6 @@ def options_key(options: MeasureOptions, segmenter_name: str) -> str:
     return sha256_hex(payload.encode())[:16]
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write ``path`` so that it is either whole or absent (temp file + rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 class Journal:
     """The append-only record file ``results.jsonl``.
 
@@ -387,7 +373,7 @@ class Journal:
             body = "".join(
                 json.dumps(r, separators=(",", ":"), default=str) + "\n" for r in records
             )
-            _write_atomically(self.path, body.encode())
+            write_atomically(self.path, body.encode())
             self.records = list(records)
             return records
 
@@ -720,7 +706,7 @@ def _measure_photo(name: str, data: bytes, digest: str, job: _Job) -> dict[str, 
         picture = annotated_picture(
             image, segmentation.mask, result, job.options.classes, job.annotate_max_side
         )
-        _write_atomically(job.out_dir / annotated, encode_png(picture))
+        write_atomically(job.out_dir / annotated, encode_png(picture))
     first = result.objects[0]
     return _record(
         name,
@@ -927,7 +913,7 @@ def _run(
                 raise
     finally:
         records = journal.compact(order)
-        _write_atomically(out / RESULTS_CSV, csv_text(records).encode())
+        write_atomically(out / RESULTS_CSV, csv_text(records).encode())
     wanted = set(order)
     mine = tuple(r for r in records if r["name"] in wanted)
     ok = sum(1 for r in mine if r["status"] == "ok")

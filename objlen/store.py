@@ -18,9 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import sqlite3
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from objlen.errors import ObjlenError
+from objlen.files import write_atomically
 from objlen.imageio import sha256_hex
 from objlen.result import Measurement
 from objlen.units import convert
@@ -124,21 +123,10 @@ class SavedMeasurement:
 _ROW_COLUMNS = ", ".join(SavedMeasurement.__dataclass_fields__)
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that the file is either whole or absent."""
-    if path.exists():
-        return  # content-addressed: same name, same bytes
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+def _keep(path: Path, data: bytes) -> None:
+    """Write a content-addressed file once (same name, same bytes)."""
+    if not path.exists():
+        write_atomically(path, data)
 
 
 def _image_suffix(name: str) -> str:
@@ -244,11 +232,11 @@ class Store:
         try:
             if image_bytes is not None:
                 image_file = f"{image_hash}{_image_suffix(image_name)}"
-                _write_atomically(self.root / "images" / image_file, image_bytes)
+                _keep(self.root / "images" / image_file, image_bytes)
             mask_hash = None
             if mask_png is not None:
                 mask_hash = sha256_hex(mask_png)
-                _write_atomically(self.root / "masks" / f"{mask_hash}.png", mask_png)
+                _keep(self.root / "masks" / f"{mask_hash}.png", mask_png)
             first = measurement.objects[0]
             moved = sorted({*first.moved, *measurement.reference.moved})
             values = {
@@ -287,7 +275,7 @@ class Store:
         while other rows use it). Returns whether the row exists."""
         mask_hash = sha256_hex(mask_png)
         try:
-            _write_atomically(self.root / "masks" / f"{mask_hash}.png", mask_png)
+            _keep(self.root / "masks" / f"{mask_hash}.png", mask_png)
             with self._transaction() as connection:
                 cursor = connection.execute(
                     "UPDATE measurements SET mask_sha256 = ? WHERE id = ?", (mask_hash, row_id)
