@@ -18,6 +18,7 @@ from objlen.errors import (
     ParameterError,
     ReferenceNotFoundError,
     SegmentationError,
+    TrainingError,
 )
 from objlen.imageio import load_image, load_mask
 from objlen.measure import measure, remeasure
@@ -39,6 +40,7 @@ __all__ = [
     "ReferenceResult",
     "ReferenceSpec",
     "SegmentationError",
+    "TrainingError",
     "load_image",
     "load_mask",
     "measure",
