@@ -132,6 +132,24 @@ def test_moved_point_changes_the_numbers_by_the_expected_amount(app_db):
     assert "from moved points" in at.metric[0].delta
 
 
+def test_moved_point_on_a_tilted_photo_is_measured_in_the_reference_plane(app_db):
+    at = choose(page_test("measure").run(), "tilted30_card_rectangle")
+    base = objlen_result("tilted30_card_rectangle")
+    transform = DisplayTransform.for_canvas((1600, 1200), display_size((1600, 1200)))
+    dx = 30.0
+    at = drag(at, "B", dx)
+    assert not at.exception
+    moved_b = transform.inverse(transform([base.objects[0].B]) + np.array([dx, 0.0]))[0]
+    expected = remeasure(base, {"B": moved_b}).objects[0].width.value
+    # Far from the camera a pixel covers more of the table than a proportional
+    # scale would say: the homography's answer differs from CD's scale.
+    proportional_guess = base.objects[0].width.value + dx / transform.scale[0] * (
+        base.reference.scale
+    )
+    assert metric_number(at, "Width") == pytest.approx(expected, abs=0.006)
+    assert abs(expected - proportional_guess) > 0.05
+
+
 def test_moving_a_reference_point_changes_the_scale(app_db):
     at = choose(page_test("measure").run(), "card_ellipse")
     width0 = metric_number(at, "Width")
