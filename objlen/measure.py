@@ -46,6 +46,9 @@ COVERAGE_FACTOR = 1.96
 #: A reference that looks this far from a face-on rectangle triggers a warning.
 PERSPECTIVE_ANGLE_DEG = 2.0
 PERSPECTIVE_SIDES = 0.02
+#: A rectangle whose two pairs of sides differ in the photo by less than this
+#: share of their real difference cannot be told apart safely.
+AMBIGUOUS_SIDES = 0.25
 #: How far, in units of the boundary noise, a box extreme of a ragged mask
 #: strays from the true one (the largest of many noisy boundary samples).
 NOISE_TO_EXTREME = 3.0
@@ -150,6 +153,22 @@ def _plane_corners(quad: Quad, size: tuple[float, float]) -> tuple[np.ndarray, t
     return np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float64), (w, h)
 
 
+def _ambiguous_sides_warning(quad: Quad, size: tuple[float, float]) -> list[str]:
+    """A warning when the photo cannot tell which side of a rectangular
+    reference is the long one (strong perspective can make the long side look
+    as short as the other)."""
+    sides = quad.side_lengths()
+    seen = (sides[0] + sides[2]) / (sides[1] + sides[3])
+    real = max(size) / min(size)
+    if real < 1.1 or max(seen, 1 / seen) > 1 + AMBIGUOUS_SIDES * (real - 1):
+        return []
+    return [
+        f"the reference's sides look almost equally long in the photo (ratio {seen:.2f}, "
+        f"real {real:.2f}): the camera is tilted so much that its long side may have been "
+        "taken for the short one; photograph it less obliquely"
+    ]
+
+
 def _axis_of_quad(
     quad: Quad, plane_size: tuple[float, float]
 ) -> tuple[np.ndarray, np.ndarray, float]:
@@ -236,6 +255,7 @@ def locate_reference(
         size = spec.size
         kind = "rectangle"
     plane_corners, plane_size = _plane_corners(quad, size)
+    warnings += _ambiguous_sides_warning(quad, size)
     c, d, real = _axis_of_quad(quad, plane_size)
     if options.method == "proportional":  # an ArUco marker's side as CD
         reference = ReferenceResult(kind=kind, C=c, D=d, real=real, located_on=quad.source)

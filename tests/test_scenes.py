@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from objlen import MeasureOptions, ReferenceSpec, measure
-from objlen.synthetic import random_scene
+from objlen.synthetic import Camera, PlaneShape, card_shape, random_scene, render_scene
 
 CARD = (85.6, 54.0)
 
@@ -87,3 +87,15 @@ def test_noisy_masks_widen_the_uncertainty_and_keep_the_truth_inside():
     assert noisy_result.objects[0].noise_px > 0.5 > clean_result.objects[0].noise_px
     assert noisy_result.objects[0].width.relative > 2 * clean_result.objects[0].width.relative
     assert _covered(noisy_result, noisy)
+
+
+def test_a_card_seen_so_obliquely_that_its_sides_look_equal_is_flagged():
+    # The card's long side points away from the camera: foreshortened by the
+    # tilt until it looks about as long as the short side.
+    card = card_shape((0.0, 0.0), angle_deg=90.0)
+    obj = PlaneShape(kind="rectangle", center_mm=(0.0, 90.0), size_mm=(60.0, 40.0))
+    options = MeasureOptions(method="homography", reference=ReferenceSpec(size=CARD))
+    for tilt, flagged in ((10.0, False), (50.0, True)):
+        scene = render_scene([obj], card, Camera(tilt_deg=tilt, distance_mm=400.0))
+        result = measure(scene.mask, options, image=scene.image)
+        assert any("look almost equally long" in w for w in result.warnings) is flagged
