@@ -123,15 +123,19 @@ def _regions_in(
 ) -> list[Region]:
     binary = (crop == class_id).view(np.uint8)
     contours, _ = cv2.findContours(binary, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    boxes = np.array([cv2.boundingRect(c) for c in contours]).reshape(-1, 4)
     regions = []
-    for contour in contours:
+    for index, contour in enumerate(contours):
         # Pixel count ~ polygon area of the centres + half the perimeter + 1.
         if cv2.contourArea(contour) + cv2.arcLength(contour, True) / 2 + 1 < min_area_px / 2:
             continue
-        area = _pixel_count(binary, contour)
+        x, y, w, h = (int(v) for v in boxes[index])
+        if _overlaps_another(boxes, index):
+            area = _pixel_count(binary, contour)
+        else:  # alone in its box: every pixel of the class there is inside it
+            area = cv2.countNonZero(binary[y : y + h, x : x + w])
         if area < min_area_px:
             continue
-        x, y, w, h = cv2.boundingRect(contour)
         regions.append(
             Region(
                 outline_px=contour.reshape(-1, 2) + np.asarray(offset),
@@ -140,6 +144,20 @@ def _regions_in(
             )
         )
     return regions
+
+
+def _overlaps_another(boxes: np.ndarray, index: int) -> bool:
+    """Whether box ``index`` of ``(x, y, w, h)`` boxes intersects any other."""
+    x, y, w, h = boxes[index]
+    others = np.delete(boxes, index, axis=0)
+    return bool(
+        np.any(
+            (others[:, 0] < x + w)
+            & (x < others[:, 0] + others[:, 2])
+            & (others[:, 1] < y + h)
+            & (y < others[:, 1] + others[:, 3])
+        )
+    )
 
 
 def _pixel_count(binary: np.ndarray, contour: np.ndarray) -> int:

@@ -7,6 +7,13 @@ import os
 import cv2
 import numpy as np
 import pytest
+from hypothesis import settings
+
+# In CI the property tests draw the same examples every run, so a run's
+# verdict does not depend on luck; locally they explore new ones each time.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI") == "true":
+    settings.load_profile("ci")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -58,8 +58,15 @@ def test_unit_conversion(length_mm, unit):
     )
 
 
+# Within a degree or two of the axes the pixel staircase has only a step or
+# two, and the minimum-area box of the rasterised shape snaps to the pixel
+# grid (correctly: that box is smaller). Rotation invariance is a property of
+# clearly rotated shapes, and of the unrotated one.
+angles = st.one_of(st.just(0.0), st.floats(2.0, 40.0), st.floats(-40.0, -2.0))
+
+
 @settings(max_examples=30, deadline=None)
-@given(angle=st.floats(-40.0, 40.0), w=st.floats(120.0, 300.0), h=st.floats(60.0, 119.0))
+@given(angle=angles, w=st.floats(120.0, 300.0), h=st.floats(60.0, 119.0))
 def test_auto_orientation_is_rotation_invariant(angle, w, h):
     mask = rotated_rectangle_mask((700, 900), (520, 380), (w, h), angle)
     mask[20:60, 20:220] = 2  # 200 px reference = 100 mm
