@@ -46,7 +46,8 @@ import cv2
 import numpy as np
 
 from objlen import MeasureOptions, ReferenceSpec
-from objlen.batch import RESULTS_CSV, RESULTS_JSONL, run_batch
+from objlen.batch import run_batch
+from objlen.batch_results import RESULTS_CSV, RESULTS_JSONL
 from objlen.classes import ClassIds
 from objlen.imageio import encode_jpeg, encode_png, load_mask
 from objlen.segment.base import Segmentation

@@ -23,7 +23,8 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from objlen.batch import BatchProgress, SegmenterFactory, run_batch, segmenter_factory_for
+from objlen.batch import BatchProgress, run_batch
+from objlen.batch_photo import SegmenterFactory, segmenter_factory_for
 from objlen.classes import ClassIds
 from objlen.cli_options import (
     add_measure_options,

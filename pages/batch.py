@@ -7,17 +7,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from objlen.batch import (
-    RESULTS_CSV,
-    RESULTS_JSONL,
-    BatchInput,
-    BatchProgress,
-    inputs_from_uploads,
-    load_results,
-    run_batch,
-    segmenter_factory_for,
-    write_annotated_zip,
-)
+from objlen.batch import BatchProgress, run_batch
+from objlen.batch_inputs import BatchInput, inputs_from_uploads
+from objlen.batch_photo import segmenter_factory_for
+from objlen.batch_results import RESULTS_CSV, RESULTS_JSONL, load_results, write_annotated_zip
 from objlen.errors import ObjlenError
 from objlen.options import METHODS, ORIENTATIONS, MeasureOptions, ReferenceSpec
 from objlen.reference import ARUCO_DICTIONARIES

@@ -25,17 +25,12 @@ import pytest
 from PIL import Image
 
 from objlen import MeasureOptions, ReferenceSpec
-from objlen.batch import (
-    RESULTS_CSV,
-    RESULTS_JSONL,
-    BatchError,
-    BatchInput,
-    Journal,
-    expand_inputs,
-    run_batch,
-)
+from objlen.batch import run_batch
+from objlen.batch_inputs import BatchError, BatchInput, expand_inputs
+from objlen.batch_results import RESULTS_CSV, RESULTS_JSONL
 from objlen.cli_batch import main as cli_main
 from objlen.imageio import encode_jpeg, load_image
+from objlen.journal import Journal
 from objlen.segment.local import LocalSegmenter
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -22,16 +22,22 @@ FACE_ON = ["card_rectangle", "card_ellipse", "card_blob_gradient", "dark_card_el
 
 def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "objlen", *args], capture_output=True, text=True, cwd=ROOT,
-        timeout=180, env=env,
+        [sys.executable, "-m", "objlen", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=180,
+        env=env,
     )
 
 
 def _relative_errors(stdout: str, name: str) -> list[float]:
     obj = json.loads(stdout)["objects"][0]
     truth = TRUTH[name]["object"]
-    return [obj["width"]["value"] / truth["width_mm"] - 1,
-            obj["height"]["value"] / truth["height_mm"] - 1]
+    return [
+        obj["width"]["value"] / truth["width_mm"] - 1,
+        obj["height"]["value"] / truth["height_mm"] - 1,
+    ]
 
 
 @pytest.mark.parametrize("name", FACE_ON)
@@ -46,12 +52,29 @@ def test_sagemaker_segmenter_through_the_local_endpoint_server():
     server = make_server(port=0)  # backed by the real local segmenter
     server.start()
     try:
-        env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-               "AWS_EC2_METADATA_DISABLED": "true"}
+        env = {
+            **os.environ,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
         env.pop("AWS_PROFILE", None)
-        done = run("measure", str(SAMPLES / "card_rectangle.jpg"), "--reference-length", "85.6",
-                   "--segmenter", "sagemaker", "--endpoint", "objlen", "--region", "us-east-1",
-                   "--endpoint-url", server.url, "--json", env=env)
+        done = run(
+            "measure",
+            str(SAMPLES / "card_rectangle.jpg"),
+            "--reference-length",
+            "85.6",
+            "--segmenter",
+            "sagemaker",
+            "--endpoint",
+            "objlen",
+            "--region",
+            "us-east-1",
+            "--endpoint-url",
+            server.url,
+            "--json",
+            env=env,
+        )
     finally:
         server.stop()
     assert done.returncode == 0, done.stderr
@@ -63,16 +86,34 @@ def test_sagemaker_segmenter_through_the_local_endpoint_server():
 
 
 def test_sagemaker_without_an_endpoint_name_is_a_clear_error():
-    done = run("measure", str(SAMPLES / "card_rectangle.jpg"), "--reference-length", "85.6",
-               "--segmenter", "sagemaker")
+    done = run(
+        "measure",
+        str(SAMPLES / "card_rectangle.jpg"),
+        "--reference-length",
+        "85.6",
+        "--segmenter",
+        "sagemaker",
+    )
     assert done.returncode == 2 and "--endpoint NAME" in done.stderr
     assert "Traceback" not in done.stderr
 
 
 def test_unreachable_endpoint_is_a_clear_error():
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-    done = run("measure", str(SAMPLES / "card_rectangle.jpg"), "--reference-length", "85.6",
-               "--segmenter", "sagemaker", "--endpoint", "x", "--region", "us-east-1",
-               "--endpoint-url", "http://127.0.0.1:9", env=env)
+    done = run(
+        "measure",
+        str(SAMPLES / "card_rectangle.jpg"),
+        "--reference-length",
+        "85.6",
+        "--segmenter",
+        "sagemaker",
+        "--endpoint",
+        "x",
+        "--region",
+        "us-east-1",
+        "--endpoint-url",
+        "http://127.0.0.1:9",
+        env=env,
+    )
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr and done.stderr.startswith("objlen: error:")

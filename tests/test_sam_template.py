@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from objlen import lambda_handler
+from objlen import lambda_config, lambda_event
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.yaml"
@@ -213,7 +213,7 @@ def test_endpoint_names_must_be_lower_case_sagemaker_names(
 def test_binary_media_types_are_the_handlers_image_types(api: tuple[str, dict[str, Any]]) -> None:
     _, props = api
     media_types = {value.replace("~1", "/") for value in props["BinaryMediaTypes"]}
-    assert media_types == {"image/jpeg", "image/png"} == set(lambda_handler.IMAGE_TYPES)
+    assert media_types == {"image/jpeg", "image/png"} == set(lambda_event.IMAGE_TYPES)
 
 
 def test_cors_on_the_api_and_on_gateway_errors(
@@ -255,9 +255,9 @@ def test_timeouts_fit_api_gateway(function: dict[str, Any]) -> None:
 def test_environment_is_what_the_handler_reads(function: dict[str, Any]) -> None:
     variables = set(function["Environment"]["Variables"])
     assert not variables & RESERVED_ENV, "Lambda refuses reserved variables such as AWS_REGION"
-    assert variables <= set(lambda_handler.ENVIRONMENT_VARIABLES)
+    assert variables <= set(lambda_config.ENVIRONMENT_VARIABLES)
     values = function["Environment"]["Variables"]
-    config = lambda_handler.HandlerConfig.from_environ(
+    config = lambda_config.HandlerConfig.from_environ(
         {k: v if isinstance(v, str) else "x" for k, v in values.items()} | {"AWS_REGION": "x"}
     )
     assert config.api_timeout_s == float(values["OBJLEN_API_TIMEOUT_S"])

@@ -39,8 +39,15 @@ def test_save_keeps_the_numbers_json_and_files(tmp_path, measurement, simple_mas
     corrected = remeasure(measurement, {"B": [369.5, 199.5]})
     photo = b"\xff\xd8 not really a jpeg but bytes"
     mask_png = encode_png(simple_mask)
-    row_id = store.save(corrected, image_name="bolt.jpg", image_bytes=photo, mask_png=mask_png,
-                        thumbnail_png=b"thumb", settings={"segmenter": "local"}, note="first")
+    row_id = store.save(
+        corrected,
+        image_name="bolt.jpg",
+        image_bytes=photo,
+        mask_png=mask_png,
+        thumbnail_png=b"thumb",
+        settings={"segmenter": "local"},
+        note="first",
+    )
     row = store.get(row_id)
     assert row.width == pytest.approx(110.0) and row.height == pytest.approx(50.0)
     assert row.moved_points == "B"

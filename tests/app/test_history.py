@@ -27,8 +27,7 @@ def _saved(db: Path) -> Store:
     mask = draw_mask((300, 400), [(150, 100, 349, 199)], (20, 20, 119, 59))
     result = measure(mask, MeasureOptions(reference=ReferenceSpec(length=50.0)))
     store.save(result, image_name="bolt.jpg", image_bytes=b"bolt")
-    store.save(remeasure(result, {"B": [369.5, 199.5]}), image_name="nut.jpg",
-               image_bytes=b"nut")
+    store.save(remeasure(result, {"B": [369.5, 199.5]}), image_name="nut.jpg", image_bytes=b"nut")
     return store
 
 

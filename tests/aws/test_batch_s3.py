@@ -13,7 +13,9 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from objlen import MeasureOptions, ReferenceSpec
-from objlen.batch import BatchError, run_batch, segmenter_factory_for
+from objlen.batch import run_batch
+from objlen.batch_inputs import BatchError
+from objlen.batch_photo import segmenter_factory_for
 from objlen.classes import ClassIds
 from objlen.imageio import encode_jpeg
 from objlen.segment.sagemaker import SageMakerSegmenter

@@ -22,9 +22,19 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from objlen import SCHEMA
+from objlen import SCHEMA, lambda_model
 from objlen import lambda_handler as lh
 from objlen.imageio import encode_jpeg
+from objlen.lambda_budget import (
+    cold_start_seconds,
+    model_timeout_s,
+    process_age_s,
+    reserve_s,
+    time_budget_s,
+)
+from objlen.lambda_config import DEFAULT_API_TIMEOUT_S, ENVIRONMENT_VARIABLES
+from objlen.lambda_log import runtime_versions
+from objlen.lambda_photo import MAX_PHOTO_BYTES
 from objlen.serve import EndpointServer, make_server
 from tests.aws.conftest import ENDPOINT, REGION
 
@@ -188,7 +198,7 @@ def width_error(result: dict[str, Any], name: str) -> float:
 def endpoint(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[EndpointServer]:
     """The local endpoint server (real local segmenter) and the handler's environment."""
     server = make_server(port=0, endpoint_names=[ENDPOINT]).start()
-    for name in lh.ENVIRONMENT_VARIABLES:
+    for name in ENVIRONMENT_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
     monkeypatch.setenv("OBJLEN_ENDPOINT", ENDPOINT)
@@ -298,18 +308,18 @@ def test_a_transient_503_is_retried_within_the_budget(endpoint: EndpointServer) 
 
 def test_the_segmenter_is_built_once_per_container(endpoint: EndpointServer) -> None:
     event = rest_event(sample_bytes("card_ellipse"), query={"reference_length": "85.6"})
-    before = dict(lh._SEGMENTERS)
+    before = dict(lambda_model._SEGMENTERS)
 
     assert lh.handler(event, None)["statusCode"] == 200
-    after_first = {k: v for k, v in lh._SEGMENTERS.items() if k not in before}
+    after_first = {k: v for k, v in lambda_model._SEGMENTERS.items() if k not in before}
     assert lh.handler(event, None)["statusCode"] == 200
-    after_second = {k: v for k, v in lh._SEGMENTERS.items() if k not in before}
+    after_second = {k: v for k, v in lambda_model._SEGMENTERS.items() if k not in before}
 
     assert len(after_first) == 1
     assert after_second == after_first  # the same segmenter object, reused warm
     [settings] = after_first
     assert settings.endpoint_url == endpoint.url
-    assert settings.timeout_s <= lh.DEFAULT_API_TIMEOUT_S
+    assert settings.timeout_s <= DEFAULT_API_TIMEOUT_S
 
 
 # -- 400, 405, 415, 422 ----------------------------------------------------------------
@@ -454,7 +464,7 @@ def test_a_photo_over_the_limit_is_refused_before_decoding(endpoint: EndpointSer
     buffer = io.BytesIO()
     Image.fromarray(noise).save(buffer, format="PNG", compress_level=1)
     png = buffer.getvalue()
-    assert len(png) > lh.MAX_PHOTO_BYTES
+    assert len(png) > MAX_PHOTO_BYTES
 
     for event in (
         rest_event(png, content_type="image/png", query={"reference_length": "85.6"}),
@@ -620,19 +630,19 @@ def test_cors_origin_comes_from_the_environment(
 
 
 def test_time_budget_takes_the_smaller_limit() -> None:
-    assert lh.time_budget_s(None, 29.0) == 29.0
-    assert lh.time_budget_s(FakeContext(budget_ms=10_000), 29.0) == pytest.approx(10.0, abs=0.05)
-    assert lh.time_budget_s(FakeContext(budget_ms=60_000), 29.0, cold_start_s=2.5) == 26.5
+    assert time_budget_s(None, 29.0) == 29.0
+    assert time_budget_s(FakeContext(budget_ms=10_000), 29.0) == pytest.approx(10.0, abs=0.05)
+    assert time_budget_s(FakeContext(budget_ms=60_000), 29.0, cold_start_s=2.5) == 26.5
 
 
 def test_model_timeout_rounds_down_and_respects_the_cap() -> None:
-    assert lh.model_timeout_s(25.7, 60.0) == 25.0
-    assert lh.model_timeout_s(25.7, 10.0) == 10.0
-    assert lh.model_timeout_s(1.13, 60.0) == 1.0
-    assert lh.model_timeout_s(0.31, 60.0) == 0.25
-    assert lh.reserve_s(29.0) == 3.0
-    assert lh.reserve_s(1.5) == pytest.approx(0.3)
-    assert lh.reserve_s(0.5) == 0.25
+    assert model_timeout_s(25.7, 60.0) == 25.0
+    assert model_timeout_s(25.7, 10.0) == 10.0
+    assert model_timeout_s(1.13, 60.0) == 1.0
+    assert model_timeout_s(0.31, 60.0) == 0.25
+    assert reserve_s(29.0) == 3.0
+    assert reserve_s(1.5) == pytest.approx(0.3)
+    assert reserve_s(0.5) == 0.25
 
 
 def test_cold_start_counts_only_for_a_first_on_demand_invocation_in_lambda(
@@ -640,21 +650,21 @@ def test_cold_start_counts_only_for_a_first_on_demand_invocation_in_lambda(
 ) -> None:
     now = time.monotonic()
     monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
-    assert lh._cold_start_seconds(now, first=True) == 0.0  # not in Lambda
+    assert cold_start_seconds(now, first=True) == 0.0  # not in Lambda
 
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "objlen-measure")
     monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
-    age = lh.process_age_s()
+    age = process_age_s()
     assert age is not None and age > 0
-    assert 0 < lh._cold_start_seconds(now, first=True) <= 10.0
-    assert lh._cold_start_seconds(now, first=False) == 0.0
+    assert 0 < cold_start_seconds(now, first=True) <= 10.0
+    assert cold_start_seconds(now, first=False) == 0.0
 
     monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "provisioned-concurrency")
-    assert lh._cold_start_seconds(now, first=True) == 0.0
+    assert cold_start_seconds(now, first=True) == 0.0
 
 
 def test_the_versions_logged_on_a_cold_start_are_the_installed_ones() -> None:
-    versions = lh._versions()
+    versions = runtime_versions()
     assert versions["numpy"] == np.__version__
     assert versions["opencv-python-headless"].startswith(cv2.__version__.split("-")[0][:3])
     assert set(versions) >= {"python", "boto3", "botocore", "pillow"}
