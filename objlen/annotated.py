@@ -19,9 +19,7 @@ def _legend_lines(measurement: Measurement) -> list[str]:
     unit = measurement.unit
     several = len(measurement.objects) > 1
     lines = [
-        f"{f'object {i}: ' if several else ''}"
-        f"width {o.width.value:.2f} ± {o.width.uncertainty:.2f} {unit}   "
-        f"height {o.height.value:.2f} ± {o.height.uncertainty:.2f} {unit}"
+        f"{f'object {i}: ' if several else ''}{o.sizes_text(unit)}"
         for i, o in enumerate(measurement.objects, start=1)
     ]
     lines.append(f"{measurement.method} method, scale {measurement.reference.scale:.5g} {unit}/px")

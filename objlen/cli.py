@@ -91,8 +91,7 @@ def summary(result: Measurement, name: str) -> str:
         )
     for index, obj in enumerate(result.objects, start=1):
         lines.append(
-            f"  object {index}  width {obj.width.value:.2f} ± {obj.width.uncertainty:.2f} {unit}"
-            f"   height {obj.height.value:.2f} ± {obj.height.uncertainty:.2f} {unit}"
+            f"  object {index}  {obj.sizes_text(unit)}"
             f"   (AB {obj.ab_px:.1f} px, AE {obj.ae_px:.1f} px, 95 %)"
         )
     lines += [f"  note: {note}" for note in result.notes]

@@ -206,11 +206,7 @@ def photo_line(result: Any) -> str:
         return f"{result.key}: error: {result.error}"
     measurement = result.measurement
     unit = measurement.unit
-    parts = [
-        f"width {obj.width.value:.2f} ± {obj.width.uncertainty:.2f} {unit}, "
-        f"height {obj.height.value:.2f} ± {obj.height.uncertainty:.2f} {unit}"
-        for obj in measurement.objects
-    ]
+    parts = [obj.sizes_text(unit, separator=", ") for obj in measurement.objects]
     text = f"{result.key}: " + "; ".join(parts)
     if measurement.warnings:
         text += f" (warnings: {len(measurement.warnings)})"

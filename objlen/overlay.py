@@ -339,10 +339,7 @@ def _legend_lines(measurement: Measurement) -> list[str]:
     lines = []
     for index, obj in enumerate(measurement.objects, start=1):
         prefix = f"object {index}: " if len(measurement.objects) > 1 else ""
-        lines.append(
-            f"{prefix}width {obj.width.value:.2f} ± {obj.width.uncertainty:.2f} {unit}   "
-            f"height {obj.height.value:.2f} ± {obj.height.uncertainty:.2f} {unit}"
-        )
+        lines.append(prefix + obj.sizes_text(unit))
     reference = measurement.reference
     if reference.kind == "scale":
         lines.append(f"scale {reference.scale:.6g} {unit}/px (given)")

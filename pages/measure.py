@@ -527,7 +527,7 @@ def results_ui(base: Measurement, current: Measurement) -> None:
             delta = f"{change:+.2f} {unit} from moved points"
         column.metric(
             label,
-            f"{length.value:.2f} ± {length.uncertainty:.2f} {unit}",
+            length.text(unit),
             delta=delta,
             delta_color="off",
             delta_arrow="off",
