@@ -12,9 +12,9 @@ boto3.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -31,6 +31,8 @@ from botocore.exceptions import (
 
 from objlen.errors import ParameterError, TrainingError
 from objlen.segment.sagemaker import CREDENTIAL_ERROR_CODES, THROTTLING_ERROR_CODES
+
+T = TypeVar("T")
 
 
 class AwsSession:
@@ -211,4 +213,30 @@ def is_not_found(error: ClientError) -> bool:
     )
 
 
-__all__ = ["HOW_TO_CONFIGURE", "AwsSession", "calling_aws", "explain_aws_error", "is_not_found"]
+def describe(what: str, session: AwsSession, call: Callable[[], T], not_found: str) -> T:
+    """Run a SageMaker ``Describe*`` ``call`` (doing ``what``) and return its answer.
+
+    Raises:
+        TrainingError: ``not_found`` when AWS answers that the thing does not
+            exist; :func:`explain_aws_error`'s message for any other failure.
+    """
+    try:
+        with calling_aws(what, session):
+            try:
+                return call()
+            except ClientError as exc:
+                if is_not_found(exc):
+                    raise LookupError(what) from exc
+                raise
+    except LookupError as exc:
+        raise TrainingError(not_found) from exc
+
+
+__all__ = [
+    "HOW_TO_CONFIGURE",
+    "AwsSession",
+    "calling_aws",
+    "describe",
+    "explain_aws_error",
+    "is_not_found",
+]

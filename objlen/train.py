@@ -25,12 +25,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from objlen.aws import AwsSession, calling_aws, is_not_found
+from objlen.aws import AwsSession, calling_aws, describe
 from objlen.channels import CHANNEL_CONTENT_TYPES, CHANNELS, LABEL_MAP_CHANNEL, scan_dataset
 from objlen.classes import ClassIds
-from objlen.errors import ParameterError, TrainingError
+from objlen.errors import ParameterError
 from objlen.jobs import (
     JobStatus,
     check_name,
@@ -408,18 +406,12 @@ def training_job_description(name: str, session: AwsSession) -> dict[str, Any]:
         TrainingError: no such job in the region, or AWS refused.
     """
     check_name(name, "the training job name")
-    try:
-        with calling_aws(f"reading training job '{name}'", session):
-            try:
-                return session.client("sagemaker").describe_training_job(TrainingJobName=name)
-            except ClientError as exc:
-                if is_not_found(exc):
-                    raise LookupError(name) from exc
-                raise
-    except LookupError as exc:
-        raise TrainingError(
-            f"training job '{name}' not found in region {session.region}; check its name and region"
-        ) from exc
+    return describe(
+        f"reading training job '{name}'",
+        session,
+        lambda: session.client("sagemaker").describe_training_job(TrainingJobName=name),
+        f"training job '{name}' not found in region {session.region}; check its name and region",
+    )
 
 
 def wait_for_training(

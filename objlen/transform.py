@@ -19,11 +19,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from botocore.exceptions import ClientError
 from PIL import Image
 
-from objlen.aws import AwsSession, calling_aws, is_not_found
-from objlen.errors import ObjlenError, ParameterError, TrainingError
+from objlen.aws import AwsSession, calling_aws, describe
+from objlen.errors import ObjlenError, ParameterError
 from objlen.imageio import fit_mask_to_image, load_image, load_mask
 from objlen.jobs import (
     JobStatus,
@@ -144,20 +143,13 @@ def describe_transform(name: str, session: AwsSession) -> JobStatus:
         TrainingError: no such job, or AWS refused.
     """
     check_name(name, "the transform job name")
-    try:
-        with calling_aws(f"reading transform job '{name}'", session):
-            try:
-                return transform_status(
-                    session.client("sagemaker").describe_transform_job(TransformJobName=name)
-                )
-            except ClientError as exc:
-                if is_not_found(exc):
-                    raise LookupError(name) from exc
-                raise
-    except LookupError as exc:
-        raise TrainingError(
-            f"transform job '{name}' not found in region {session.region}; check its name"
-        ) from exc
+    description = describe(
+        f"reading transform job '{name}'",
+        session,
+        lambda: session.client("sagemaker").describe_transform_job(TransformJobName=name),
+        f"transform job '{name}' not found in region {session.region}; check its name",
+    )
+    return transform_status(description)
 
 
 def wait_for_transform(
