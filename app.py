@@ -1,7 +1,10 @@
 """objlen's operator app: the router.
 
 Run it with ``streamlit run app.py`` (or ``make run``). The pages live in
-``pages/``; this file sets up the page, the navigation and the sidebar shared
+``app_pages/`` (not ``pages/``: Streamlit treats a ``pages/`` folder as the
+legacy page list until a session has run ``st.navigation``, so a bookmark to
+a page on a freshly started server would bypass this router); this file sets
+up the page, the navigation and the sidebar shared
 by every page (the segmenter in use and the unit), then runs the chosen page.
 """
 
@@ -9,7 +12,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.common import current_settings, settings_problem, unit_selector
+from app_pages.common import current_settings, settings_problem, unit_selector
 
 st.set_page_config(
     page_title="objlen — measure objects in photos",
@@ -22,17 +25,17 @@ page = st.navigation(
     {
         "Measure": [
             st.Page(
-                "pages/measure.py", title="Measure", icon=":material/straighten:", default=True
+                "app_pages/measure.py", title="Measure", icon=":material/straighten:", default=True
             ),
-            st.Page("pages/history.py", title="History", icon=":material/history:"),
-            st.Page("pages/batch.py", title="Batch", icon=":material/photo_library:"),
+            st.Page("app_pages/history.py", title="History", icon=":material/history:"),
+            st.Page("app_pages/batch.py", title="Batch", icon=":material/photo_library:"),
         ],
         "Model": [
-            st.Page("pages/dataset.py", title="Dataset", icon=":material/dataset:"),
-            st.Page("pages/model.py", title="Model", icon=":material/model_training:"),
+            st.Page("app_pages/dataset.py", title="Dataset", icon=":material/dataset:"),
+            st.Page("app_pages/model.py", title="Model", icon=":material/model_training:"),
         ],
         "Set-up": [
-            st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
+            st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:"),
         ],
     }
 )

@@ -18,7 +18,7 @@ APP = str(ROOT / "app.py")
 #: The pages the router (app.py) registers, by file stem, e.g. "measure".
 PAGES = {
     Path(path).stem: ROOT / path
-    for path in re.findall(r'st\.Page\(\s*"(pages/[^"]+\.py)"', (ROOT / "app.py").read_text())
+    for path in re.findall(r'st\.Page\(\s*"(app_pages/[^"]+\.py)"', (ROOT / "app.py").read_text())
 }
 SAMPLES = ROOT / "samples"
 TRUTH = {s["name"]: s for s in json.loads((SAMPLES / "ground_truth.json").read_text())["samples"]}

@@ -48,11 +48,11 @@ def test_sidebar_unit_is_the_settings_default_unit(app_db):
     at = app_test().run()
     at.selectbox(key="sidebar_unit").set_value("cm").run()
     assert at.session_state["objlen_settings"].default_unit == "cm"
-    at.switch_page("pages/settings.py").run()
+    at.switch_page("app_pages/settings.py").run()
     assert at.selectbox(key="settings_unit").value == "cm"
     at.selectbox(key="settings_unit").set_value("in")
     at.button[0].click().run()  # apply
-    at.switch_page("pages/measure.py").run()
+    at.switch_page("app_pages/measure.py").run()
     # (AppTest's switch_page runs the page without the router: no sidebar here)
     assert at.metric[0].value.endswith(" in")
 

@@ -18,7 +18,7 @@ from objlen.overlay import display_size
 from objlen.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGE = str(ROOT / "pages" / "dataset.py")
+PAGE = str(ROOT / "app_pages" / "dataset.py")
 SAMPLES = ROOT / "samples"
 NAMES = ["card_rectangle", "card_ellipse", "dark_card_ellipse"]
 

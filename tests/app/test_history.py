@@ -12,7 +12,7 @@ from objlen.store import Store
 from tests.conftest import draw_mask
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGE = str(ROOT / "pages" / "history.py")
+PAGE = str(ROOT / "app_pages" / "history.py")
 
 
 @pytest.fixture

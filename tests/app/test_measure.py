@@ -179,9 +179,9 @@ def test_points_survive_leaving_the_page(app_db):
     b_before = canvas_drawing(at)["objects"][1]["left"]
     at = drag(at, "B", 30.0)
     moved = metric_number(at, "Width")
-    at.switch_page("pages/settings.py").run()
+    at.switch_page("app_pages/settings.py").run()
     assert not at.exception
-    at.switch_page("pages/measure.py").run()
+    at.switch_page("app_pages/measure.py").run()
     assert not at.exception
     assert metric_number(at, "Width") == moved
     # the canvas is drawn again with the corrected point, not the detected one

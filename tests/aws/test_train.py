@@ -444,7 +444,7 @@ def test_cli_errors_are_objlen_errors(moto_url, bucket):
 
 # ----------------------------------------------------------------- the Model page
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "model.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "model.py")
 
 
 def test_page_without_credentials_says_how_to_configure(no_credentials):

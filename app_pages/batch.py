@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from app_pages.common import ROOT, current_settings, remember, show_error
 from objlen.batch import BatchProgress, run_batch
 from objlen.batch_inputs import BatchInput, inputs_from_uploads
 from objlen.batch_photo import segmenter_factory_for
@@ -16,7 +17,6 @@ from objlen.options import METHODS, ORIENTATIONS, MeasureOptions, ReferenceSpec
 from objlen.reference import ARUCO_DICTIONARIES
 from objlen.settings import AppSettings
 from objlen.units import parse_length, parse_size
-from pages.common import ROOT, current_settings, remember, show_error
 
 #: Session key of the folder of the last run, whose results are shown.
 RESULTS_KEY = "batch_results_dir"

@@ -22,6 +22,7 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
+from app_pages.common import ROOT, current_settings, get_store, remember, show_error
 from objlen import (
     Measurement,
     MeasureOptions,
@@ -58,7 +59,6 @@ from objlen.reference import ARUCO_DICTIONARIES
 from objlen.segment import make_segmenter
 from objlen.settings import AppSettings
 from objlen.units import parse_length, parse_size
-from pages.common import ROOT, current_settings, get_store, remember, show_error
 
 SAMPLES_DIR = ROOT / "samples"
 PHOTO_TYPES = ["jpg", "jpeg", "png", "heic", "heif", "webp", "tif", "tiff", "bmp"]

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
+from app_pages.common import ROOT, current_settings, get_store, remember, show_error
 from objlen.canvas import DisplayTransform, css_rgb
 from objlen.classes import ClassIds
 from objlen.dataset import (
@@ -23,7 +24,6 @@ from objlen.errors import ObjlenError
 from objlen.imageio import encode_png, sha256_hex
 from objlen.overlay import display_base, display_size
 from objlen.store import Store
-from pages.common import ROOT, current_settings, get_store, remember, show_error
 
 #: Session key of the touched-up mask not saved yet: ``{"row": id, "mask": array}``.
 PENDING_KEY = "dataset_pending"

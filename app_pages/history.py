@@ -8,10 +8,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from app_pages.common import current_settings, get_store
 from objlen.options import METHODS
 from objlen.store import table_rows, to_csv
 from objlen.units import UNITS
-from pages.common import current_settings, get_store
 
 
 def filters_ui() -> dict:

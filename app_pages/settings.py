@@ -12,11 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from objlen.classes import ClassIds
-from objlen.errors import ObjlenError
-from objlen.settings import APP_BACKENDS, REFERENCE_RULES, AppSettings
-from objlen.units import UNITS
-from pages.common import (
+from app_pages.common import (
     ROOT,
     SETTINGS_KEY,
     current_settings,
@@ -24,6 +20,10 @@ from pages.common import (
     show_error,
     update_settings,
 )
+from objlen.classes import ClassIds
+from objlen.errors import ObjlenError
+from objlen.settings import APP_BACKENDS, REFERENCE_RULES, AppSettings
+from objlen.units import UNITS
 
 PROBLEM_KEY = "settings_apply_problem"
 APPLIED_KEY = "settings_applied"
