@@ -31,6 +31,18 @@ def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     )
 
 
+def dummy_aws_env() -> dict[str, str]:
+    """This process's environment with dummy AWS credentials and no profile."""
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    env.pop("AWS_PROFILE", None)
+    return env
+
+
 def _relative_errors(stdout: str, name: str) -> list[float]:
     obj = json.loads(stdout)["objects"][0]
     truth = TRUTH[name]["object"]
@@ -52,13 +64,7 @@ def test_sagemaker_segmenter_through_the_local_endpoint_server():
     server = make_server(port=0)  # backed by the real local segmenter
     server.start()
     try:
-        env = {
-            **os.environ,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_EC2_METADATA_DISABLED": "true",
-        }
-        env.pop("AWS_PROFILE", None)
+        env = dummy_aws_env()
         done = run(
             "measure",
             str(SAMPLES / "card_rectangle.jpg"),
@@ -99,7 +105,7 @@ def test_sagemaker_without_an_endpoint_name_is_a_clear_error():
 
 
 def test_unreachable_endpoint_is_a_clear_error():
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    env = dummy_aws_env()
     done = run(
         "measure",
         str(SAMPLES / "card_rectangle.jpg"),
