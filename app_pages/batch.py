@@ -8,10 +8,10 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.common import ROOT, current_settings, remember, show_error
-from objlen.batch import BatchProgress, run_batch
-from objlen.batch_inputs import BatchInput, inputs_from_uploads
-from objlen.batch_photo import segmenter_factory_for
-from objlen.batch_results import RESULTS_CSV, RESULTS_JSONL, load_results, write_annotated_zip
+from objlen.batch.inputs import BatchInput, inputs_from_uploads
+from objlen.batch.photo import segmenter_factory_for
+from objlen.batch.results import RESULTS_CSV, RESULTS_JSONL, load_results, write_annotated_zip
+from objlen.batch.runner import BatchProgress, run_batch
 from objlen.errors import ObjlenError
 from objlen.options import METHODS, ORIENTATIONS, MeasureOptions, ReferenceSpec
 from objlen.reference import ARUCO_DICTIONARIES

@@ -10,9 +10,12 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from app_pages.common import ROOT, current_settings, get_store, remember, show_error
-from objlen.canvas import DisplayTransform, css_rgb
 from objlen.classes import ClassIds
-from objlen.dataset import (
+from objlen.display.canvas import DisplayTransform, css_rgb
+from objlen.display.overlay import display_base, display_size
+from objlen.errors import ObjlenError
+from objlen.imageio import encode_png, sha256_hex
+from objlen.sagemaker.dataset import (
     BRUSH_COLOURS,
     apply_strokes,
     export_dataset,
@@ -20,9 +23,6 @@ from objlen.dataset import (
     training_rows,
     validate_dataset,
 )
-from objlen.errors import ObjlenError
-from objlen.imageio import encode_png, sha256_hex
-from objlen.overlay import display_base, display_size
 from objlen.store import Store
 
 #: Session key of the touched-up mask not saved yet: ``{"row": id, "mask": array}``.

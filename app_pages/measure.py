@@ -33,7 +33,7 @@ from objlen import (
     measure,
     remeasure,
 )
-from objlen.canvas import (
+from objlen.display.canvas import (
     POINT_COLOURS,
     STRAY_FILL,
     DisplayTransform,
@@ -44,9 +44,7 @@ from objlen.canvas import (
     moved_points,
     read_points,
 )
-from objlen.imageio import encode_png, sha256_hex
-from objlen.options import METHODS, ORIENTATIONS
-from objlen.overlay import (
+from objlen.display.overlay import (
     annotated_png,
     display_base,
     display_size,
@@ -55,6 +53,8 @@ from objlen.overlay import (
     render_display_png,
     thumbnail_png,
 )
+from objlen.imageio import encode_png, sha256_hex
+from objlen.options import METHODS, ORIENTATIONS
 from objlen.reference import ARUCO_DICTIONARIES
 from objlen.segment import make_segmenter
 from objlen.settings import AppSettings

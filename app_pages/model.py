@@ -1,7 +1,8 @@
 """Model: upload a dataset, train, follow, deploy, batch-transform and measure (SageMaker).
 
-A thin page over :mod:`objlen.channels`, :mod:`objlen.train`,
-:mod:`objlen.deploy` and :mod:`objlen.transform`: widgets give plain values,
+A thin page over :mod:`objlen.sagemaker.channels`, :mod:`objlen.sagemaker.train`,
+:mod:`objlen.sagemaker.deploy` and :mod:`objlen.sagemaker.batch_transform`: widgets give
+plain values,
 each button calls one function, every :class:`~objlen.errors.ObjlenError` is
 shown with ``st.error`` and no traceback. Credentials are never typed in here: boto3
 finds them in the environment, a profile or an instance role.
@@ -16,13 +17,19 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from objlen.aws import AwsSession
-from objlen.channels import scan_dataset, upload_dataset, uploaded_channels
-from objlen.deploy import deploy, describe_endpoint
 from objlen.errors import ObjlenError
-from objlen.jobs import INFERENCE_INSTANCE_TYPES, JobStatus
 from objlen.options import MeasureOptions, ReferenceSpec
-from objlen.train import (
+from objlen.sagemaker.batch_transform import (
+    PhotoResult,
+    describe_transform,
+    measure_transform_outputs,
+    run_batch_transform,
+)
+from objlen.sagemaker.channels import scan_dataset, upload_dataset, uploaded_channels
+from objlen.sagemaker.deploy import deploy, describe_endpoint
+from objlen.sagemaker.jobs import INFERENCE_INSTANCE_TYPES, JobStatus
+from objlen.sagemaker.session import AwsSession
+from objlen.sagemaker.train import (
     ALGORITHMS,
     BACKBONES,
     TRAINING_INSTANCE_TYPES,
@@ -31,12 +38,6 @@ from objlen.train import (
     create_training_job,
     describe_training,
     wait_for_training,
-)
-from objlen.transform import (
-    PhotoResult,
-    describe_transform,
-    measure_transform_outputs,
-    run_batch_transform,
 )
 from objlen.units import UNITS, parse_length
 
@@ -108,7 +109,9 @@ def dataset_ui(session: AwsSession) -> tuple[str, str, str]:
     )
     bucket_column, prefix_column = st.columns(2)
     bucket = bucket_column.text_input("S3 bucket", key="model_bucket")
-    prefix = prefix_column.text_input("S3 prefix", value="objlen/dataset", key="model_prefix")
+    prefix = prefix_column.text_input(
+        "S3 prefix", value="objlen/dataset", key="model_prefix"
+    )
     if st.button("Check and upload", key="model_upload", disabled=not (folder and bucket)):
         summary = attempt(lambda: scan_dataset(folder))
         if summary is not None:

@@ -1,6 +1,6 @@
 """Accuracy of objlen on rendered scenes with known ground truth.
 
-Scenes come from :mod:`objlen.synthetic`: a pinhole camera tilted 0-40 deg
+Scenes come from :mod:`objlen.testing.synthetic`: a pinhole camera tilted 0-40 deg
 over a table, an ID-1 card (or an ArUco marker) as the reference, a
 rectangle, ellipse or irregular blob as the object, anti-aliased rendering,
 and mask boundary noise of 0-2 px. Each scene is measured with both methods;
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from objlen import MeasureOptions, ObjlenError, ReferenceSpec, measure
-from objlen.synthetic import random_scene
+from objlen.testing.synthetic import random_scene
 
 CARD_MM = (85.6, 54.0)
 TILTS = (0, 10, 20, 30, 40)

@@ -1,10 +1,10 @@
 """Batch throughput, memory and kill-and-resume against the local endpoint.
 
 200 twelve-megapixel photos (4000 x 3000, rendered once by
-``objlen.synthetic.random_scene`` with ``Camera(4000, 3000, focal_px=4250)``
+``objlen.testing.synthetic.random_scene`` with ``Camera(4000, 3000, focal_px=4250)``
 and ``supersample=2``, cached in the temp folder) go through
-:func:`objlen.batch.run_batch` with the SageMaker backend against the local
-SageMaker-compatible endpoint (``objlen.serve``) with a simulated model time
+:func:`objlen.batch.runner.run_batch` with the SageMaker backend against the local
+SageMaker-compatible endpoint (``objlen.sagemaker.local_endpoint``) with a simulated model time
 of 300 ms. The endpoint runs in its own process; its "model" returns the
 photo's precomputed true mask (found by a 32 x 24 thumbnail), because the
 point is the batch's throughput, not a model's. The client does everything a
@@ -46,8 +46,8 @@ import cv2
 import numpy as np
 
 from objlen import MeasureOptions, ReferenceSpec
-from objlen.batch import run_batch
-from objlen.batch_results import RESULTS_CSV, RESULTS_JSONL
+from objlen.batch.results import RESULTS_CSV, RESULTS_JSONL
+from objlen.batch.runner import run_batch
 from objlen.classes import ClassIds
 from objlen.imageio import encode_jpeg, encode_png, load_mask
 from objlen.segment.base import Segmentation
@@ -65,7 +65,7 @@ OPTIONS = MeasureOptions(reference=ReferenceSpec(size=(85.6, 54.0)))
 # ---------------------------------------------------------------- the photos
 def _render(index: int, folder: str) -> None:
     """Render photo ``index`` into ``folder`` (JPEG, true mask, truth, thumbnail)."""
-    from objlen.synthetic import Camera, random_scene
+    from objlen.testing.synthetic import Camera, random_scene
 
     out = Path(folder)
     if (out / f"{index:04d}.json").exists():
@@ -158,7 +158,7 @@ class Precomputed:
 
 def serve(folder: Path, latency_s: float) -> None:
     """Run the endpoint until SIGTERM; print its URL, then its call count and CPU."""
-    from objlen.serve import make_server
+    from objlen.sagemaker.local_endpoint import make_server
 
     server = make_server(Precomputed(folder), latency_s=latency_s, endpoint_names=[ENDPOINT])
     stop = []

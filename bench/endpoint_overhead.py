@@ -24,6 +24,7 @@ import numpy as np
 
 from objlen.classes import ClassIds
 from objlen.imageio import fit_mask_to_image
+from objlen.sagemaker.local_endpoint import encode_index_png, make_server
 from objlen.segment.base import Segmentation
 from objlen.segment.sagemaker import (
     SageMakerSegmenter,
@@ -31,8 +32,7 @@ from objlen.segment.sagemaker import (
     decode_mask_png,
     encode_photo,
 )
-from objlen.serve import encode_index_png, make_server
-from objlen.synthetic import Camera, random_scene
+from objlen.testing.synthetic import Camera, random_scene
 
 LATENCY_S = 0.300
 ENDPOINT = "bench"
@@ -66,7 +66,7 @@ def synthetic_photo(width: int = 4000, height: int = 3000, seed: int = 0) -> np.
 
 
 def rendered_photo() -> np.ndarray:
-    """A 12-megapixel photo rendered by objlen.synthetic (a card and a blob on a table)."""
+    """A 12-megapixel photo rendered by objlen.testing.synthetic (a card and a blob on a table)."""
     camera = Camera(width=4000, height=3000, focal_px=4250.0)
     scene = random_scene(
         np.random.default_rng(1),
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         ("noisy (sigma 8)", "longer side 2048 px, q85", {"max_side_px": 2048}),
     ]
     print(
-        f"photos 4000x3000: a scene rendered by objlen.synthetic, and a worst case with "
+        f"photos 4000x3000: a scene rendered by objlen.testing.synthetic, and a worst case with "
         f"strong noise; simulated model {LATENCY_S * 1000:.0f} ms,"
     )
     print(

@@ -1,7 +1,7 @@
 """Accuracy and speed of the embedded local segmenter on rendered scenes.
 
 Accuracy: for each lighting (plain, gradient, dark) and reference (card,
-ArUco marker), ``--scenes`` random scenes from :mod:`objlen.synthetic`
+ArUco marker), ``--scenes`` random scenes from :mod:`objlen.testing.synthetic`
 (1600 x 1200 px, camera tilted 0-30 deg, object turned up to 30 deg, shapes
 in turn) are segmented; the table gives the intersection over union (IoU) of
 the object and of the reference with the true mask, and how often the
@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 
 from objlen.errors import ObjlenError  # noqa: E402
 from objlen.segment.local import LocalSegmenter  # noqa: E402
-from objlen.synthetic import (  # noqa: E402
+from objlen.testing.synthetic import (  # noqa: E402
     LIGHTINGS,
     OBJECT_KINDS,
     REFERENCE_KINDS,

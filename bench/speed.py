@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from objlen import MeasureOptions, ReferenceSpec, measure, remeasure
-from objlen.synthetic import Camera, random_scene
+from objlen.testing.synthetic import Camera, random_scene
 
 
 def timed(function: Callable[[], object], repeats: int) -> float:

@@ -2,6 +2,6 @@
 
 import sys
 
-from objlen.cli import main
+from objlen.cli.main import main
 
 sys.exit(main())

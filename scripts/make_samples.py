@@ -1,6 +1,6 @@
 """Write the bundled demo photos, their masks and ground truth to samples/.
 
-Each sample is a synthetic 1600 x 1200 photo from :mod:`objlen.synthetic`
+Each sample is a synthetic 1600 x 1200 photo from :mod:`objlen.testing.synthetic`
 (JPEG, quality 92), its clean class-index mask (``<name>_mask.png``: 0
 background, 1 object, 2 reference) and one entry in ``ground_truth.json``.
 Running it again rewrites the same files.
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from objlen.synthetic import Scene, random_scene
+from objlen.testing.synthetic import Scene, random_scene
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -120,7 +120,7 @@ def main(argv: list[str]) -> int:
         "schema": "objlen.samples/1",
         "units": {"length": "mm", "image": "px, (x, y), pixel centres at integers"},
         "classes": {"background": 0, "object": 1, "reference": 2},
-        "generator": "scripts/make_samples.py (objlen.synthetic.random_scene)",
+        "generator": "scripts/make_samples.py (objlen.testing.synthetic.random_scene)",
         "samples": records,
     }
     (folder / "ground_truth.json").write_text(json.dumps(document, indent=2) + "\n")

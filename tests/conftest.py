@@ -9,6 +9,16 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
+# The AWS fixtures (a local endpoint server over HTTP, dummy credentials) serve
+# the tests of several wings: batch/, sagemaker/, segment/, serverless/.
+from tests.aws_servers import (  # noqa: F401 - fixtures
+    aws_env,
+    endpoint,
+    no_credentials,
+    segmenter,
+    small_photo,
+)
+
 # In CI the property tests draw the same examples every run, so a run's
 # verdict does not depend on luck; locally they explore new ones each time.
 settings.register_profile("ci", derandomize=True, print_blob=True)

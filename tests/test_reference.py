@@ -8,7 +8,7 @@ import pytest
 from objlen.errors import ParameterError, ReferenceNotFoundError
 from objlen.reference import detect_aruco, order_corners, quad_from_outline, refine_quad_on_photo
 from objlen.regions import class_regions, dense_outline, outline_noise_px
-from objlen.synthetic import Camera, card_shape, random_scene, render_scene
+from objlen.testing.synthetic import Camera, card_shape, random_scene, render_scene
 from tests.conftest import rotated_rectangle_mask
 
 

@@ -20,7 +20,7 @@ because asking a model that is too slow again would multiply the wait. Every
 failure becomes a :class:`~objlen.errors.SegmentationError` whose message says
 what to do.
 
-This module and :mod:`objlen.aws` are the only ones that import boto3.
+This module and :mod:`objlen.sagemaker.session` are the only ones that import boto3.
 """
 
 from __future__ import annotations

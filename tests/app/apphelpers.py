@@ -11,7 +11,7 @@ from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
-from objlen.canvas import POINT_COLOURS, parse_rgb
+from objlen.display.canvas import POINT_COLOURS, parse_rgb
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")

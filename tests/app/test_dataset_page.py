@@ -12,9 +12,9 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from objlen import MeasureOptions, ReferenceSpec, measure
-from objlen.dataset import BRUSH_COLOURS
+from objlen.display.overlay import display_size
 from objlen.imageio import encode_png, load_mask
-from objlen.overlay import display_size
+from objlen.sagemaker.dataset import BRUSH_COLOURS
 from objlen.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,9 +10,9 @@ import pytest
 from PIL import Image
 
 from objlen import MeasureOptions, ReferenceSpec, load_image, load_mask, measure, remeasure
-from objlen.canvas import DisplayTransform
 from objlen.classes import ClassIds
-from objlen.overlay import display_size
+from objlen.display.canvas import DisplayTransform
+from objlen.display.overlay import display_size
 from objlen.segment import make_segmenter
 from objlen.store import Store
 from tests.app.apphelpers import (

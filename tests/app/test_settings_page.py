@@ -1,5 +1,5 @@
 """The Settings page under AppTest: loading, editing, redaction, Test connection
-(against the local SageMaker-compatible endpoint of ``objlen.serve``)."""
+(against the local SageMaker-compatible endpoint of ``objlen.sagemaker.local_endpoint``)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 
 from objlen import MeasureOptions, ReferenceSpec, load_image, measure
 from objlen.classes import ClassIds
+from objlen.sagemaker.local_endpoint import EndpointServer, make_server
 from objlen.segment import SageMakerSettings, make_segmenter
-from objlen.serve import EndpointServer, make_server
 from objlen.settings import AppSettings
 from tests.app.apphelpers import SAMPLES, app_test, metric_number, page_test
 

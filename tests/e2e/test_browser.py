@@ -22,12 +22,12 @@ import pytest
 from PIL import Image
 
 from objlen import MeasureOptions, ReferenceSpec, load_image, measure
-from objlen.canvas import DisplayTransform
 from objlen.classes import ClassIds
+from objlen.display.canvas import DisplayTransform
+from objlen.display.overlay import display_size
 from objlen.imageio import encode_jpeg
-from objlen.overlay import display_size
 from objlen.segment import make_segmenter
-from objlen.synthetic import Camera, random_scene
+from objlen.testing.synthetic import Camera, random_scene
 
 pytestmark = pytest.mark.browser
 

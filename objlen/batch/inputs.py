@@ -1,0 +1,232 @@
+"""The photos of a batch: files, folders, zip files, ``s3://`` prefixes, uploads.
+
+:func:`expand_inputs` and :func:`inputs_from_uploads` list the photos by name
+only; each :class:`BatchInput` reads its bytes when a worker calls its
+``read``, so listing a large batch holds no photo in memory. A file larger
+than :data:`MAX_INPUT_BYTES` is refused when read, with an
+:class:`~objlen.errors.ImageReadError`.
+
+S3 prefixes are listed and read with a plain boto3 client of their own
+(imported on first use) rather than :mod:`objlen.sagemaker.s3`, whose session needs a
+region and whose failures are :class:`~objlen.errors.TrainingError`: here a
+prefix that cannot be listed is a :class:`BatchError` and an object that
+cannot be read is an :class:`~objlen.errors.ImageReadError`.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from objlen.errors import ImageReadError, ParameterError
+from objlen.sagemaker.s3 import split_s3_uri
+
+#: File name endings taken from folders, zip files and S3 prefixes (a file
+#: named on the command line is always taken).
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".heic", ".heif")
+#: Largest input file read, in bytes.
+MAX_INPUT_BYTES = 256 * 1024 * 1024
+
+
+class BatchError(ParameterError):
+    """A batch cannot start: an input is missing, empty, or unreachable."""
+
+
+@dataclass(frozen=True)
+class BatchInput:
+    """One photo of a batch, not yet read.
+
+    Attributes:
+        name: unique name shown in the results: a path, ``archive.zip!entry``
+            or ``s3://bucket/key``.
+        read: returns the file's bytes (called in a worker thread).
+    """
+
+    name: str
+    read: Callable[[], bytes] = field(repr=False, compare=False)
+
+
+def _is_image_name(name: str) -> bool:
+    return name.lower().endswith(IMAGE_SUFFIXES)
+
+
+def _read_file(path: Path) -> bytes:
+    size = path.stat().st_size
+    if size > MAX_INPUT_BYTES:
+        raise ImageReadError(f"{path}: {size / 1e6:.0f} MB is too large for a photo")
+    return path.read_bytes()
+
+
+def _folder_inputs(folder: Path, exclude: Path | None) -> Iterator[BatchInput]:
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder).parts
+        if any(part.startswith(".") for part in relative) or not path.is_file():
+            continue
+        if exclude is not None and path.resolve().is_relative_to(exclude):
+            continue
+        if _is_image_name(path.name):
+            yield BatchInput(str(path), lambda path=path: _read_file(path))
+        elif path.suffix.lower() == ".zip":
+            yield from _zip_inputs(path)
+
+
+def _read_zip_entry(archive: Path, entry: str) -> bytes:
+    with zipfile.ZipFile(archive) as zipped:
+        info = zipped.getinfo(entry)
+        if info.file_size > MAX_INPUT_BYTES:
+            raise ImageReadError(f"{archive}!{entry}: too large for a photo")
+        return zipped.read(info)
+
+
+def _zip_entries(zipped: zipfile.ZipFile) -> list[str]:
+    """Image entries of a zip file, sorted; hidden and ``__MACOSX`` ones skipped."""
+    return sorted(
+        info.filename
+        for info in zipped.infolist()
+        if not info.is_dir()
+        and _is_image_name(info.filename)
+        and not any(p.startswith((".", "__MACOSX")) for p in info.filename.split("/"))
+    )
+
+
+def _zip_inputs(archive: Path) -> Iterator[BatchInput]:
+    try:
+        with zipfile.ZipFile(archive) as zipped:
+            entries = _zip_entries(zipped)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise BatchError(f"{archive}: not a readable zip file ({error})") from error
+    for entry in entries:
+        yield BatchInput(f"{archive}!{entry}", lambda entry=entry: _read_zip_entry(archive, entry))
+
+
+def _s3_client(endpoint_url: str | None) -> Any:
+    """A boto3 S3 client (imported here, so that other uses need no boto3)."""
+    import boto3
+
+    return boto3.session.Session().client("s3", endpoint_url=endpoint_url)
+
+
+def _read_s3_object(client: Any, bucket: str, key: str) -> bytes:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        answer = client.get_object(Bucket=bucket, Key=key)
+        if answer.get("ContentLength", 0) > MAX_INPUT_BYTES:
+            raise ImageReadError(f"s3://{bucket}/{key}: too large for a photo")
+        return answer["Body"].read()
+    except (BotoCoreError, ClientError) as error:
+        raise ImageReadError(f"s3://{bucket}/{key}: could not be read from S3: {error}") from error
+
+
+def _s3_inputs(uri: str, client: Any) -> Iterator[BatchInput]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    bucket, prefix = split_s3_uri(uri, "the batch input")
+    keys: list[str] = []
+    try:
+        pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        for page in pages:
+            keys += [o["Key"] for o in page.get("Contents", []) if _is_image_name(o["Key"])]
+    except (BotoCoreError, ClientError) as error:
+        raise BatchError(f"cannot list {uri}: {error}") from error
+    for key in keys:
+        yield BatchInput(
+            f"s3://{bucket}/{key}", lambda key=key: _read_s3_object(client, bucket, key)
+        )
+
+
+def inputs_from_uploads(files: Iterable[tuple[str, bytes]]) -> list[BatchInput]:
+    """Photos and zip files already in memory (uploads) as batch inputs: a
+    ``.zip`` gives its image entries (``name.zip!entry``), anything else is
+    taken as a photo.
+
+    Raises:
+        BatchError: a ``.zip`` that is not a zip file.
+    """
+    found: list[BatchInput] = []
+    for name, data in files:
+        if not name.lower().endswith(".zip"):
+            found.append(BatchInput(name, lambda data=data: data))
+            continue
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zipped:
+                entries = _zip_entries(zipped)
+        except zipfile.BadZipFile as error:
+            raise BatchError(f"{name}: not a readable zip file ({error})") from error
+        for entry in entries:
+
+            def read(entry: str = entry, data: bytes = data) -> bytes:
+                with zipfile.ZipFile(io.BytesIO(data)) as zipped:
+                    return zipped.read(entry)
+
+            found.append(BatchInput(f"{name}!{entry}", read))
+    return found
+
+
+def expand_inputs(
+    inputs: Iterable[str | Path | BatchInput],
+    *,
+    exclude: str | Path | None = None,
+    s3_endpoint_url: str | None = None,
+) -> list[BatchInput]:
+    """List the photos named by ``inputs``, without reading them.
+
+    Args:
+        inputs: files (always taken, whatever their name), folders (searched
+            recursively for image files and zip files; hidden files skipped),
+            zip files (their image entries), ``s3://bucket/prefix`` addresses
+            (every image object under the prefix), or ready :class:`BatchInput`.
+        exclude: a folder whose files are never taken (the batch's own output).
+        s3_endpoint_url: S3 endpoint instead of AWS's (e.g. a local server).
+
+    Returns:
+        The photos in the order found, each name once (the first wins).
+
+    Raises:
+        BatchError: an input does not exist, a zip file or an S3 prefix cannot
+            be listed, or no photo was found at all.
+    """
+    found: list[BatchInput] = []
+    excluded = None if exclude is None else Path(exclude).resolve()
+    client = None
+    for item in inputs:
+        if isinstance(item, BatchInput):
+            found.append(item)
+            continue
+        text = str(item)
+        if text.startswith("s3://"):
+            client = client or _s3_client(s3_endpoint_url)
+            found += _s3_inputs(text, client)
+            continue
+        path = Path(item)
+        if path.is_dir():
+            found += _folder_inputs(path, excluded)
+        elif path.is_file() and path.suffix.lower() == ".zip":
+            found += _zip_inputs(path)
+        elif path.is_file():
+            found.append(BatchInput(str(path), lambda path=path: _read_file(path)))
+        else:
+            raise BatchError(f"{path}: no such file or folder")
+    seen: set[str] = set()
+    unique = [i for i in found if not (i.name in seen or seen.add(i.name))]
+    if not unique:
+        raise BatchError(
+            "no photos found in the inputs (looked for "
+            + ", ".join(IMAGE_SUFFIXES)
+            + " files and zip files)"
+        )
+    return unique
+
+
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "MAX_INPUT_BYTES",
+    "BatchError",
+    "BatchInput",
+    "expand_inputs",
+    "inputs_from_uploads",
+]

@@ -1,0 +1,238 @@
+"""One photo of a batch, in a worker thread: read, segment, measure, record.
+
+:func:`process_photo` reads the photo, hashes its bytes, asks the
+:class:`~objlen.batch.ledger.Ledger` whether it is finished, and otherwise
+decodes, segments (with a segmenter of its own from the
+:class:`SegmenterPool`), measures, writes the annotated PNG and appends the
+photo's record to the journal, in that order. A photo that cannot be read,
+segmented or measured raises nothing: it gets an ``error`` record with a
+message for the operator.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from objlen.batch.inputs import BatchInput
+from objlen.batch.journal import Journal
+from objlen.batch.ledger import Ledger
+from objlen.batch.results import ANNOTATED_DIR, annotated_name
+from objlen.classes import ClassIds
+from objlen.display.annotated import annotated_picture
+from objlen.errors import ImageReadError, ObjlenError
+from objlen.files import write_atomically
+from objlen.imageio import encode_png, load_image, sha256_hex
+from objlen.measure import measure
+from objlen.options import MeasureOptions
+from objlen.segment.base import Segmenter
+
+logger = logging.getLogger(__name__)
+
+#: Schema of one journal record.
+RECORD_SCHEMA = "objlen.batch/1"
+
+SegmenterFactory = Callable[[], Segmenter]
+
+
+def segmenter_factory_for(
+    backend: str,
+    *,
+    classes: ClassIds,
+    sagemaker: Any = None,
+    reference_rule: str = "leftmost",
+) -> SegmenterFactory:
+    """A factory of segmenters built with :func:`objlen.segment.make_segmenter`
+    (each call makes a new one, so that every worker thread has its own)."""
+    from objlen.segment import make_segmenter
+
+    def factory() -> Segmenter:
+        return make_segmenter(
+            backend, classes=classes, sagemaker=sagemaker, reference_rule=reference_rule
+        )
+
+    return factory
+
+
+class SegmenterPool:
+    """Segmenters made by ``factory`` on demand, one per worker at a time (so
+    at most as many as there are workers).
+
+    One segmenter is made at once, to learn the segmenter's ``name`` (its
+    class name when it has none).
+    """
+
+    def __init__(self, factory: SegmenterFactory) -> None:
+        self._factory = factory
+        self._free = [factory()]
+        self._lock = threading.Lock()
+        self.name = str(getattr(self._free[0], "name", type(self._free[0]).__name__))
+
+    def acquire(self) -> Segmenter:
+        """A free segmenter, or a new one when none is free."""
+        with self._lock:
+            if self._free:
+                return self._free.pop()
+        return self._factory()
+
+    def release(self, segmenter: Segmenter) -> None:
+        """Give back a segmenter taken with :meth:`acquire`."""
+        with self._lock:
+            self._free.append(segmenter)
+
+
+@dataclass
+class PhotoJob:
+    """What every photo of one run shares.
+
+    Attributes:
+        options: the measurement options (already validated).
+        key: the run's options fingerprint (:func:`~objlen.batch.ledger.options_key`).
+        out_dir: the output folder; annotated PNGs go under ``annotated/``.
+        pool: the segmenters.
+        journal: where every record is appended.
+        ledger: which photos are finished or in flight.
+        annotate: write the annotated PNGs.
+        annotate_max_side: longest side of an annotated PNG, pixels.
+    """
+
+    options: MeasureOptions
+    key: str
+    out_dir: Path
+    pool: SegmenterPool
+    journal: Journal
+    ledger: Ledger
+    annotate: bool
+    annotate_max_side: int
+
+
+def _record(name: str, digest: str | None, job: PhotoJob, **values: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "schema": RECORD_SCHEMA,
+        "name": name,
+        "sha256": digest,
+        "options_key": job.key,
+        "segmenter": job.pool.name,
+        "finished_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+    }
+    record.update(values)
+    return record
+
+
+def _error(
+    name: str, digest: str | None, job: PhotoJob, error: BaseException, start: float
+) -> dict:
+    known = isinstance(error, ObjlenError)
+    message = str(error) if known else f"unexpected error: {error!r}"
+    if not known:
+        logger.exception("batch: %s failed unexpectedly", name, exc_info=error)
+    return _record(
+        name,
+        digest,
+        job,
+        status="error",
+        message=message,
+        error_kind=type(error).__name__,
+        retryable=not isinstance(error, ImageReadError),
+        seconds=round(time.perf_counter() - start, 3),
+    )
+
+
+def _measure_photo(name: str, data: bytes, digest: str, job: PhotoJob) -> dict[str, Any]:
+    """Decode, segment, measure and annotate one photo; return its ok record."""
+    start = time.perf_counter()
+    image = load_image(data, name=name)
+    segmenter = job.pool.acquire()
+    try:
+        segmentation = segmenter.segment(image)
+    finally:
+        job.pool.release(segmenter)
+    result = measure(
+        segmentation.mask,
+        job.options,
+        image=image,
+        input_warnings=segmentation.warnings,
+        input_notes=segmentation.notes,
+    )
+    annotated = None
+    if job.annotate:
+        annotated = f"{ANNOTATED_DIR}/{annotated_name(name, digest)}"
+        picture = annotated_picture(
+            image, segmentation.mask, result, job.options.classes, job.annotate_max_side
+        )
+        write_atomically(job.out_dir / annotated, encode_png(picture))
+    first = result.objects[0]
+    return _record(
+        name,
+        digest,
+        job,
+        status="ok",
+        message="",
+        width=round(first.width.value, 4),
+        width_u=round(first.width.uncertainty, 4),
+        height=round(first.height.value, 4),
+        height_u=round(first.height.uncertainty, 4),
+        unit=result.unit,
+        method=result.method,
+        object_count=len(result.objects),
+        scale=float(f"{result.reference.scale:.8g}"),
+        warnings=list(result.warnings),
+        annotated=annotated,
+        seconds=round(time.perf_counter() - start, 3),
+        measurement=result.to_dict(),
+    )
+
+
+def process_photo(item: BatchInput, job: PhotoJob) -> tuple[str, dict[str, Any]]:
+    """Run one photo in a worker; return ``(outcome, record)`` where outcome is
+    ``"ok"``, ``"error"`` or ``"resumed"``.
+
+    A ``"resumed"`` photo was finished before (its record is then only
+    ``name`` and ``sha256``) or is a copy of a finished photo with the same
+    bytes (its record is the copy, appended to the journal).
+    """
+    start = time.perf_counter()
+    try:
+        data = item.read()
+    except Exception as error:  # an unreadable input fails alone
+        record = _error(item.name, None, job, error, start)
+        record["retryable"] = True
+        job.journal.append(record)
+        return "error", record
+    digest = sha256_hex(data)
+    decision, earlier = job.ledger.claim(item.name, digest)
+    if decision == "skip":
+        return "resumed", {"name": item.name, "sha256": digest}
+    if decision == "copy":
+        assert earlier is not None
+        record = dict(earlier, name=item.name, duplicate_of=earlier["name"])
+        job.journal.append(record)
+        job.ledger.finish(digest, record)
+        return "resumed", record
+    record = None
+    try:
+        try:
+            record = _measure_photo(item.name, data, digest, job)
+        except Exception as error:
+            record = _error(item.name, digest, job, error, start)
+        del data
+        job.journal.append(record)
+    finally:
+        job.ledger.finish(digest, record)
+    return record["status"], record
+
+
+__all__ = [
+    "RECORD_SCHEMA",
+    "PhotoJob",
+    "SegmenterFactory",
+    "SegmenterPool",
+    "process_photo",
+    "segmenter_factory_for",
+]

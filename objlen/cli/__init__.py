@@ -1,0 +1,1 @@
+"""The command line: ``python -m objlen measure | batch | serve | dataset | sagemaker``."""

@@ -1,0 +1,1 @@
+"""What the operator sees: overlays, annotated pictures, and the drawable canvas's JSON."""

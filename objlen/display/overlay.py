@@ -1,0 +1,463 @@
+"""Drawing for display: the mask over the photo, the points, segments and numbers.
+
+Pure NumPy / OpenCV / Pillow, no Streamlit. Every function takes arrays and
+plain values and returns arrays or PNG bytes, so the app can cache them.
+
+Points are objlen image pixels ``(x, y)`` (pixel ``(i, j)`` covers
+``[i-0.5, i+0.5] x [j-0.5, j+0.5]``). A display-sized copy of the photo has
+the same edges, so a point maps to display pixels as
+``d = (p + 0.5) * display / image - 0.5`` (:func:`to_display`).
+
+Colours: the object class orange, the reference blue, "ignore" grey; the
+points A, B, E, C, D each have their own colour (:data:`POINT_COLOURS`, the
+same as on the canvas), the segments AB, AE (object) and CD (reference) are
+white with a dark edge so they read on any photo.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from objlen.classes import ClassIds
+from objlen.display.canvas import POINT_COLOURS, POINT_NAMES
+from objlen.errors import ParameterError
+from objlen.imageio import encode_png
+from objlen.result import Measurement
+
+RGB = tuple[int, int, int]
+
+#: Colour of each mask role, RGB.
+CLASS_COLOURS: dict[str, RGB] = {
+    "object": (255, 140, 0),
+    "reference": (30, 120, 255),
+    "ignore": (150, 150, 150),
+}
+#: Colour of the segments AB, AE, CD and of the reference's outline.
+SEGMENT_COLOUR: RGB = (255, 255, 255)
+OUTLINE_COLOUR: RGB = (20, 20, 20)
+CORNER_COLOUR: RGB = (30, 120, 255)
+#: The segments drawn between points, in drawing order.
+SEGMENTS = (("A", "B"), ("A", "E"), ("C", "D"))
+#: Largest size of the display copy of a photo (canvas background).
+DISPLAY_MAX_SIZE = (760, 570)
+_SHIFT = 4  # OpenCV fixed-point bits for sub-pixel drawing
+
+
+# ------------------------------------------------------------------- geometry
+def display_size(
+    image_size: tuple[int, int], max_size: tuple[int, int] = DISPLAY_MAX_SIZE
+) -> tuple[int, int]:
+    """``(w, h)`` of the display copy: ``image_size`` scaled to fit ``max_size``,
+    aspect ratio kept (small photos are enlarged).
+
+    >>> display_size((4000, 3000), (760, 570))
+    (760, 570)
+    """
+    width, height = image_size
+    if width < 1 or height < 1:
+        raise ParameterError(f"an image size must be positive, got {image_size!r}")
+    scale = min(max_size[0] / width, max_size[1] / height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def to_display(
+    points: Sequence[Sequence[float]] | np.ndarray,
+    image_size: tuple[int, int],
+    size: tuple[int, int],
+) -> np.ndarray:
+    """Image points ``(N, 2)`` to pixel coordinates of a ``size`` display copy."""
+    xy = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    factor = np.array([size[0] / image_size[0], size[1] / image_size[1]])
+    return (xy + 0.5) * factor - 0.5
+
+
+def points_of(
+    measurement: Measurement, object_index: int = 0, *, movable_only: bool = False
+) -> dict[str, tuple[float, float]]:
+    """The points of one object and the reference: ``A, B, E`` and, when the
+    reference has them, ``C, D`` (image pixels).
+
+    With ``movable_only``, only the points :func:`objlen.remeasure` accepts as
+    moved: C and D are left out when they follow from a given scale or from
+    the reference's corners (homography, ArUco).
+    """
+    obj = measurement.objects[object_index]
+    points = {name: getattr(obj, name) for name in ("A", "B", "E")}
+    reference = measurement.reference
+    fixed_reference = reference.kind == "scale" or reference.corners is not None
+    if not (movable_only and fixed_reference):
+        for name in ("C", "D"):
+            value = getattr(reference, name)
+            if value is not None:
+                points[name] = value
+    return {name: (float(p[0]), float(p[1])) for name, p in points.items()}
+
+
+# --------------------------------------------------------------------- colours
+def class_colours(classes: ClassIds) -> dict[int, RGB]:
+    """Mask value -> colour for the object, reference and ignore classes."""
+    return {
+        classes.object: CLASS_COLOURS["object"],
+        classes.reference: CLASS_COLOURS["reference"],
+        classes.ignore: CLASS_COLOURS["ignore"],
+    }
+
+
+def legend_items(classes: ClassIds, *, points: bool = True) -> list[tuple[str, RGB]]:
+    """``(label, colour)`` of everything drawn, for a legend."""
+    items = [
+        (f"object (class {classes.object})", CLASS_COLOURS["object"]),
+        (f"reference (class {classes.reference})", CLASS_COLOURS["reference"]),
+        (f"ignore (class {classes.ignore})", CLASS_COLOURS["ignore"]),
+    ]
+    if points:
+        roles = {"A": "A (corner)", "B": "B (width AB)", "E": "E (height AE)"}
+        roles |= {"C": "C (reference)", "D": "D (reference)"}
+        items += [(roles[name], POINT_COLOURS[name]) for name in POINT_NAMES]
+    return items
+
+
+def blend_mask(
+    image: np.ndarray, mask: np.ndarray, classes: ClassIds, opacity: float
+) -> np.ndarray:
+    """The photo with each class tinted in its colour.
+
+    Args:
+        image: ``(H, W, 3)`` uint8 RGB.
+        mask: ``(H, W)`` class indices, same size.
+        opacity: 0 (photo unchanged) .. 1 (class colour only).
+
+    Returns:
+        A new ``(H, W, 3)`` uint8 array; background pixels are unchanged.
+    """
+    if image.shape[:2] != mask.shape:
+        raise ParameterError(
+            f"mask {mask.shape[::-1]} and image {image.shape[1::-1]} differ in size"
+        )
+    if not 0.0 <= opacity <= 1.0:
+        raise ParameterError(f"opacity must be in 0..1, got {opacity!r}")
+    out = np.array(image, dtype=np.uint8, copy=True)
+    if opacity == 0.0:
+        return out
+    lut = np.zeros((256, 3), np.uint8)
+    tinted = np.zeros(256, bool)
+    for value, colour in class_colours(classes).items():
+        lut[value], tinted[value] = colour, True
+    where = tinted[mask]
+    if not where.any():
+        return out
+    layer = lut[mask]
+    blended = cv2.addWeighted(image, 1.0 - opacity, layer, opacity, 0.0)
+    out[where] = blended[where]
+    return out
+
+
+def draw_outlines(
+    image: np.ndarray, mask: np.ndarray, classes: ClassIds, width: int = 1
+) -> np.ndarray:
+    """A copy of ``image`` with the boundary of each class region drawn in
+    the class colour (``width`` pixels), so that the segmentation's edge is
+    visible whatever the photo's colours."""
+    out = np.array(image, dtype=np.uint8, copy=True)
+    for value, colour in class_colours(classes).items():
+        region = (mask == value).astype(np.uint8)
+        if not region.any():
+            continue
+        contours, _ = cv2.findContours(region, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+        cv2.drawContours(out, contours, -1, colour, width, cv2.LINE_8)
+    return out
+
+
+def display_base(
+    image: np.ndarray,
+    mask: np.ndarray,
+    classes: ClassIds,
+    opacity: float,
+    size: tuple[int, int],
+) -> np.ndarray:
+    """The display-sized photo with the mask overlay (no points): resized
+    first (area for the photo, nearest for the mask), then tinted; with a
+    non-zero ``opacity`` the class boundaries are outlined too."""
+    width, height = size
+    shrink = width < image.shape[1]
+    small = cv2.resize(
+        image, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+    )
+    small_mask = cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST)
+    tinted = blend_mask(small, small_mask, classes, opacity)
+    return draw_outlines(tinted, small_mask, classes) if opacity > 0 else tinted
+
+
+# --------------------------------------------------------------------- drawing
+@functools.lru_cache(maxsize=16)
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    return ImageFont.load_default(size=size)
+
+
+def _fixed(point: Sequence[float]) -> tuple[int, int]:
+    """OpenCV fixed-point coordinates of a pixel-centre point."""
+    return (round(point[0] * (1 << _SHIFT)), round(point[1] * (1 << _SHIFT)))
+
+
+def _line(canvas: np.ndarray, p: Sequence[float], q: Sequence[float], width: int) -> None:
+    cv2.line(canvas, _fixed(p), _fixed(q), OUTLINE_COLOUR, width + 2, cv2.LINE_AA, _SHIFT)
+    cv2.line(canvas, _fixed(p), _fixed(q), SEGMENT_COLOUR, width, cv2.LINE_AA, _SHIFT)
+
+
+def draw_annotations(
+    image: np.ndarray,
+    points: Mapping[str, Sequence[float]],
+    *,
+    corners: np.ndarray | None = None,
+    radius: float = 4.0,
+    line_width: int = 1,
+    font_size: int = 16,
+    labels: bool = True,
+) -> np.ndarray:
+    """Draw the reference corners, the segments AB, AE, CD, the points and
+    their labels on a copy of ``image``.
+
+    Args:
+        image: ``(H, W, 3)`` uint8 RGB; ``points`` and ``corners`` are in its
+            own pixel coordinates.
+        points: any of ``A, B, E, C, D``.
+        corners: ``(4, 2)`` reference corners (homography), drawn as a quad.
+        radius: radius of a point's disc; the pixel at the point itself
+            always has the point's colour.
+        line_width: segment width in pixels.
+        font_size: label size in pixels; ``labels=False`` draws none.
+    """
+    canvas = np.array(image, dtype=np.uint8, copy=True)
+    if corners is not None:
+        quad = np.array([_fixed(c) for c in np.asarray(corners, float)], np.int32)
+        cv2.polylines(canvas, [quad], True, OUTLINE_COLOUR, line_width + 2, cv2.LINE_AA, _SHIFT)
+        cv2.polylines(canvas, [quad], True, CORNER_COLOUR, line_width, cv2.LINE_AA, _SHIFT)
+        for corner in np.asarray(corners, float):
+            cv2.circle(
+                canvas,
+                _fixed(corner),
+                round(radius * (1 << _SHIFT)),
+                CORNER_COLOUR,
+                -1,
+                cv2.LINE_AA,
+                _SHIFT,
+            )
+    for p, q in SEGMENTS:
+        if p in points and q in points:
+            _line(canvas, points[p], points[q], line_width)
+    for name in POINT_NAMES:
+        if name not in points:
+            continue
+        x, y = float(points[name][0]), float(points[name][1])
+        r = max(radius, 1.0)
+        cv2.circle(
+            canvas,
+            _fixed((x, y)),
+            round((r + 1) * (1 << _SHIFT)),
+            OUTLINE_COLOUR,
+            -1,
+            cv2.LINE_AA,
+            _SHIFT,
+        )
+        cv2.circle(
+            canvas,
+            _fixed((x, y)),
+            round(r * (1 << _SHIFT)),
+            POINT_COLOURS[name],
+            -1,
+            cv2.LINE_AA,
+            _SHIFT,
+        )
+    if labels and points:
+        canvas = _draw_labels(canvas, points, radius, font_size)
+    for name in POINT_NAMES:  # the pixel under each point, last, whatever overlaps it
+        if name in points:
+            col, row = round(float(points[name][0])), round(float(points[name][1]))
+            if 0 <= row < canvas.shape[0] and 0 <= col < canvas.shape[1]:
+                canvas[row, col] = POINT_COLOURS[name]
+    return canvas
+
+
+def _draw_labels(
+    canvas: np.ndarray, points: Mapping[str, Sequence[float]], radius: float, font_size: int
+) -> np.ndarray:
+    picture = Image.fromarray(canvas)
+    draw = ImageDraw.Draw(picture)
+    font = _font(font_size)
+    width = canvas.shape[1]
+    gap = radius + max(4.0, font_size * 0.4)
+    for name in POINT_NAMES:
+        if name not in points:
+            continue
+        x, y = float(points[name][0]), float(points[name][1])
+        tx = x + gap if x + gap + font_size < width else x - gap - font_size
+        ty = y - gap - font_size if y - gap - font_size > 0 else y + gap
+        draw.text(
+            (tx, ty),
+            name,
+            font=font,
+            fill=POINT_COLOURS[name],
+            stroke_width=max(1, font_size // 8),
+            stroke_fill=OUTLINE_COLOUR,
+        )
+    return np.array(picture)
+
+
+def render_display(
+    base: np.ndarray,
+    image_size: tuple[int, int],
+    points: Mapping[str, Sequence[float]],
+    corners: np.ndarray | None = None,
+) -> np.ndarray:
+    """The canvas background: a display base (:func:`display_base`) with the
+    segments, points and labels of ``points`` (image pixels) drawn on it."""
+    size = (base.shape[1], base.shape[0])
+    names = [name for name in POINT_NAMES if name in points]
+    shown = to_display([points[n] for n in names], image_size, size) if names else []
+    display_points = {name: tuple(p) for name, p in zip(names, shown, strict=True)}
+    display_corners = None if corners is None else to_display(corners, image_size, size)
+    return draw_annotations(base, display_points, corners=display_corners, radius=3.0)
+
+
+def render_display_png(
+    base: np.ndarray,
+    image_size: tuple[int, int],
+    points: Mapping[str, Sequence[float]],
+    corners: np.ndarray | None = None,
+) -> bytes:
+    """:func:`render_display` encoded as PNG bytes (what the canvas is sent)."""
+    return encode_png(render_display(base, image_size, points, corners))
+
+
+def _legend_lines(measurement: Measurement) -> list[str]:
+    unit = measurement.unit
+    lines = []
+    for index, obj in enumerate(measurement.objects, start=1):
+        prefix = f"object {index}: " if len(measurement.objects) > 1 else ""
+        lines.append(prefix + obj.sizes_text(unit))
+    reference = measurement.reference
+    if reference.kind == "scale":
+        lines.append(f"scale {reference.scale:.6g} {unit}/px (given)")
+    else:
+        lines.append(
+            f"reference {reference.kind}: CD {reference.pixels:.1f} px = {reference.real:g} "
+            f"{unit}; {measurement.method} method (95 %)"
+        )
+    moved = sorted({*measurement.objects[0].moved, *reference.moved})
+    if moved:
+        lines.append("moved by the operator: " + ", ".join(moved))
+    return lines
+
+
+def draw_legend(
+    image: np.ndarray, lines: Sequence[str], items: Sequence[tuple[str, RGB]], font_size: int
+) -> np.ndarray:
+    """A copy of ``image`` with a text panel (``lines``) and colour swatches
+    (``items``) in its top-left corner."""
+    picture = Image.fromarray(np.ascontiguousarray(image)).convert("RGBA")
+    font = _font(font_size)
+    pad = font_size // 2
+    row = round(font_size * 1.35)
+    swatch_rows = (len(items) + 2) // 3
+    text_width = max((font.getbbox(line)[2] for line in lines), default=0)
+    item_width = max((font.getbbox(label)[2] for label, _ in items), default=0) + 2 * font_size
+    width = max(text_width, 3 * item_width) + 2 * pad
+    height = row * (len(lines) + swatch_rows) + 2 * pad
+    panel = Image.new("RGBA", picture.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(panel)
+    draw.rectangle((0, 0, width, height), fill=(0, 0, 0, 170))
+    for index, line in enumerate(lines):
+        draw.text((pad, pad + index * row), line, font=font, fill=(255, 255, 255, 255))
+    top = pad + len(lines) * row
+    for index, (label, colour) in enumerate(items):
+        x = pad + (index % 3) * item_width
+        y = top + (index // 3) * row
+        draw.rectangle((x, y + 2, x + font_size - 4, y + font_size - 2), fill=(*colour, 255))
+        draw.text((x + font_size + 2, y), label, font=font, fill=(255, 255, 255, 255))
+    return np.array(Image.alpha_composite(picture, panel).convert("RGB"))
+
+
+def annotated_image(
+    image: np.ndarray,
+    mask: np.ndarray,
+    measurement: Measurement,
+    classes: ClassIds,
+    opacity: float = 0.35,
+) -> np.ndarray:
+    """The full-resolution photo with the overlay, every object's points and
+    segments, the reference, the numbers and a legend written on it."""
+    size = max(image.shape[:2])
+    scale = max(size / 1000.0, 1.0)
+    picture = blend_mask(image, mask, classes, opacity)
+    if opacity > 0:
+        picture = draw_outlines(picture, mask, classes, max(1, round(scale)))
+    for index in range(len(measurement.objects)):
+        points = points_of(measurement, index)
+        picture = draw_annotations(
+            picture,
+            points,
+            corners=measurement.reference.corners if index == 0 else None,
+            radius=4.0 * scale,
+            line_width=max(1, round(2 * scale)),
+            font_size=round(18 * scale),
+        )
+    lines = _legend_lines(measurement)
+    return draw_legend(picture, lines, legend_items(classes), round(16 * scale))
+
+
+def annotated_png(
+    image: np.ndarray,
+    mask: np.ndarray,
+    measurement: Measurement,
+    classes: ClassIds,
+    opacity: float = 0.35,
+) -> bytes:
+    """:func:`annotated_image` as PNG bytes, for download."""
+    return encode_png(annotated_image(image, mask, measurement, classes, opacity))
+
+
+def thumbnail_png(
+    image: np.ndarray,
+    mask: np.ndarray,
+    measurement: Measurement,
+    classes: ClassIds,
+    max_side: int = 256,
+) -> bytes:
+    """A small PNG of the photo with overlay and points, for the history."""
+    width, height = display_size((image.shape[1], image.shape[0]), (max_side, max_side))
+    base = display_base(image, mask, classes, 0.35, (width, height))
+    small = render_display(
+        base,
+        (image.shape[1], image.shape[0]),
+        points_of(measurement),
+        measurement.reference.corners,
+    )
+    return encode_png(small)
+
+
+__all__ = [
+    "CLASS_COLOURS",
+    "DISPLAY_MAX_SIZE",
+    "POINT_COLOURS",
+    "SEGMENTS",
+    "annotated_image",
+    "annotated_png",
+    "blend_mask",
+    "class_colours",
+    "display_base",
+    "display_size",
+    "draw_annotations",
+    "draw_legend",
+    "draw_outlines",
+    "legend_items",
+    "points_of",
+    "render_display",
+    "render_display_png",
+    "thumbnail_png",
+    "to_display",
+]

@@ -1,0 +1,2 @@
+"""The original serverless API: API Gateway -> Lambda (:mod:`objlen.serverless.handler`)
+-> SageMaker."""

@@ -1,0 +1,1 @@
+"""Test and benchmark data made from code: rendered scenes with known ground truth."""

@@ -1,0 +1,125 @@
+"""``objlen measure IMAGE`` without a mask: the photo is segmented first,
+by the embedded local segmenter or by a SageMaker endpoint (here the
+project's own endpoint server, over HTTP, through boto3)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from objlen.sagemaker.local_endpoint import make_server
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "samples"
+TRUTH = {s["name"]: s for s in json.loads((SAMPLES / "ground_truth.json").read_text())["samples"]}
+FACE_ON = ["card_rectangle", "card_ellipse", "card_blob_gradient", "dark_card_ellipse"]
+
+
+def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "objlen", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=180,
+        env=env,
+    )
+
+
+def dummy_aws_env() -> dict[str, str]:
+    """This process's environment with dummy AWS credentials and no profile."""
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    env.pop("AWS_PROFILE", None)
+    return env
+
+
+def _relative_errors(stdout: str, name: str) -> list[float]:
+    obj = json.loads(stdout)["objects"][0]
+    truth = TRUTH[name]["object"]
+    return [
+        obj["width"]["value"] / truth["width_mm"] - 1,
+        obj["height"]["value"] / truth["height_mm"] - 1,
+    ]
+
+
+@pytest.mark.parametrize("name", FACE_ON)
+def test_local_segmenter_end_to_end_within_one_percent(name):
+    done = run("measure", str(SAMPLES / f"{name}.jpg"), "--reference-length", "85.6", "--json")
+    assert done.returncode == 0, done.stderr
+    assert max(map(abs, _relative_errors(done.stdout, name))) < 0.01
+
+
+@pytest.mark.aws
+def test_sagemaker_segmenter_through_the_local_endpoint_server():
+    server = make_server(port=0)  # backed by the real local segmenter
+    server.start()
+    try:
+        env = dummy_aws_env()
+        done = run(
+            "measure",
+            str(SAMPLES / "card_rectangle.jpg"),
+            "--reference-length",
+            "85.6",
+            "--segmenter",
+            "sagemaker",
+            "--endpoint",
+            "objlen",
+            "--region",
+            "us-east-1",
+            "--endpoint-url",
+            server.url,
+            "--json",
+            env=env,
+        )
+    finally:
+        server.stop()
+    assert done.returncode == 0, done.stderr
+    assert max(map(abs, _relative_errors(done.stdout, "card_rectangle"))) < 0.01
+    served = server.log.items()
+    assert [(i.endpoint_name, i.status, i.content_type) for i in served] == [
+        ("objlen", 200, "image/jpeg")
+    ]
+
+
+def test_sagemaker_without_an_endpoint_name_is_a_clear_error():
+    done = run(
+        "measure",
+        str(SAMPLES / "card_rectangle.jpg"),
+        "--reference-length",
+        "85.6",
+        "--segmenter",
+        "sagemaker",
+    )
+    assert done.returncode == 2 and "--endpoint NAME" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_unreachable_endpoint_is_a_clear_error():
+    env = dummy_aws_env()
+    done = run(
+        "measure",
+        str(SAMPLES / "card_rectangle.jpg"),
+        "--reference-length",
+        "85.6",
+        "--segmenter",
+        "sagemaker",
+        "--endpoint",
+        "x",
+        "--region",
+        "us-east-1",
+        "--endpoint-url",
+        "http://127.0.0.1:9",
+        env=env,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and done.stderr.startswith("objlen: error:")

@@ -1,0 +1,403 @@
+"""The embedded local segmenter on drawn and rendered photos with known masks.
+
+Rendered scenes (``objlen.testing.synthetic``) and the bundled samples check accuracy
+under each lighting; small drawn scenes check the rules, the errors and the
+box prompt, where the layout must be controlled exactly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from objlen.classes import ClassIds
+from objlen.errors import ParameterError, SegmentationError
+from objlen.imageio import load_image, load_mask
+from objlen.segment.local import REFERENCE_RULES, LocalSegmenter
+from objlen.testing.synthetic import LIGHTINGS, OBJECT_KINDS, REFERENCE_KINDS, random_scene
+
+SUPERSAMPLE = 5  # odd: the middle sub-pixel's centre is the pixel's centre
+
+
+def iou(found: np.ndarray, truth: np.ndarray) -> float:
+    """Intersection over union of two boolean masks."""
+    union = np.count_nonzero(found | truth)
+    return np.count_nonzero(found & truth) / union if union else 1.0
+
+
+def rectangle(centre, size, angle_deg=0.0):
+    """Corners of a rotated rectangle, ``(4, 2)`` float ``(x, y)``."""
+    return cv2.boxPoints((centre, size, angle_deg))
+
+
+def ellipse(centre, axes, angle_deg=0.0):
+    """An ellipse outline as a polygon, ``(N, 2)`` float ``(x, y)``."""
+    t = np.linspace(0, 2 * np.pi, 720, endpoint=False)
+    a, b = axes
+    c, s = np.cos(np.radians(angle_deg)), np.sin(np.radians(angle_deg))
+    x, y = a * np.cos(t), b * np.sin(t)
+    return np.stack([centre[0] + c * x - s * y, centre[1] + s * x + c * y], axis=1)
+
+
+def photograph(
+    shape,
+    shapes,
+    *,
+    background=(200, 200, 196),
+    lighting="plain",
+    noise=2.0,
+    seed=0,
+):
+    """Render polygons on a plain background like a photo, with the true mask.
+
+    ``shapes`` is a list of ``(polygon, rgb, class_id)``, drawn in order. The
+    photo is drawn 5x larger and shrunk (anti-aliased edges); a pixel's true
+    class is the class at its centre. ``lighting`` multiplies the photo by
+    a flat, a left-to-right gradient (0.55..1.05) or a dim vignette field.
+    """
+    height, width = shape
+    big = (height * SUPERSAMPLE, width * SUPERSAMPLE)
+    canvas = np.empty((*big, 3), np.uint8)
+    canvas[:] = background
+    labels = np.zeros(big, np.uint8)
+    for polygon, rgb, class_id in shapes:
+        points = np.round((np.asarray(polygon) + 0.5) * SUPERSAMPLE * 16 - 8).astype(np.int32)
+        cv2.fillPoly(canvas, [points], tuple(int(v) for v in rgb), shift=4)
+        cv2.fillPoly(labels, [points], class_id, shift=4)
+    image = cv2.resize(canvas, (width, height), interpolation=cv2.INTER_AREA).astype(np.float64)
+    truth = labels[SUPERSAMPLE // 2 :: SUPERSAMPLE, SUPERSAMPLE // 2 :: SUPERSAMPLE].copy()
+    ys, xs = np.mgrid[0:height, 0:width] / max(height, width)
+    light = {
+        "plain": np.ones((height, width)),
+        "gradient": 0.55 + 0.5 * xs * max(height, width) / width,
+        "dark": 0.45 - 0.3 * ((xs - 0.5) ** 2 + (ys - 0.4) ** 2),
+    }[lighting]
+    rng = np.random.default_rng(seed)
+    image = image * light[:, :, None] + rng.normal(0.0, noise, image.shape)
+    return np.clip(np.round(image), 0, 255).astype(np.uint8), truth
+
+
+def card_and_object(lighting="plain", **kwargs):
+    """A white card (reference) at the left and a dark tilted box (object) at the right."""
+    return photograph(
+        (480, 640),
+        [
+            (rectangle((130, 240), (171, 108), 0), (250, 250, 247), 2),
+            (rectangle((430, 250), (260, 140), 28), (60, 40, 110), 1),
+        ],
+        lighting=lighting,
+        **kwargs,
+    )
+
+
+# --- accuracy on plain backgrounds -------------------------------------------------
+
+
+@pytest.mark.parametrize("reference", REFERENCE_KINDS)
+@pytest.mark.parametrize("lighting", LIGHTINGS)
+def test_rendered_scenes_are_segmented_under_each_lighting(lighting, reference):
+    # One scene per object shape, the camera tilted up to 25 degrees, the
+    # object turned up to 30 degrees; 1600 x 1200 photos (classified smaller).
+    rng = np.random.default_rng(sum(map(ord, lighting + reference)))
+    segmenter = LocalSegmenter()
+    for shape in OBJECT_KINDS:
+        scene = random_scene(
+            rng,
+            shape=shape,
+            tilt_deg=float(rng.uniform(0.0, 25.0)),
+            mask_noise_px=0.0,
+            reference=reference,
+            lighting=lighting,
+            max_angle_deg=30.0,
+        )
+        result = segmenter.segment(scene.image)
+        assert iou(result.mask == 1, scene.clean_mask == 1) >= 0.99, shape
+        assert iou(result.mask == 2, scene.clean_mask == 2) >= 0.98, shape
+
+
+SAMPLES = sorted((Path(__file__).resolve().parents[2] / "samples").glob("*_mask.png"))
+
+
+@pytest.mark.parametrize("mask_path", SAMPLES, ids=lambda path: path.name[: -len("_mask.png")])
+def test_bundled_sample_photos_are_segmented(mask_path):
+    image = load_image(mask_path.with_name(mask_path.name.replace("_mask.png", ".jpg")))
+    truth, _ = load_mask(mask_path)
+    result = LocalSegmenter().segment(image)
+    assert iou(result.mask == 1, truth == 1) >= 0.97
+    assert iou(result.mask == 2, truth == 2) >= 0.97
+
+
+def test_light_objects_on_a_dark_background():
+    image, truth = photograph(
+        (480, 640),
+        [
+            (ellipse((120, 300), (60, 60)), (215, 190, 60), 2),
+            (rectangle((420, 220), (230, 130), -15), (230, 228, 220), 1),
+        ],
+        background=(35, 38, 45),
+        lighting="gradient",
+    )
+    result = LocalSegmenter().segment(image)
+    assert iou(result.mask == 1, truth == 1) >= 0.97
+    assert iou(result.mask == 2, truth == 2) >= 0.97
+
+
+def test_white_card_on_a_light_grey_table():
+    # The card differs from the table by about 10 % in brightness only.
+    image, truth = photograph(
+        (480, 640),
+        [
+            (rectangle((130, 240), (171, 108), 4), (245, 245, 243), 2),
+            (rectangle((430, 250), (200, 150), 10), (120, 80, 60), 1),
+        ],
+        background=(215, 215, 212),
+        lighting="gradient",
+    )
+    result = LocalSegmenter().segment(image)
+    assert iou(result.mask == 2, truth == 2) >= 0.97
+    assert iou(result.mask == 1, truth == 1) >= 0.97
+
+
+def test_boundary_is_decided_at_full_resolution():
+    # Classified at 1/36 of the pixels, the edges must still be pixel-accurate.
+    image, truth = photograph(
+        (1440, 1920),
+        [
+            (rectangle((390, 720), (513, 324), 0), (250, 250, 247), 2),
+            (rectangle((1290, 750), (780, 420), 28), (60, 40, 110), 1),
+        ],
+        lighting="gradient",
+    )
+    result = LocalSegmenter(working_pixels=80_000).segment(image)
+    assert iou(result.mask == 1, truth == 1) >= 0.995
+    assert iou(result.mask == 2, truth == 2) >= 0.99
+    edge_errors = np.count_nonzero((result.mask == 1) != (truth == 1))
+    perimeter = 2 * (780 + 420)
+    assert edge_errors < 0.5 * perimeter  # well under one pixel along the outline
+
+
+# --- the reference ------------------------------------------------------------------
+
+# Three regions: "a" large at the top right, "b" small at the bottom left,
+# "c" medium in the middle, reaching furthest down.
+THREE = {
+    "a": (rectangle((470, 110), (240, 140)), (60, 40, 110)),
+    "b": (ellipse((90, 330), (40, 40)), (180, 60, 40)),
+    "c": (rectangle((300, 330), (120, 200)), (40, 110, 60)),
+}
+EXPECTED = {
+    "leftmost": "b",
+    "rightmost": "a",
+    "topmost": "a",
+    "bottommost": "c",
+    "largest": "a",
+    "smallest": "b",
+}
+
+
+@pytest.mark.parametrize("rule", REFERENCE_RULES)
+def test_reference_rule_picks_the_named_region(rule):
+    names = list(THREE)
+    image, truth = photograph(
+        (480, 640),
+        [(polygon, rgb, 10 + i) for i, (polygon, rgb) in enumerate(THREE.values())],
+    )
+    result = LocalSegmenter(reference_rule=rule).segment(image)
+    for i, name in enumerate(names):
+        region = truth == 10 + i
+        expected_class = 2 if EXPECTED[rule] == name else 1
+        assert np.mean(result.mask[region] == expected_class) > 0.99, (rule, name)
+    assert f"the {rule} region was taken as the reference" in result.notes
+
+
+def test_invalid_reference_rule_lists_the_valid_names():
+    with pytest.raises(ParameterError) as caught:
+        LocalSegmenter(reference_rule="left")
+    for name in REFERENCE_RULES:
+        assert name in str(caught.value)
+
+
+def test_invalid_aruco_dictionary_is_refused():
+    with pytest.raises(ParameterError, match="DICT_4X4_50"):
+        LocalSegmenter(aruco_dictionary="DICT_9X9_1")
+
+
+def marker_scene(marker_id=7, side=150, lighting="gradient"):
+    """A printed ArUco marker (white margin) at the right, a card at the far left,
+    a dark object in the middle. Returns the photo, the true mask with the
+    card as 3, and the marker's true quadrilateral as class 2."""
+    dictionary = cv2.aruco.getPredefinedDictionary(cv2.aruco.DICT_4X4_50)
+    pattern = cv2.aruco.generateImageMarker(dictionary, marker_id, side)
+    image, truth = photograph(
+        (480, 720),
+        [
+            (rectangle((90, 240), (120, 76), 0), (250, 250, 247), 3),
+            (rectangle((330, 250), (200, 120), 20), (60, 40, 110), 1),
+        ],
+        lighting="plain",
+    )
+    x0, y0, margin = 520, 160, 25
+    image[y0 - margin : y0 + side + margin, x0 - margin : x0 + side + margin] = 248
+    image[y0 : y0 + side, x0 : x0 + side] = pattern[:, :, None] // 255 * 230 + 12
+    truth[y0 : y0 + side, x0 : x0 + side] = 2
+    return image, truth
+
+
+def test_aruco_marker_is_the_reference_whatever_the_rule():
+    image, truth = marker_scene()
+    result = LocalSegmenter(reference_rule="leftmost").segment(image)
+    assert iou(result.mask == 2, truth == 2) >= 0.97
+    # The card (the leftmost region) is now an object, and the marker's white
+    # margin is not an object.
+    assert np.mean(result.mask[truth == 3] == 1) > 0.99
+    assert np.mean(result.mask[truth == 1] == 1) > 0.99
+    assert np.count_nonzero((result.mask == 1) & (truth == 0)) < 500
+    assert "ArUco marker 7 was taken as the reference" in result.notes
+    inside = cv2.erode((truth == 2).astype(np.uint8), None, iterations=2) > 0
+    assert result.confidence[inside].min() == 1.0
+
+
+def test_markers_are_ignored_when_no_dictionary_is_configured():
+    image, truth = marker_scene()
+    result = LocalSegmenter(aruco_dictionary=None, reference_rule="leftmost").segment(image)
+    assert np.mean(result.mask[truth == 3] == 2) > 0.99
+    assert np.mean(result.mask[truth == 2] == 1) > 0.99
+
+
+# --- errors and edge cases -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lighting", ["plain", "gradient"])
+def test_an_empty_background_raises_an_operator_message(lighting):
+    image, _ = photograph((300, 400), [], lighting=lighting, noise=3.0)
+    with pytest.raises(SegmentationError, match=r"^no object found on the background: "):
+        LocalSegmenter().segment(image)
+
+
+def test_a_single_region_is_the_object_with_a_warning():
+    image, truth = photograph((300, 400), [(ellipse((200, 150), (90, 60)), (60, 40, 110), 1)])
+    result = LocalSegmenter().segment(image)
+    assert iou(result.mask == 1, truth == 1) >= 0.97
+    assert not (result.mask == 2).any()
+    assert any("no reference was found" in note for note in result.warnings)
+
+
+def test_a_region_cut_by_the_photo_edge_is_reported():
+    image, _ = photograph(
+        (300, 400),
+        [
+            (rectangle((60, 150), (80, 50)), (250, 250, 247), 2),
+            (rectangle((380, 150), (120, 100)), (60, 40, 110), 1),
+        ],
+    )
+    result = LocalSegmenter().segment(image)
+    assert any("object touches the edge" in note for note in result.warnings)
+    assert not any("reference touches" in note for note in result.warnings)
+
+
+def test_output_has_the_image_size_dtype_and_configured_class_ids():
+    image, truth = card_and_object("gradient")
+    image = np.ascontiguousarray(image[:467, :601])  # sizes that do not divide evenly
+    truth = truth[:467, :601]
+    classes = ClassIds(background=7, object=3, reference=200, ignore=255)
+    result = LocalSegmenter(classes=classes, working_pixels=50_000).segment(image)
+    assert result.mask.shape == image.shape[:2] and result.mask.dtype == np.uint8
+    assert set(np.unique(result.mask).tolist()) == {7, 3, 200}
+    assert iou(result.mask == 3, truth == 1) >= 0.97
+    assert result.confidence is not None
+    assert result.confidence.shape == image.shape[:2]
+    assert result.confidence.dtype == np.float32
+    assert result.confidence.min() >= 0.5 and result.confidence.max() <= 1.0
+    assert result.backend == "local" and result.seconds > 0
+
+
+def test_confidence_is_lowest_at_the_boundary():
+    image, truth = card_and_object("gradient")
+    confidence = LocalSegmenter().segment(image).confidence
+    boundary = cv2.morphologyEx((truth == 1).astype(np.uint8), cv2.MORPH_GRADIENT, None) > 0
+    interior = cv2.erode((truth == 1).astype(np.uint8), None, iterations=10) > 0
+    assert confidence[interior].mean() > 0.99
+    assert confidence[boundary].mean() < confidence[interior].mean() - 0.05
+
+
+def test_grayscale_input_is_accepted_and_bad_arrays_refused():
+    image, truth = card_and_object()
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    result = LocalSegmenter().segment(gray)
+    assert iou(result.mask == 1, truth == 1) >= 0.97
+    with pytest.raises(ParameterError):
+        LocalSegmenter().segment(image.astype(np.float32))
+    with pytest.raises(ParameterError):
+        LocalSegmenter().segment(np.zeros((4, 4, 3), np.uint8))
+
+
+def test_segmenting_is_deterministic():
+    image, _ = card_and_object("dark", seed=3)
+    first = LocalSegmenter().segment(image)
+    second = LocalSegmenter().segment(image)
+    assert np.array_equal(first.mask, second.mask)
+    assert np.array_equal(first.confidence, second.confidence)
+
+
+# --- box-prompted GrabCut ------------------------------------------------------------------
+
+
+def cluttered_scene():
+    """A blue target touching a red distractor on a mottled tablecloth, and a coin.
+
+    Returns the photo, the true mask (target 1, card 2) and the operator's box.
+    """
+    height, width = 600, 800
+    rng = np.random.default_rng(0)
+    image, truth = photograph(
+        (height, width),
+        [
+            (ellipse((100, 290), (45, 45)), (150, 95, 40), 2),
+            (ellipse((520, 300), (150, 90), 20), (40, 60, 170), 1),
+            (rectangle((360, 300), (121, 301)), (170, 60, 40), 0),
+        ],
+        lighting="gradient",
+    )
+    mottle = cv2.GaussianBlur(rng.normal(0, 1, image.shape).astype(np.float32), (0, 0), 12)
+    image = np.clip(image + mottle / mottle.std() * 8, 0, 255).astype(np.uint8)
+    ys, xs = np.nonzero(truth == 1)
+    box = (xs.min() - 12, ys.min() - 12, xs.max() - xs.min() + 25, ys.max() - ys.min() + 25)
+    return image, truth, box
+
+
+def test_box_prompt_separates_a_target_that_automatic_mode_merges():
+    image, truth, box = cluttered_scene()
+    segmenter = LocalSegmenter()
+    automatic = iou(segmenter.segment(image).mask == 1, truth == 1)
+    boxed = segmenter.segment_box(image, box)
+    assert automatic < 0.8
+    assert iou(boxed.mask == 1, truth == 1) >= 0.97
+    assert iou(boxed.mask == 2, truth == 2) >= 0.95
+    assert boxed.mask.shape == image.shape[:2] and boxed.mask.dtype == np.uint8
+
+
+def test_box_prompt_is_deterministic():
+    image, _, box = cluttered_scene()
+    first = LocalSegmenter().segment_box(image, box)
+    second = LocalSegmenter().segment_box(image, box)
+    assert np.array_equal(first.mask, second.mask)
+
+
+@pytest.mark.parametrize("box", [(0, 0, 1, 1), (5000, 5000, 50, 50), ("a", 0, 1, 1), (1, 2, 3)])
+def test_bad_boxes_are_refused(box):
+    image, _, _ = cluttered_scene()
+    with pytest.raises(ParameterError):
+        LocalSegmenter().segment_box(image, box)
+
+
+def test_box_prompt_takes_an_aruco_marker_as_the_reference():
+    image, truth = marker_scene()
+    ys, xs = np.nonzero(truth == 1)
+    box = (xs.min() - 10, ys.min() - 10, xs.max() - xs.min() + 21, ys.max() - ys.min() + 21)
+    result = LocalSegmenter().segment_box(image, box)
+    assert iou(result.mask == 1, truth == 1) >= 0.97
+    assert iou(result.mask == 2, truth == 2) >= 0.97
+    assert not (result.mask[truth == 3] == 1).any()  # the card outside the box is not measured
