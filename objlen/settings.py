@@ -33,7 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from objlen.classes import ClassIds
 from objlen.errors import ParameterError
-from objlen.segment.local import REFERENCE_RULES
+from objlen.segment.local import REFERENCE_CHOICES
 from objlen.units import UNITS, check_unit
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ class AppSettings:
     classes: ClassIds = field(default_factory=ClassIds)
     default_unit: str = "mm"
     db_path: str = DEFAULT_DB_PATH
-    reference_rule: str = "leftmost"
+    reference_rule: str = "auto"
     timeout_s: float = 60.0
     ignored_keys: tuple[str, ...] = ()
 
@@ -146,10 +146,10 @@ class AppSettings:
                 f"unknown segmenter {self.segmenter!r}; use one of {', '.join(APP_BACKENDS)}"
             )
         check_unit(self.default_unit)
-        if self.reference_rule not in REFERENCE_RULES:
+        if self.reference_rule not in REFERENCE_CHOICES:
             raise ParameterError(
                 f"unknown reference rule {self.reference_rule!r}; use one of "
-                + ", ".join(REFERENCE_RULES)
+                + ", ".join(REFERENCE_CHOICES)
             )
         if not str(self.db_path).strip():
             raise ParameterError("the database path is empty")
@@ -302,7 +302,7 @@ def load_settings(secrets: Mapping[str, Any], environ: Mapping[str, str]) -> App
 __all__ = [
     "APP_BACKENDS",
     "DEFAULT_DB_PATH",
-    "REFERENCE_RULES",
+    "REFERENCE_CHOICES",
     "SECRETS_SECTION",
     "UNITS",
     "AppSettings",

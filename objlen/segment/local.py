@@ -54,10 +54,21 @@ import numpy as np
 
 from objlen.classes import ClassIds
 from objlen.errors import ParameterError, SegmentationError
+from objlen.options import ReferenceSpec
 from objlen.segment.base import Segmentation
 
-#: Names accepted for ``reference_rule``.
+#: Rules that name the reference by its place or size alone.
 REFERENCE_RULES = ("leftmost", "rightmost", "topmost", "bottommost", "largest", "smallest")
+#: The default rule: the region whose shape matches the reference the operator
+#: described (a disc for a length, a rectangle of the given aspect for W x H),
+#: ties broken by size (the largest).
+AUTO_RULE = "auto"
+#: Every name accepted for ``reference_rule``.
+REFERENCE_CHOICES = (AUTO_RULE, *REFERENCE_RULES)
+#: With ``"auto"`` and no described shape, the classic rule decides.
+_NO_SHAPE_RULE = "leftmost"
+#: Two candidates whose shape errors differ by less than this are a tie.
+SHAPE_TIE = 0.04
 
 _BORDER_FRACTION = 0.04  # width of the image frame that seeds the background model
 _POLY_DEGREE = 3  # degree of the illumination surface (10 terms)
@@ -69,6 +80,17 @@ _GROW_PIXELS = 2  # how far (working pixels) the low threshold extends the high 
 _BAND_RADIUS = 2  # half-width of the refined band, in working pixels
 _MIN_CONTRAST = 6.0  # local |o - b| (0..255 RGB) below which a band pixel is not re-decided
 _CARRIER_AREA_RATIO = 4.0  # a component this much larger than a marker is not its carrier
+# Shadows and soft blotches: a foreground pixel is peeled away, from the outside in,
+# while it is not on a sharp edge and either looks like a shadow (darker than the
+# background by at most this ratio, with the background's hue) or differs from the
+# background only weakly (below _PEEL_WEAK_HIGHS times the high threshold).
+_SHADOW_MIN_RATIO = 0.35  # darkest shadow, as a share of the lit background's level
+_SHADOW_MAX_CHROMA = 0.2  # largest hue shift of a shadow (max relative channel change)
+_PEEL_WEAK_HIGHS = 2.0
+_EDGE_SIGMA = 1.0  # Gaussian blur (working pixels) before the gradient
+_EDGE_NOISE_FACTOR = 3.0  # a sharp edge: gradient above this many times the table's p99
+_EDGE_FLOOR = 0.1  # ... and above this (gradient of the light-divided photo, Sobel units)
+_THIN_PX = 5  # strokes thinner than this (working pixels) are cut off objects
 _GRABCUT_PIXELS = 300_000  # GrabCut runs on at most this many pixels
 _GRABCUT_SEED = 20240611  # GrabCut's k-means start is random: fix it
 
@@ -134,8 +156,13 @@ class LocalSegmenter:
     Args:
         classes: the class ids written into the mask.
         reference_rule: which component is the reference when no ArUco marker
-            is seen: one of :data:`REFERENCE_RULES` ("leftmost" by default, as
-            in the classic pixels-per-metric method).
+            is seen: ``"auto"`` (default) chooses by the shape of ``reference``
+            (the most circular region for a length, the rectangle closest to
+            the given aspect for a width x height), ties broken by size; or one
+            of :data:`REFERENCE_RULES` (by place or size alone, as the classic
+            pixels-per-metric method's "leftmost").
+        reference: what the operator said the reference is; without it
+            ``"auto"`` takes the leftmost region.
         aruco_dictionary: name of a ``cv2.aruco`` predefined dictionary
             (``"DICT_4X4_50"``...) whose markers are taken as the reference,
             or ``None`` to never look for markers.
@@ -156,15 +183,16 @@ class LocalSegmenter:
     def __init__(
         self,
         classes: ClassIds = ClassIds(),  # noqa: B008 - ClassIds is frozen
-        reference_rule: str = "leftmost",
+        reference_rule: str = AUTO_RULE,
         aruco_dictionary: str | None = "DICT_4X4_50",
         working_pixels: int = 1_000_000,
         min_component_fraction: float = 0.0005,
+        reference: ReferenceSpec | None = None,
     ) -> None:
-        if reference_rule not in REFERENCE_RULES:
+        if reference_rule not in REFERENCE_CHOICES:
             raise ParameterError(
                 f"unknown reference rule {reference_rule!r}: use one of "
-                + ", ".join(REFERENCE_RULES)
+                + ", ".join(REFERENCE_CHOICES)
             )
         if int(working_pixels) < 10_000:
             raise ParameterError(f"working_pixels must be at least 10000, got {working_pixels}")
@@ -174,6 +202,7 @@ class LocalSegmenter:
             )
         self.classes = classes
         self.reference_rule = reference_rule
+        self.reference = reference
         self.aruco_dictionary = aruco_dictionary
         self.working_pixels = int(working_pixels)
         self.min_component_fraction = float(min_component_fraction)
@@ -206,7 +235,7 @@ class LocalSegmenter:
                 "that contrasts with it, or draw a box around it"
             )
         marker = self._find_marker(image, small, scale_xy)
-        roles, notes = _assign_roles(found, marker, scale_xy, self.reference_rule)
+        roles, notes = _assign_roles(found, marker, scale_xy, self._chooser())
         class_small = _class_map(found.labels, roles)
         refined = _refine(image, small, class_small, scale_xy)
         confidence = _confidence(found, class_small, refined)
@@ -265,7 +294,7 @@ class LocalSegmenter:
                 "no object found in the box: GrabCut separated nothing from its "
                 "surroundings; draw the box a little larger than the object"
             )
-        roles, notes = _assign_box_roles(found, marker, scale_xy, small_box, self.reference_rule)
+        roles, notes = _assign_box_roles(found, marker, scale_xy, small_box, self._chooser())
         class_small = _class_map(found.labels, roles)
         class_small[target] = _OBJECT
         refined = _refine(image, small, class_small, scale_xy)
@@ -280,6 +309,9 @@ class LocalSegmenter:
             notes=tuple(str(n) for n in notes if isinstance(n, _Note)),
             seconds=time.perf_counter() - started,
         )
+
+    def _chooser(self) -> _ReferenceChooser:
+        return _ReferenceChooser(self.reference_rule, self.reference)
 
     def _find_marker(
         self, image: np.ndarray, small: np.ndarray, scale_xy: np.ndarray
@@ -540,10 +572,62 @@ def _classify(small: np.ndarray, min_fraction: float) -> _Classification:
         if grown.sum() < 1000:
             break
         sure_background = grown
-    cleaned = _clean(foreground)
+    cleaned = _without_shadows(_clean(foreground), smooth, surface, distance, high, sure_background)
     min_area = max(9, round(min_fraction * shape[0] * shape[1]))
     labels, components = _components(cleaned, distance, min_area, high)
     return _Classification(distance, labels, components, low, spread)
+
+
+def _gradient(flat: np.ndarray) -> np.ndarray:
+    """Gradient magnitude of the light-divided photo (largest over the 3 channels)."""
+    blurred = cv2.GaussianBlur(flat, (0, 0), _EDGE_SIGMA)
+    gx = cv2.Sobel(blurred, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(blurred, cv2.CV_32F, 0, 1, ksize=3)
+    return np.sqrt((gx * gx + gy * gy).max(axis=2))
+
+
+def _without_shadows(
+    foreground: np.ndarray,
+    smooth: np.ndarray,
+    surface: np.ndarray,
+    distance: np.ndarray,
+    high: float,
+    background: np.ndarray,
+) -> np.ndarray:
+    """``foreground`` with shadows, soft blotches and thin strokes taken off its objects.
+
+    A shadow darkens the table but keeps its hue and texture, and its outer
+    edge is soft; an object ends at a sharp edge. So every foreground pixel
+    that is not on a sharp edge and is shadow-like (darker than the table by a
+    ratio of at least ``_SHADOW_MIN_RATIO``, hue shifted by less than
+    ``_SHADOW_MAX_CHROMA``) or only weakly different from the table is
+    peeled away when it connects (4-connected, through such pixels) to the
+    background: the peeling stops at the objects' own edges. Touching shadows
+    then no longer join objects. What is left is opened with a disc of
+    ``_THIN_PX`` (cuts off strokes and grain lines) and its holes filled.
+    "Sharp" is relative to the table's own texture: the gradient must exceed
+    ``_EDGE_NOISE_FACTOR`` times its 99th percentile on the background.
+    """
+    flat = smooth.astype(np.float32) * np.float32(1.0 / 255.0) / np.maximum(
+        surface, np.float32(1e-3)
+    )
+    level = flat.mean(axis=2)
+    hue_shift = np.abs(flat / np.maximum(level, np.float32(1e-3))[:, :, None] - 1.0).max(axis=2)
+    gradient = _gradient(flat)
+    sample = gradient[::2, ::2][background[::2, ::2]]
+    table_p99 = float(np.percentile(sample, 99)) if sample.size else 0.0
+    sharp = gradient >= max(_EDGE_NOISE_FACTOR * table_p99, _EDGE_FLOOR)
+    shadow_like = (level >= _SHADOW_MIN_RATIO) & (level < 1.0) & (hue_shift < _SHADOW_MAX_CHROMA)
+    peelable = foreground & ~sharp & (shadow_like | (distance < _PEEL_WEAK_HIGHS * high))
+    reachable = (peelable | ~foreground).astype(np.uint8)
+    _, labels = cv2.connectedComponents(reachable, connectivity=4)
+    outside = np.zeros(int(labels.max()) + 1, dtype=bool)
+    outside[labels[~foreground]] = True
+    outside[0] = False
+    kept = foreground & ~(peelable & outside[labels])
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_THIN_PX, _THIN_PX))
+    opened = cv2.morphologyEx(kept.astype(np.uint8), cv2.MORPH_OPEN, disc)
+    return _fill_holes(opened.astype(bool))
 
 
 # --- roles: which component is the reference --------------------------------
@@ -560,26 +644,122 @@ def _touches_edge(component: _Component, shape: tuple[int, ...]) -> bool:
     )
 
 
-def _pick_reference(
-    components: Sequence[_Component], rule: str, shape: tuple[int, ...]
-) -> _Component:
-    """The component ``rule`` names.
+_POSITION_KEYS = {
+    "leftmost": lambda c: (c.left, c.label),
+    "rightmost": lambda c: (-c.right, c.label),
+    "topmost": lambda c: (c.top, c.label),
+    "bottommost": lambda c: (-c.bottom, c.label),
+    "largest": lambda c: (-c.area, c.label),
+    "smallest": lambda c: (c.area, c.label),
+}
 
-    A region cut by the photo's edge cannot be a whole reference: it is only
-    chosen when every region touches the edge. Ties go to the lowest label,
-    so the choice is deterministic.
+
+def _outline_of(labels: np.ndarray, component: _Component) -> np.ndarray:
+    """The outer contour of ``component`` (working pixels), ``(N, 1, 2)`` int32."""
+    window = labels[component.top : component.bottom, component.left : component.right]
+    binary = (window == component.label).astype(np.uint8)
+    contours, _ = cv2.findContours(binary, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    return max(contours, key=cv2.contourArea)
+
+
+def disc_error(contour: np.ndarray, area_px: float) -> float:
+    """How far a region is from a disc seen by a camera (0 for a perfect one).
+
+    A coin seen at an angle is an ellipse; the error is the worse of how far
+    the region is from filling its fitted ellipse and how elongated that
+    ellipse is (weighted by 1/2: a tilt of 25 deg already makes 0.1 of it).
+
+    >>> circle = cv2.ellipse2Poly((100, 100), (60, 60), 0, 0, 360, 2).reshape(-1, 1, 2)
+    >>> round(disc_error(circle, cv2.contourArea(circle)), 2) < 0.05
+    True
     """
-    whole = [c for c in components if not _touches_edge(c, shape)]
-    components = whole or list(components)
-    keys = {
-        "leftmost": lambda c: (c.left, c.label),
-        "rightmost": lambda c: (-c.right, c.label),
-        "topmost": lambda c: (c.top, c.label),
-        "bottommost": lambda c: (-c.bottom, c.label),
-        "largest": lambda c: (-c.area, c.label),
-        "smallest": lambda c: (c.area, c.label),
-    }
-    return min(components, key=keys[rule])
+    if len(contour) < 5:
+        return 1.0
+    (_, _), (axis_a, axis_b), _ = cv2.fitEllipse(contour.astype(np.float32))
+    major, minor = max(axis_a, axis_b), min(axis_a, axis_b)
+    if minor <= 0:
+        return 1.0
+    ellipse_area = np.pi * major * minor / 4.0
+    hull_area = max(cv2.contourArea(cv2.convexHull(contour)), 1.0)
+    fill = abs(1.0 - area_px / ellipse_area)
+    solidity = 1.0 - min(area_px / hull_area, 1.0)
+    return float(max(fill, solidity) + 0.5 * (1.0 - minor / major))
+
+
+def rectangle_error(contour: np.ndarray, area_px: float, aspect: float) -> float:
+    """How far a region is from a rectangle of ``aspect`` = long / short side (0 for one).
+
+    The sum of how far it is from filling its minimum-area rectangle and the
+    log-ratio of that rectangle's aspect to ``aspect`` (perspective bends both
+    a little; a square of aspect 1 against a card's 1.59 errs by 0.46).
+    """
+    (_, _), (width, height), _ = cv2.minAreaRect(contour)
+    if min(width, height) <= 0:
+        return 1.0
+    fill = abs(1.0 - area_px / (width * height))
+    seen = max(width, height) / min(width, height)
+    return float(fill + abs(np.log(seen / aspect)))
+
+
+@dataclass(frozen=True)
+class _ReferenceChooser:
+    """Chooses the reference among components, and says why."""
+
+    rule: str
+    spec: ReferenceSpec | None
+
+    def _shape(self) -> tuple[str, float | None]:
+        spec = self.spec
+        if spec is not None and spec.size is not None:
+            return "rectangle", max(spec.size) / min(spec.size)
+        if spec is not None and spec.length is not None:
+            return "disc", None
+        return "any", None
+
+    def choose(
+        self, components: Sequence[_Component], labels: np.ndarray, shape: tuple[int, ...]
+    ) -> tuple[_Component, list[str]]:
+        """The reference component and remarks (a note on the rule; a warning on a tie).
+
+        A region cut by the photo's edge cannot be a whole reference: it is only
+        chosen when every region touches the edge. Ties of the rule go to the
+        lowest label, so the choice is deterministic.
+        """
+        whole = [c for c in components if not _touches_edge(c, shape)]
+        candidates = whole or list(components)
+        if self.rule != AUTO_RULE:
+            chosen = min(candidates, key=_POSITION_KEYS[self.rule])
+            return chosen, [_Note(f"the {self.rule} region was taken as the reference")]
+        kind, aspect = self._shape()
+        if kind == "any" or len(candidates) == 1:
+            # Nothing known of its shape: the classic pixels-per-metric rule.
+            chosen = min(candidates, key=_POSITION_KEYS[_NO_SHAPE_RULE])
+            return chosen, [_Note(f"the {_NO_SHAPE_RULE} region was taken as the reference")]
+        errors = {}
+        for component in candidates:
+            contour = _outline_of(labels, component)
+            errors[component.label] = (
+                disc_error(contour, component.area)
+                if kind == "disc"
+                else rectangle_error(contour, component.area, aspect)
+            )
+        best = min(errors.values())
+        tied = [c for c in candidates if errors[c.label] <= best + SHAPE_TIE]
+        chosen = min(tied, key=_POSITION_KEYS["largest"])
+        what = "disc" if kind == "disc" else f"rectangle of aspect {aspect:.2f}"
+        remarks: list[str] = [
+            _Note(
+                f"the region most like a {what} was taken as the reference "
+                f"(shape error {errors[chosen.label]:.3f})"
+            )
+        ]
+        if len(tied) > 1:
+            remarks.append(
+                f"{len(tied)} regions look about equally like the reference ({what}); the "
+                "largest of them was taken: check that C-D lies on the reference, or name "
+                "it with the reference rule"
+            )
+        return chosen, remarks
 
 
 def _marker_overlaps(labels: np.ndarray, marker: _Marker, scale_xy: np.ndarray) -> np.ndarray:
@@ -591,7 +771,10 @@ def _marker_overlaps(labels: np.ndarray, marker: _Marker, scale_xy: np.ndarray) 
 
 
 def _assign_roles(
-    found: _Classification, marker: _Marker | None, scale_xy: np.ndarray, rule: str
+    found: _Classification,
+    marker: _Marker | None,
+    scale_xy: np.ndarray,
+    chooser: _ReferenceChooser,
 ) -> tuple[dict[int, str], list[str]]:
     """Role of each component: ``"object"``, ``"reference"`` or ``"carrier"`` (dropped).
 
@@ -606,10 +789,10 @@ def _assign_roles(
             "and no reference was found; put a reference of known size beside the "
             "object, or give the scale directly"
         ]
-    reference = _pick_reference(components, rule, found.labels.shape)
+    reference, remarks = chooser.choose(components, found.labels, found.labels.shape)
     roles = {c.label: "object" for c in components}
     roles[reference.label] = "reference"
-    return roles, [_Note(f"the {rule} region was taken as the reference")]
+    return roles, remarks
 
 
 def _roles_with_marker(
@@ -641,7 +824,7 @@ def _assign_box_roles(
     marker: _Marker | None,
     scale_xy: np.ndarray,
     small_box: tuple[int, int, int, int],
-    rule: str,
+    chooser: _ReferenceChooser,
 ) -> tuple[dict[int, str], list[str]]:
     """The reference for box mode: the marker, or by ``rule`` among regions outside the box."""
     if marker is not None:
@@ -654,9 +837,10 @@ def _assign_box_roles(
             "no reference found outside the box: put a reference of known size in the "
             "photo, or give the scale directly"
         ]
-    reference = _pick_reference(outside, rule, found.labels.shape)
+    reference, remarks = chooser.choose(outside, found.labels, found.labels.shape)
     return {reference.label: "reference"}, [
-        _Note(f"the {rule} region outside the box was taken as the reference")
+        _Note(f"{remark} (outside the box)") if isinstance(remark, _Note) else remark
+        for remark in remarks
     ]
 
 
