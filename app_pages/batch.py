@@ -7,25 +7,26 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import ROOT, current_settings, remember, show_error
+from app_pages.common import (
+    PHOTO_TYPES,
+    ROOT,
+    current_settings,
+    measure_options_ui,
+    remember,
+    show_error,
+)
 from objlen.batch.inputs import BatchInput, inputs_from_uploads
 from objlen.batch.photo import segmenter_factory_for
 from objlen.batch.results import RESULTS_CSV, RESULTS_JSONL, load_results, write_annotated_zip
 from objlen.batch.runner import BatchProgress, run_batch
 from objlen.errors import ObjlenError
-from objlen.options import METHODS, ORIENTATIONS, MeasureOptions, ReferenceSpec
-from objlen.reference import ARUCO_DICTIONARIES
+from objlen.options import MeasureOptions
 from objlen.settings import AppSettings
-from objlen.units import parse_length, parse_size
 
 #: Session key of the folder of the last run, whose results are shown.
 RESULTS_KEY = "batch_results_dir"
-REFERENCE_KINDS = {
-    "size": "a rectangle of known width × height",
-    "length": "an object of known length (CD)",
-    "aruco": "an ArUco marker",
-}
-UPLOAD_TYPES = ["jpg", "jpeg", "png", "tif", "tiff", "webp", "bmp", "heic", "zip"]
+#: What the uploader takes: the photo types, and zip files of photos.
+UPLOAD_TYPES = [*PHOTO_TYPES, "zip"]
 
 
 def inputs_ui() -> list[str | BatchInput]:
@@ -52,66 +53,6 @@ def inputs_ui() -> list[str | BatchInput]:
     )
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return [line if line.startswith("s3://") else str(ROOT / line) for line in lines]
-
-
-def options_ui(settings: AppSettings) -> MeasureOptions:
-    """The measurement options for every photo.
-
-    Raises:
-        ObjlenError: a length that is not a length, or inconsistent choices.
-    """
-    unit = settings.default_unit
-    hint = f"a number in {unit}, or with its unit: 85.6 mm, 3.37 in"
-    kind = st.radio(
-        "The reference is",
-        list(REFERENCE_KINDS),
-        format_func=REFERENCE_KINDS.get,
-        key=remember("batch_reference_kind", "size", list(REFERENCE_KINDS)),
-    )
-    if kind == "size":
-        text = st.text_input(
-            "Real width × height", key=remember("batch_reference_size", "85.6 x 54 mm"), help=hint
-        )
-        spec = ReferenceSpec(size=parse_size(text.replace("×", "x"), unit))
-    elif kind == "length":
-        text = st.text_input(
-            "Real length of CD", key=remember("batch_reference_length", "85.6 mm"), help=hint
-        )
-        spec = ReferenceSpec(length=parse_length(text, unit, what="the reference length"))
-    else:
-        dictionary = st.selectbox(
-            "ArUco dictionary",
-            ARUCO_DICTIONARIES,
-            key=remember("batch_aruco_dictionary", "DICT_4X4_50", ARUCO_DICTIONARIES),
-        )
-        text = st.text_input(
-            "Side of the marker's black square", key=remember("batch_marker", "40 mm"), help=hint
-        )
-        spec = ReferenceSpec(
-            aruco_dictionary=dictionary,
-            marker_size=parse_length(text, unit, what="the marker size"),
-        )
-    method_column, orientation_column = st.columns(2)
-    method = method_column.radio(
-        "Method", METHODS, key=remember("batch_method", "proportional", METHODS), horizontal=True
-    )
-    orientation = orientation_column.radio(
-        "Object box",
-        ORIENTATIONS,
-        key=remember("batch_orientation", "upright", ORIENTATIONS),
-        horizontal=True,
-    )
-    offset = st.text_input(
-        "Offset N (subtracted from the height)", key=remember("batch_offset", "0"), help=hint
-    )
-    return MeasureOptions(
-        reference=spec,
-        method=method,
-        orientation=orientation,
-        unit=unit,
-        offset=parse_length(offset, unit, what="the offset N", allow_zero=True),
-        classes=settings.classes,
-    ).validated()
 
 
 def run_ui(inputs: list[str | BatchInput], options: MeasureOptions, settings: AppSettings) -> None:
@@ -225,7 +166,7 @@ def main() -> None:
         st.text_input("S3 endpoint URL instead of AWS's", key="batch_s3_endpoint")
     st.subheader("Reference and method")
     try:
-        options = options_ui(settings)
+        options = measure_options_ui("batch", settings)
         run_ui(inputs, options, settings)
     except ObjlenError as error:
         show_error(error)

@@ -1,5 +1,6 @@
 """Helpers shared by the pages: the session's settings, the history store,
-widgets that keep their value across pages, and showing errors.
+widgets that keep their value across pages, the measurement options every
+page asks for the same way, and showing errors.
 
 The pages import these; keep the names and signatures of
 :func:`current_settings` and :func:`get_store` stable.
@@ -15,9 +16,11 @@ from typing import Any
 import streamlit as st
 
 from objlen.errors import ObjlenError
+from objlen.options import METHODS, ORIENTATIONS, MeasureOptions, ReferenceSpec
+from objlen.reference import ARUCO_DICTIONARIES
 from objlen.settings import AppSettings, load_settings
 from objlen.store import Store
-from objlen.units import UNITS
+from objlen.units import UNITS, parse_length, parse_size
 
 #: The project folder (where app.py is); relative database paths start here.
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +29,25 @@ SETTINGS_KEY = "objlen_settings"
 #: Session key of the message of settings that could not be loaded.
 SETTINGS_ERROR_KEY = "objlen_settings_error"
 _KEPT_PREFIX = "objlen_kept_"
+#: The photo types every uploader of a photo accepts (what objlen can read).
+PHOTO_TYPES = ["jpg", "jpeg", "png", "heic", "heif", "webp", "tif", "tiff", "bmp"]
+#: What the reference can be, as the measurement options offer it.
+REFERENCE_KINDS = {
+    "length": "Length of CD (card's long side, coin's diameter)",
+    "size": "Width × height (card, sheet of paper)",
+    "aruco": "ArUco marker",
+}
+#: The first value of each measurement option, before the operator changes it.
+OPTION_DEFAULTS = {
+    "reference_kind": "length",
+    "reference_length": "85.6 mm",
+    "reference_size": "85.6 x 54 mm",
+    "aruco_dictionary": "DICT_4X4_50",
+    "marker_size": "40 mm",
+    "method": "proportional",
+    "orientation": "upright",
+    "offset": "0",
+}
 
 
 def _secrets() -> Mapping[str, Any]:
@@ -121,6 +143,83 @@ def show_error(error: ObjlenError, prefix: str = "") -> None:
     st.error(f"{prefix}{error}", icon=":material/error:")
 
 
+def measure_options_ui(key_prefix: str, settings: AppSettings) -> MeasureOptions:
+    """The measurement options, asked the same way on every page: what the
+    reference is and its real size, the method, the object box and the offset N.
+
+    Lengths are read in ``settings.default_unit`` (or the unit written after
+    the number) and the masks with ``settings.classes``. The widgets' keys are
+    ``{key_prefix}_reference_kind``, ``{key_prefix}_reference_length``,
+    ``{key_prefix}_reference_size``, ``{key_prefix}_aruco_dictionary``,
+    ``{key_prefix}_marker_size``, ``{key_prefix}_method``,
+    ``{key_prefix}_orientation`` and ``{key_prefix}_offset``; each keeps its
+    value for the session (:func:`remember`).
+
+    Raises:
+        ObjlenError: a length that is not a length, or inconsistent choices.
+    """
+
+    def key(name: str, options: Sequence[Any] | None = None) -> str:
+        return remember(f"{key_prefix}_{name}", OPTION_DEFAULTS[name], options)
+
+    unit = settings.default_unit
+    hint = f"a number in {unit}, or with its unit: 85.6 mm, 3.37 in"
+    kind = st.radio(
+        "The reference is",
+        list(REFERENCE_KINDS),
+        format_func=REFERENCE_KINDS.get,
+        key=key("reference_kind", list(REFERENCE_KINDS)),
+    )
+    if kind == "length":
+        length_text = st.text_input("Real length of CD", key=key("reference_length"), help=hint)
+    elif kind == "size":
+        size_text = st.text_input("Real width × height", key=key("reference_size"), help=hint)
+    else:
+        dictionary = st.selectbox(
+            "ArUco dictionary",
+            ARUCO_DICTIONARIES,
+            key=key("aruco_dictionary", ARUCO_DICTIONARIES),
+        )
+        marker_text = st.text_input(
+            "Side of the marker's black square", key=key("marker_size"), help=hint
+        )
+    method = st.radio(
+        "Method",
+        METHODS,
+        key=key("method", METHODS),
+        horizontal=True,
+        help="proportional: the seed's formulas (camera parallel to the table); homography: "
+        "corrects a tilted camera, needs a rectangle of known width × height or an ArUco marker",
+    )
+    orientation = st.radio(
+        "Object box",
+        ORIENTATIONS,
+        key=key("orientation", ORIENTATIONS),
+        horizontal=True,
+        help="upright: the axis-aligned box; auto: the smallest rotated box",
+    )
+    offset_text = st.text_input(
+        "Offset N (subtracted from the height)", key=key("offset"), help=hint
+    )
+    if kind == "length":
+        spec = ReferenceSpec(length=parse_length(length_text, unit, what="the reference length"))
+    elif kind == "size":
+        spec = ReferenceSpec(size=parse_size(size_text.replace("×", "x"), unit))
+    else:
+        spec = ReferenceSpec(
+            aruco_dictionary=dictionary,
+            marker_size=parse_length(marker_text, unit, what="the marker size"),
+        )
+    return MeasureOptions(
+        reference=spec,
+        method=method,
+        orientation=orientation,
+        unit=unit,
+        offset=parse_length(offset_text, unit, what="the offset N", allow_zero=True),
+        classes=settings.classes,
+    ).validated()
+
+
 def _unit_changed(widget_key: str) -> None:
     try:
         update_settings(default_unit=st.session_state[widget_key])
@@ -138,10 +237,14 @@ def unit_selector(container: Any, *, key: str, label: str = "Unit") -> str:
 
 
 __all__ = [
+    "OPTION_DEFAULTS",
+    "PHOTO_TYPES",
+    "REFERENCE_KINDS",
     "ROOT",
     "current_settings",
     "forget",
     "get_store",
+    "measure_options_ui",
     "remember",
     "settings_problem",
     "show_error",

@@ -88,14 +88,14 @@ def main() -> None:
     st.dataframe(
         table,
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
         column_config={
             "saved": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
             **{column: length for column in table.columns[4:8]},
         },
     )
     st.subheader("Widths and heights over time")
-    st.altair_chart(trend_chart(table, unit), use_container_width=True)
+    st.altair_chart(trend_chart(table, unit), width="stretch")
     st.download_button(
         "Download CSV",
         to_csv(rows),

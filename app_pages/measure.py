@@ -22,12 +22,19 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from app_pages.common import ROOT, current_settings, get_store, remember, show_error
+from app_pages.common import (
+    PHOTO_TYPES,
+    ROOT,
+    current_settings,
+    get_store,
+    measure_options_ui,
+    remember,
+    show_error,
+)
 from objlen import (
     Measurement,
     MeasureOptions,
     ObjlenError,
-    ReferenceSpec,
     load_image,
     load_mask,
     measure,
@@ -54,14 +61,10 @@ from objlen.display.overlay import (
     thumbnail_png,
 )
 from objlen.imageio import encode_png, sha256_hex
-from objlen.options import METHODS, ORIENTATIONS
-from objlen.reference import ARUCO_DICTIONARIES
 from objlen.segment import make_segmenter
 from objlen.settings import AppSettings
-from objlen.units import parse_length, parse_size
 
 SAMPLES_DIR = ROOT / "samples"
-PHOTO_TYPES = ["jpg", "jpeg", "png", "heic", "heif", "webp", "tif", "tiff", "bmp"]
 #: Plain session keys (not widgets): they survive leaving the page.
 PHOTOS_KEY = "measure_photos"  # source -> Photo last chosen from it
 POINTS_KEY = "measure_points"  # points key -> {name: [x, y]} moved by the operator
@@ -71,11 +74,6 @@ STALE_KEY = "measure_stale"  # fingerprint of a canvas value to ignore (after a 
 COUNTER_KEY = "measure_reset_counter"
 SAVED_KEY = "measure_saved"
 SOURCES = {"sample": "Sample photo", "upload": "Upload a photo", "camera": "Camera"}
-REFERENCE_KINDS = {
-    "length": "Length of CD (card's long side, coin's diameter)",
-    "size": "Width × height (card, sheet of paper)",
-    "aruco": "ArUco marker",
-}
 
 
 @dataclass(frozen=True)
@@ -304,75 +302,6 @@ def mask_ui(photo: Photo, settings: AppSettings) -> MaskSource | None:
         return None
     data = upload.getvalue()
     return MaskSource("upload", _mask_key("upload", sha256_hex(data), settings), data)
-
-
-def options_ui(settings: AppSettings) -> MeasureOptions:
-    """The measurement's options from the widgets.
-
-    Raises:
-        ObjlenError: a length that is not a length, or inconsistent choices.
-    """
-    st.subheader("Reference and method")
-    unit = settings.default_unit
-    kind = st.radio(
-        "The reference is",
-        list(REFERENCE_KINDS),
-        format_func=REFERENCE_KINDS.get,
-        key=remember("measure_reference_kind", "length", list(REFERENCE_KINDS)),
-    )
-    hint = f"a number in {unit}, or with its unit: 85.6 mm, 3.37 in"
-    if kind == "length":
-        text = st.text_input(
-            "Real length of CD", key=remember("measure_reference_length", "85.6 mm"), help=hint
-        )
-        spec = ReferenceSpec(length=parse_length(text, unit, what="the reference length"))
-    elif kind == "size":
-        text = st.text_input(
-            "Real width × height", key=remember("measure_reference_size", "85.6 x 54 mm"), help=hint
-        )
-        spec = ReferenceSpec(size=parse_size(text.replace("×", "x"), unit))
-    else:
-        dictionary = st.selectbox(
-            "ArUco dictionary",
-            ARUCO_DICTIONARIES,
-            key=remember("measure_aruco_dictionary", "DICT_4X4_50", ARUCO_DICTIONARIES),
-        )
-        text = st.text_input(
-            "Side of the marker's black square",
-            key=remember("measure_marker_size", "40 mm"),
-            help=hint,
-        )
-        spec = ReferenceSpec(
-            aruco_dictionary=dictionary,
-            marker_size=parse_length(text, unit, what="the marker size"),
-        )
-    method = st.radio(
-        "Method",
-        METHODS,
-        key=remember("measure_method", "proportional", METHODS),
-        horizontal=True,
-        help="proportional: the seed's formulas (camera parallel to the table); homography: "
-        "corrects a tilted camera, needs a rectangle of known width × height or an ArUco marker",
-    )
-    orientation = st.radio(
-        "Object box",
-        ORIENTATIONS,
-        key=remember("measure_orientation", "upright", ORIENTATIONS),
-        horizontal=True,
-        help="upright: the axis-aligned box; auto: the smallest rotated box",
-    )
-    offset_text = st.text_input(
-        "Offset N (subtracted from the height)", key=remember("measure_offset", "0"), help=hint
-    )
-    offset = parse_length(offset_text, unit, what="the offset N", allow_zero=True)
-    return MeasureOptions(
-        reference=spec,
-        method=method,
-        orientation=orientation,
-        unit=unit,
-        offset=offset,
-        classes=settings.classes,
-    ).validated()
 
 
 # ------------------------------------------------------------------ points
@@ -645,8 +574,9 @@ def main() -> None:
                 source = mask_ui(photo, settings)
             except ObjlenError as error:
                 problems.append(error)
+            st.subheader("Reference and method")
             try:
-                options = options_ui(settings)
+                options = measure_options_ui("measure", settings)
             except ObjlenError as error:
                 problems.append(error)
         opacity = st.slider(

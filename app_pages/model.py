@@ -4,21 +4,24 @@ A thin page over :mod:`objlen.sagemaker.channels`, :mod:`objlen.sagemaker.train`
 :mod:`objlen.sagemaker.deploy` and :mod:`objlen.sagemaker.batch_transform`: widgets give
 plain values,
 each button calls one function, every :class:`~objlen.errors.ObjlenError` is
-shown with ``st.error`` and no traceback. Credentials are never typed in here: boto3
-finds them in the environment, a profile or an instance role.
+shown with ``st.error`` and no traceback. Region, profile and endpoint URL start
+as the session's settings (the Settings page); the photos are measured with the
+same options widget as on the Measure page, in the settings' unit and class ids.
+Credentials are never typed in here: boto3 finds them in the environment, a
+profile or an instance role.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from app_pages.common import current_settings, measure_options_ui
 from objlen.errors import ObjlenError
-from objlen.options import MeasureOptions, ReferenceSpec
+from objlen.options import MeasureOptions
 from objlen.sagemaker.batch_transform import (
     PhotoResult,
     describe_transform,
@@ -39,7 +42,7 @@ from objlen.sagemaker.train import (
     describe_training,
     wait_for_training,
 )
-from objlen.units import UNITS, parse_length
+from objlen.settings import AppSettings
 
 #: What the page says when boto3 finds no credentials.
 CONFIGURE_AWS = (
@@ -59,22 +62,28 @@ def attempt(action: Callable[[], Any]) -> Any:
         return None
 
 
-def aws_ui() -> AwsSession | None:
-    """Region, profile and endpoint URL; ``None`` (with advice) when AWS is not usable."""
+def aws_ui(settings: AppSettings) -> AwsSession | None:
+    """Region, profile and endpoint URL, starting as the session's settings;
+    ``None`` (with advice) when AWS is not usable."""
     with st.expander("AWS connection", expanded=False):
         region = st.text_input(
             "Region",
-            value=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "",
+            value=settings.region,
             key="model_region",
-            help="e.g. ap-northeast-1; empty: the profile's",
+            help="e.g. ap-northeast-1; empty: the profile's. Starts as the Settings page's.",
         )
         profile = st.text_input(
-            "Profile", value=os.environ.get("AWS_PROFILE", ""), key="model_profile"
+            "Profile",
+            value=settings.profile,
+            key="model_profile",
+            help="Starts as the Settings page's; empty: boto3's default credential chain.",
         )
         endpoint_url = st.text_input(
             "Endpoint URL",
+            value=settings.endpoint_url,
             key="model_endpoint_url",
-            help="one URL for S3 and SageMaker instead of AWS's, e.g. a local moto server",
+            help="one URL for S3 and SageMaker instead of AWS's, e.g. a local moto server. "
+            "Starts as the Settings page's.",
         )
     session = attempt(lambda: AwsSession(region, profile, endpoint_url))
     if session is None:
@@ -109,9 +118,7 @@ def dataset_ui(session: AwsSession) -> tuple[str, str, str]:
     )
     bucket_column, prefix_column = st.columns(2)
     bucket = bucket_column.text_input("S3 bucket", key="model_bucket")
-    prefix = prefix_column.text_input(
-        "S3 prefix", value="objlen/dataset", key="model_prefix"
-    )
+    prefix = prefix_column.text_input("S3 prefix", value="objlen/dataset", key="model_prefix")
     if st.button("Check and upload", key="model_upload", disabled=not (folder and bucket)):
         summary = attempt(lambda: scan_dataset(folder))
         if summary is not None:
@@ -270,26 +277,17 @@ def result_rows(results: list[PhotoResult]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def measure_ui(session: AwsSession, source: str, target: str) -> None:
-    """Step 6: the reference; the Measure button and the table of results."""
+def measure_ui(session: AwsSession, settings: AppSettings, source: str, target: str) -> None:
+    """Step 6: the measurement options; the Measure button and the table of results."""
     st.subheader("6. Measure the transform's masks")
-    length_column, unit_column = st.columns(2)
-    length = length_column.text_input(
-        "Reference length CD", value="85.6", key="model_reference", help="e.g. 85.6 or 85.6mm"
-    )
-    unit = unit_column.selectbox("Unit", UNITS, key="model_unit")
-    if st.button("Measure", key="model_measure", disabled=not (source and target)):
-
-        def run() -> list[PhotoResult]:
-            spec = ReferenceSpec(length=parse_length(length, unit, what="the reference length"))
-            options = MeasureOptions(reference=spec, unit=unit)
-            return list(measure_transform_outputs(source, target, options, session))
-
-        results = attempt(run)
+    options: MeasureOptions | None = attempt(lambda: measure_options_ui("model", settings))
+    ready = options is not None and bool(source and target)
+    if st.button("Measure", key="model_measure", disabled=not ready):
+        results = attempt(lambda: list(measure_transform_outputs(source, target, options, session)))
         if results is not None:
             measured = sum(r.ok for r in results)
             st.caption(f"{measured} of {len(results)} photos measured")
-            st.dataframe(result_rows(results), hide_index=True, use_container_width=True)
+            st.dataframe(result_rows(results), hide_index=True, width="stretch")
 
 
 def main() -> None:
@@ -298,7 +296,8 @@ def main() -> None:
         "Train SageMaker's built-in semantic segmentation algorithm on a dataset folder, "
         "deploy it, and measure photos segmented by Batch Transform."
     )
-    session = aws_ui()
+    settings = current_settings()
+    session = aws_ui(settings)
     if session is None:
         return
     folder, bucket, prefix = dataset_ui(session)
@@ -306,7 +305,7 @@ def main() -> None:
     job = follow_ui(session)
     deploy_ui(session, job)
     source, target = transform_ui(session, job)
-    measure_ui(session, source, target)
+    measure_ui(session, settings, source, target)
 
 
 main()

@@ -76,6 +76,7 @@ def test_a_folder_that_does_not_exist_is_an_error(app_db: Path, tmp_path: Path) 
 
 def test_a_bad_reference_length_is_an_error_not_a_crash(app_db: Path) -> None:
     at = page().run()
+    at.radio(key="batch_reference_kind").set_value("size").run()
     at.text_input(key="batch_reference_size").input("wide").run()
     assert not at.exception
     assert at.error
