@@ -12,13 +12,13 @@ the right, y down; pixel ``(i, j)`` covers ``[i-0.5, i+0.5] x [j-0.5, j+0.5]``.
 
 from objlen.classes import ClassIds
 from objlen.errors import (
+    AwsError,
     ImageReadError,
     MaskError,
     ObjlenError,
     ParameterError,
     ReferenceNotFoundError,
     SegmentationError,
-    TrainingError,
 )
 from objlen.imageio import load_image, load_mask
 from objlen.measure import measure, remeasure
@@ -27,6 +27,7 @@ from objlen.result import SCHEMA, Length, Measurement, ObjectResult, ReferenceRe
 
 __all__ = [
     "SCHEMA",
+    "AwsError",
     "ClassIds",
     "ImageReadError",
     "Length",
@@ -40,7 +41,6 @@ __all__ = [
     "ReferenceResult",
     "ReferenceSpec",
     "SegmentationError",
-    "TrainingError",
     "load_image",
     "load_mask",
     "measure",

@@ -33,16 +33,19 @@ class SegmentationError(ObjlenError):
     """A segmenter failed: endpoint unreachable, model error, bad answer."""
 
 
-class TrainingError(ObjlenError):
-    """A SageMaker training, deployment or Batch Transform step failed."""
+class AwsError(ObjlenError):
+    """A call to AWS failed: S3, or a SageMaker training, deployment or Batch Transform step.
+
+    (The endpoint client's failures are :class:`SegmentationError`.)
+    """
 
 
 __all__ = [
+    "AwsError",
     "ImageReadError",
     "MaskError",
     "ObjlenError",
     "ParameterError",
     "ReferenceNotFoundError",
     "SegmentationError",
-    "TrainingError",
 ]

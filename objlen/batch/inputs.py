@@ -6,11 +6,12 @@ only; each :class:`BatchInput` reads its bytes when a worker calls its
 than :data:`MAX_INPUT_BYTES` is refused when read, with an
 :class:`~objlen.errors.ImageReadError`.
 
-S3 prefixes are listed and read with a plain boto3 client of their own
-(imported on first use) rather than :mod:`objlen.sagemaker.s3`, whose session needs a
-region and whose failures are :class:`~objlen.errors.TrainingError`: here a
-prefix that cannot be listed is a :class:`BatchError` and an object that
-cannot be read is an :class:`~objlen.errors.ImageReadError`.
+S3 prefixes are listed and read with an S3 client of the shared
+:class:`~objlen.sagemaker.session.AwsSession` (its profile, retries and
+timeouts; no region needed), and S3's failures are told by its one
+translation, :func:`~objlen.sagemaker.session.explain_aws_error`: a prefix
+that cannot be listed is a :class:`BatchError`, an object that cannot be read
+an :class:`~objlen.errors.ImageReadError`.
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from objlen.errors import ImageReadError, ParameterError
 from objlen.sagemaker.s3 import split_s3_uri
+from objlen.sagemaker.session import AwsSession, explain_aws_error
 
 #: File name endings taken from folders, zip files and S3 prefixes (a file
 #: named on the command line is always taken).
@@ -103,39 +107,51 @@ def _zip_inputs(archive: Path) -> Iterator[BatchInput]:
         yield BatchInput(f"{archive}!{entry}", lambda entry=entry: _read_zip_entry(archive, entry))
 
 
-def _s3_client(endpoint_url: str | None) -> Any:
-    """A boto3 S3 client (imported here, so that other uses need no boto3)."""
-    import boto3
+def _s3_client(session: AwsSession, uri: str) -> Any:
+    """``session``'s S3 client.
 
-    return boto3.session.Session().client("s3", endpoint_url=endpoint_url)
-
-
-def _read_s3_object(client: Any, bucket: str, key: str) -> bytes:
-    from botocore.exceptions import BotoCoreError, ClientError
-
+    Raises:
+        BatchError: it cannot be made (e.g. the profile does not exist).
+    """
     try:
-        answer = client.get_object(Bucket=bucket, Key=key)
+        return session.client("s3", needs_region=False)
+    except ParameterError as error:
+        raise BatchError(f"cannot list {uri}: {error}") from error
+    except BotoCoreError as error:
+        reason = explain_aws_error(error, "listing the photos", session)
+        raise BatchError(f"cannot list {uri}: {reason}") from error
+
+
+def _read_s3_object(session: AwsSession, bucket: str, key: str) -> bytes:
+    """The object's bytes.
+
+    Raises:
+        ImageReadError: larger than :data:`MAX_INPUT_BYTES`, or S3 failed.
+    """
+    try:
+        answer = session.client("s3", needs_region=False).get_object(Bucket=bucket, Key=key)
         if answer.get("ContentLength", 0) > MAX_INPUT_BYTES:
             raise ImageReadError(f"s3://{bucket}/{key}: too large for a photo")
         return answer["Body"].read()
     except (BotoCoreError, ClientError) as error:
-        raise ImageReadError(f"s3://{bucket}/{key}: could not be read from S3: {error}") from error
+        reason = explain_aws_error(error, "reading it", session)
+        raise ImageReadError(f"s3://{bucket}/{key}: could not be read from S3: {reason}") from error
 
 
-def _s3_inputs(uri: str, client: Any) -> Iterator[BatchInput]:
-    from botocore.exceptions import BotoCoreError, ClientError
-
+def _s3_inputs(uri: str, session: AwsSession) -> Iterator[BatchInput]:
     bucket, prefix = split_s3_uri(uri, "the batch input")
+    client = _s3_client(session, uri)
     keys: list[str] = []
     try:
         pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
         for page in pages:
             keys += [o["Key"] for o in page.get("Contents", []) if _is_image_name(o["Key"])]
     except (BotoCoreError, ClientError) as error:
-        raise BatchError(f"cannot list {uri}: {error}") from error
+        reason = explain_aws_error(error, "listing the photos", session)
+        raise BatchError(f"cannot list {uri}: {reason}") from error
     for key in keys:
         yield BatchInput(
-            f"s3://{bucket}/{key}", lambda key=key: _read_s3_object(client, bucket, key)
+            f"s3://{bucket}/{key}", lambda key=key: _read_s3_object(session, bucket, key)
         )
 
 
@@ -172,6 +188,7 @@ def expand_inputs(
     *,
     exclude: str | Path | None = None,
     s3_endpoint_url: str | None = None,
+    aws_session: AwsSession | None = None,
 ) -> list[BatchInput]:
     """List the photos named by ``inputs``, without reading them.
 
@@ -181,7 +198,11 @@ def expand_inputs(
             zip files (their image entries), ``s3://bucket/prefix`` addresses
             (every image object under the prefix), or ready :class:`BatchInput`.
         exclude: a folder whose files are never taken (the batch's own output).
-        s3_endpoint_url: S3 endpoint instead of AWS's (e.g. a local server).
+        s3_endpoint_url: S3 endpoint instead of AWS's (e.g. a local server),
+            used when ``aws_session`` is not given.
+        aws_session: the session (profile, region, retries) whose S3 client
+            reads ``s3://`` inputs; ``None``: one with the default credential
+            chain and ``s3_endpoint_url``.
 
     Returns:
         The photos in the order found, each name once (the first wins).
@@ -192,15 +213,15 @@ def expand_inputs(
     """
     found: list[BatchInput] = []
     excluded = None if exclude is None else Path(exclude).resolve()
-    client = None
+    session = aws_session
     for item in inputs:
         if isinstance(item, BatchInput):
             found.append(item)
             continue
         text = str(item)
         if text.startswith("s3://"):
-            client = client or _s3_client(s3_endpoint_url)
-            found += _s3_inputs(text, client)
+            session = session or AwsSession(endpoint_url=s3_endpoint_url)
+            found += _s3_inputs(text, session)
             continue
         path = Path(item)
         if path.is_dir():

@@ -85,7 +85,7 @@ def run_batch_transform(
         ParameterError: bad names or URIs, no photos under the input prefix,
             other files there (they would be sent as photos too), or the
             output inside the input.
-        TrainingError: SageMaker refused the job.
+        AwsError: SageMaker refused the job.
     """
     check_name(model_name, "the model name")
     check_inference_instance(instance_type)
@@ -140,7 +140,7 @@ def describe_transform(name: str, session: AwsSession) -> JobStatus:
     """The transform job's current :class:`~objlen.sagemaker.jobs.JobStatus`.
 
     Raises:
-        TrainingError: no such job, or AWS refused.
+        AwsError: no such job, or AWS refused.
     """
     check_name(name, "the transform job name")
     description = describe(
@@ -163,7 +163,7 @@ def wait_for_transform(
     """Follow a transform job until it ends; return its final (Completed) status.
 
     Raises:
-        TrainingError: it failed (with FailureReason) or was stopped, or is
+        AwsError: it failed (with FailureReason) or was stopped, or is
             still running after ``timeout_s``.
     """
     status = follow(
@@ -182,7 +182,7 @@ def transform_outputs(output_s3_prefix: str, session: AwsSession) -> Iterator[tu
     (the photo's path under the transform's input prefix), in key order.
 
     Raises:
-        TrainingError: S3 refused.
+        AwsError: S3 refused.
     """
     bucket, prefix = split_s3_folder(output_s3_prefix, "the output")
     for key in list_keys(session, bucket, prefix, f"listing s3://{bucket}/{prefix}"):
@@ -269,7 +269,7 @@ def measure_transform_outputs(
 
     Raises:
         ParameterError: bad options or URIs.
-        TrainingError: the input cannot be listed.
+        AwsError: the input cannot be listed.
     """
     options = options.validated()
     in_bucket, in_prefix = split_s3_folder(input_s3_prefix, "the input")

@@ -189,7 +189,7 @@ def uploaded_channels(bucket: str, prefix: str, session: AwsSession) -> dict[str
 
     Raises:
         ParameterError: a bad bucket name.
-        TrainingError: S3 refused.
+        AwsError: S3 refused.
     """
     check_bucket(bucket)
     channels = channel_uris(bucket, prefix, label_map=True)
@@ -243,7 +243,7 @@ def upload_dataset(
     Raises:
         ParameterError: a bad dataset, bucket or prefix; files of another
             dataset under the channels' prefixes.
-        TrainingError: S3 refused (no bucket, no credentials...).
+        AwsError: S3 refused (no bucket, no credentials...).
     """
     check_bucket(bucket)
     summary = scan_dataset(dataset_dir, classes)

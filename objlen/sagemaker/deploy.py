@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
-from objlen.errors import ParameterError, TrainingError
+from objlen.errors import AwsError, ParameterError
 from objlen.sagemaker.jobs import (
     JobStatus,
     check_inference_instance,
@@ -50,7 +50,7 @@ def create_model(
     A model of that name made from the same artifacts is reused.
 
     Raises:
-        TrainingError: the job is not Completed, or the name is taken by
+        AwsError: the job is not Completed, or the name is taken by
             another model, or AWS refused.
     """
     model_name = model_name or training_job_name
@@ -59,7 +59,7 @@ def create_model(
     status = training_status(job)
     artifacts = (job.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
     if status.status != "Completed" or not artifacts:
-        raise TrainingError(
+        raise AwsError(
             f"training job '{training_job_name}' is {status.status}, not Completed: it has no "
             "model to deploy yet" + (f" ({status.failure_reason})" if status.failure_reason else "")
         )
@@ -75,7 +75,7 @@ def create_model(
     if existing is not None:
         if (existing.get("PrimaryContainer") or {}).get("ModelDataUrl") == artifacts:
             return model_name
-        raise TrainingError(
+        raise AwsError(
             f"a model named '{model_name}' exists already with other artifacts; choose "
             "another model name"
         )
@@ -90,7 +90,7 @@ def describe_endpoint(name: str, session: AwsSession) -> JobStatus | None:
     """The endpoint's :class:`~objlen.sagemaker.jobs.JobStatus`, or ``None`` if there is none.
 
     Raises:
-        TrainingError: AWS refused.
+        AwsError: AWS refused.
     """
     check_name(name, "the endpoint name")
     with calling_aws(f"reading endpoint '{name}'", session):
@@ -123,7 +123,7 @@ def deploy(
 
     Raises:
         ParameterError: bad names or instance type.
-        TrainingError: the job is not Completed, the endpoint exists already
+        AwsError: the job is not Completed, the endpoint exists already
             (switch it with ``aws sagemaker update-endpoint``), creation failed,
             or it is not InService within ``timeout_s``.
     """
@@ -132,7 +132,7 @@ def deploy(
     if instance_count < 1:
         raise ParameterError("instance_count must be at least 1")
     if describe_endpoint(endpoint_name, session) is not None:
-        raise TrainingError(
+        raise AwsError(
             f"endpoint '{endpoint_name}' exists already in region {session.region}: deploy "
             "under another name, or switch it to the new model with `aws sagemaker "
             "update-endpoint`"
@@ -158,7 +158,7 @@ def deploy(
     def describe() -> JobStatus:
         status = describe_endpoint(endpoint_name, session)
         if status is None:
-            raise TrainingError(f"endpoint '{endpoint_name}' disappeared while starting")
+            raise AwsError(f"endpoint '{endpoint_name}' disappeared while starting")
         return status
 
     status = describe()

@@ -7,7 +7,7 @@ a transform job or an endpoint stands (made from SageMaker's Describe*
 answers by :func:`training_status`, :func:`transform_status` and
 :func:`endpoint_status`, all pure); :func:`follow` polls one until it ends and
 :func:`raise_for_status` turns an end other than success into a
-:class:`~objlen.errors.TrainingError`.
+:class:`~objlen.errors.AwsError`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from objlen.errors import ParameterError, TrainingError
+from objlen.errors import AwsError, ParameterError
 
 #: A few inference instances (CPU or GPU); any ``ml.*`` type is accepted.
 INFERENCE_INSTANCE_TYPES = ("ml.m5.xlarge", "ml.m5.large", "ml.c5.xlarge", "ml.c5.2xlarge")
@@ -192,7 +192,7 @@ def endpoint_status(description: Mapping[str, Any]) -> JobStatus:
 
 
 def raise_for_status(status: JobStatus) -> JobStatus:
-    """Return ``status`` if it succeeded; raise :class:`TrainingError` if it ended otherwise."""
+    """Return ``status`` if it succeeded; raise :class:`AwsError` if it ended otherwise."""
     if status.done and not status.succeeded:
         reason = status.failure_reason or status.detail or "SageMaker gave no reason"
         hint = {
@@ -201,7 +201,7 @@ def raise_for_status(status: JobStatus) -> JobStatus:
             "the photos that succeeded have their .out masks",
             "endpoint": "its log is in CloudWatch, group /aws/sagemaker/Endpoints",
         }[status.kind]
-        raise TrainingError(
+        raise AwsError(
             f"{status.kind} '{status.name}' {status.status.lower()}: {reason} ({hint})"
         )
     return status
@@ -222,7 +222,7 @@ def follow(
     (successful or not: see :func:`raise_for_status`).
 
     Raises:
-        TrainingError: not final after ``timeout_s`` (the job goes on running).
+        AwsError: not final after ``timeout_s`` (the job goes on running).
     """
     if poll_s <= 0:
         raise ParameterError("the polling interval must be a positive number of seconds")
@@ -239,7 +239,7 @@ def follow(
                 if status.kind == "training job"
                 else "the SageMaker console"
             )
-            raise TrainingError(
+            raise AwsError(
                 f"{status.kind} '{status.name}' is still {status.status} after waiting "
                 f"{timeout_s:g} s; it goes on running in SageMaker: follow it with {follow_up}"
             )

@@ -51,7 +51,7 @@ def list_keys(session: AwsSession, bucket: str, prefix: str, what: str) -> Itera
     """Every key under ``prefix``, in S3's (lexicographic) order, page after page.
 
     Raises:
-        TrainingError: S3 refused while doing ``what``.
+        AwsError: S3 refused while doing ``what``.
     """
     with calling_aws(what, session):
         paginator = session.client("s3").get_paginator("list_objects_v2")
@@ -65,7 +65,7 @@ def read_object(session: AwsSession, bucket: str, key: str) -> bytes:
 
     Raises:
         FileNotFoundError: no such object.
-        TrainingError: S3 refused.
+        AwsError: S3 refused.
     """
     with calling_aws(f"reading s3://{bucket}/{key}", session):
         try:

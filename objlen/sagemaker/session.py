@@ -1,13 +1,16 @@
-"""Calling AWS for the SageMaker steps: one session, and failures told to the operator.
+"""Calling AWS: one session for every boto3 client, and failures told to the operator.
 
-:class:`AwsSession` builds boto3 clients with botocore's retries (like
-:mod:`objlen.segment.sagemaker`) and can point every service at one URL (a
-local moto server in the tests). :func:`explain_aws_error` turns a boto3 or
-botocore failure into a :class:`~objlen.errors.TrainingError` whose message
-says what to do; :func:`calling_aws` does that around a block of calls.
+:class:`AwsSession` builds boto3 clients with a profile, botocore's retries
+and timeouts, and can point every service at one URL (a local moto server or
+endpoint server in the tests). The SageMaker steps, the endpoint client
+(:mod:`objlen.segment.sagemaker`) and the batch's S3 inputs
+(:mod:`objlen.batch.inputs`) all get their clients here; this is the only
+module that imports boto3.
 
-With :mod:`objlen.segment.sagemaker`, this is the only module that imports
-boto3.
+:func:`explain_aws_error` is objlen's one translation of a boto3 or botocore
+failure into an :class:`~objlen.errors.ObjlenError` whose message says what
+to do (an :class:`~objlen.errors.AwsError` by default);
+:func:`calling_aws` does that around a block of calls.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    ConnectionClosedError,
     ConnectTimeoutError,
     EndpointConnectionError,
     NoCredentialsError,
@@ -29,8 +33,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from objlen.errors import ParameterError, TrainingError
-from objlen.segment.sagemaker import CREDENTIAL_ERROR_CODES, THROTTLING_ERROR_CODES
+from objlen.errors import AwsError, ObjlenError, ParameterError
 
 T = TypeVar("T")
 
@@ -46,6 +49,9 @@ class AwsSession:
             moto server); ``None`` for AWS.
         max_attempts: total attempts per call, the first included (botocore
             ``standard`` or ``adaptive`` retries).
+        retry_mode: botocore retry mode, ``"standard"`` or ``"adaptive"``.
+        connect_timeout_s: seconds to wait for a TCP connection.
+        read_timeout_s: seconds to wait for an answer (socket read timeout).
 
     Raises:
         ParameterError: a bad retry setting.
@@ -71,6 +77,7 @@ class AwsSession:
         self.profile = (profile or "").strip() or None
         self.endpoint_url = (endpoint_url or "").strip() or None
         self._region = (region or "").strip() or None
+        self.read_timeout_s = read_timeout_s
         self._config = Config(
             retries={"mode": retry_mode, "total_max_attempts": max_attempts},
             connect_timeout=connect_timeout_s,
@@ -119,12 +126,28 @@ class AwsSession:
             )
         return region
 
-    def client(self, service: str) -> Any:
-        """A boto3 client of ``service`` (``"s3"``, ``"sagemaker"``), reused."""
+    def client(self, service: str, *, needs_region: bool = True) -> Any:
+        """A boto3 client of ``service`` (``"s3"``, ``"sagemaker"``...), made once and reused.
+
+        It has this session's profile, endpoint URL, retries and timeouts.
+
+        Args:
+            service: the boto3 service name.
+            needs_region: with ``False`` (S3: botocore finds a bucket's own
+                region) a session without a region gets boto3's default
+                instead of an error.
+
+        Raises:
+            ParameterError: the profile does not exist, or no region is set
+                and ``needs_region``.
+        """
+        region = self._region or self.boto_session().region_name
+        if not region and needs_region:
+            region = self.region  # raises, saying how to set one
         if service not in self._clients:
             self._clients[service] = self.boto_session().client(
                 service,
-                region_name=self.region,
+                region_name=region or None,
                 endpoint_url=self.endpoint_url,
                 config=self._config,
             )
@@ -144,62 +167,187 @@ HOW_TO_CONFIGURE = (
     "AWS_REGION), choose a profile, or run `aws configure`"
 )
 
+#: Error codes AWS answers when it throttles calls.
+THROTTLING_ERROR_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "SlowDown",
+    }
+)
+#: Error codes AWS answers when it refuses the credentials (unknown, expired, bad signature).
+CREDENTIAL_ERROR_CODES = frozenset(
+    {
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidClientTokenId",
+        "MissingAuthenticationToken",
+        "IncompleteSignature",
+    }
+)
 
-def explain_aws_error(error: Exception, what: str, session: AwsSession) -> TrainingError:
-    """Turn a boto3/botocore failure while doing ``what`` into a :class:`TrainingError`."""
+
+def _attempts(error: ClientError) -> str:
+    """``"3 attempts"``: how many calls botocore made, its retries included."""
+    count = int(error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) or 0) + 1
+    return f"{count} attempt{'s' if count != 1 else ''}"
+
+
+def _region_for_messages(session: AwsSession) -> str:
+    try:
+        return session.region
+    except ObjlenError:
+        return "the default region"
+
+
+def explain_aws_error(
+    error: Exception,
+    what: str,
+    session: AwsSession,
+    *,
+    subject: str | None = None,
+    error_type: type[ObjlenError] = AwsError,
+) -> ObjlenError:
+    """Turn a boto3/botocore failure while doing ``what`` into an error for the operator.
+
+    This is objlen's one translation of AWS failures: the SageMaker steps, the
+    endpoint client (:mod:`objlen.segment.sagemaker`) and the batch's S3
+    inputs all use it. The message says what went wrong and what to do; it
+    never holds credentials.
+
+    Args:
+        error: what boto3 or botocore raised.
+        what: the action, as it reads after "while": ``"creating training job
+            'x'"``, ``"calling endpoint 'e'"``.
+        session: where the call went (its URL or region, profile and read
+            timeout appear in the messages).
+        subject: the resource the call is about, e.g. ``"endpoint 'e'"``: an
+            answer that it does not exist is then told as "``subject`` not
+            found in region ...". ``None``: the call names no single resource.
+        error_type: the class of the error returned (:class:`AwsError` for the
+            SageMaker steps, :class:`SegmentationError` for the endpoint client).
+
+    Returns:
+        An ``error_type`` instance (not raised: ``raise ... from error``).
+    """
+    thing = subject or what
+    where = session.where
     if isinstance(error, NoCredentialsError | PartialCredentialsError):
-        return TrainingError(HOW_TO_CONFIGURE)
+        return error_type(HOW_TO_CONFIGURE)
     if isinstance(error, ProfileNotFound):
-        return TrainingError(f"AWS profile '{session.profile}' not found; check its name")
-    if isinstance(error, ConnectTimeoutError | EndpointConnectionError):
-        return TrainingError(
-            f"could not connect to {session.where} while {what}: check the network, the "
-            "region and the endpoint URL"
+        return error_type(
+            f"AWS profile '{session.profile}' not found in ~/.aws/config or "
+            "~/.aws/credentials; check its name"
         )
     if isinstance(error, ReadTimeoutError):
-        return TrainingError(f"{session.where} did not answer in time while {what}; try again")
+        return error_type(
+            f"timeout: {where} did not answer within {session.read_timeout_s:g} s while "
+            f"{what}; it may be overloaded, or a model still loading. Try again, or raise "
+            "the timeout"
+        )
+    if isinstance(error, ConnectTimeoutError | EndpointConnectionError):
+        return error_type(
+            f"could not connect to {where} while {what}: check the network, the region and "
+            "the endpoint URL"
+        )
+    if isinstance(error, ConnectionClosedError):
+        return error_type(
+            f"the connection to {where} closed before an answer while {what}; try again"
+        )
     if not isinstance(error, ClientError):
-        return TrainingError(f"{what} failed: {error}")
+        return error_type(f"{what} failed: {error}")
     details = error.response.get("Error", {})
     code = str(details.get("Code", ""))
     message = str(details.get("Message", "")).strip() or "no message"
     status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
     if code == "NoSuchBucket":
-        return TrainingError(
-            f"the S3 bucket does not exist ({message}) while {what}: create it in the "
-            "training region, or check its name"
+        return error_type(
+            f"the S3 bucket does not exist ({message}) while {what}: check its name, or "
+            "create it (for training data, in the training region)"
         )
+    if code == "ModelError":
+        original = str(error.response.get("OriginalMessage") or message).strip()
+        original_status = error.response.get("OriginalStatusCode")
+        text = f"the model of {thing} failed"
+        if original_status is not None:
+            text += f" (status {original_status})"
+        text += f": {original}"
+        log = error.response.get("LogStreamArn")
+        if log:
+            text += f". Its log: {log}"
+        return error_type(text)
+    if code == "ModelNotReadyException":
+        return error_type(
+            f"the model of {thing} is not ready yet (still loading); wait a minute and try "
+            f"again ({message})"
+        )
+    if code in ("ValidationException", "ValidationError"):
+        lowered = message.lower()
+        if subject and ("not found" in lowered or "could not find" in lowered):
+            return error_type(
+                f"{subject} not found in region {_region_for_messages(session)}: check its "
+                f"name and region, and that it was not deleted ({message})"
+            )
+        if "oversize" in lowered or "too large" in lowered or "exceed" in lowered:
+            return error_type(
+                f"{thing} refused the photo as too large ({message}); lower the payload "
+                "limit in the SageMaker settings"
+            )
+        return error_type(f"AWS refused {what}: {message}")
     if code in CREDENTIAL_ERROR_CODES or code.startswith("AccessDenied") or status == 403:
-        return TrainingError(
+        return error_type(
             f"AWS refused the credentials while {what} ({code or status}: {message}); check "
             "that they are valid, not expired, and allowed to do this"
         )
     if code in THROTTLING_ERROR_CODES or status == 429:
-        return TrainingError(f"AWS is throttling calls while {what}: wait a little, try again")
+        return error_type(
+            f"AWS is throttling calls while {what} (still after {_attempts(error)}): wait a "
+            "little and try again"
+        )
+    if code in ("InternalFailure", "InternalDependencyException") or status == 500:
+        return error_type(
+            f"{where} failed internally while {what} ({_attempts(error)}): try again later "
+            f"({code or status}: {message})"
+        )
+    if code == "ServiceUnavailable" or status in (502, 503, 504):
+        return error_type(
+            f"{where} is unavailable while {what} ({_attempts(error)}): try again later "
+            f"({code or status})"
+        )
     if code == "ResourceLimitExceeded":
-        return TrainingError(
+        return error_type(
             f"an AWS account limit stops {what}: {message}. Ask for a higher quota (Service "
             "Quotas) or choose another instance type"
         )
     if code == "ResourceInUse":
-        return TrainingError(f"{what}: the name is taken ({message}); choose another name")
-    if code in ("ValidationException", "ValidationError"):
-        return TrainingError(f"AWS refused {what}: {message}")
-    return TrainingError(f"{what} failed ({code or status}): {message}")
+        return error_type(f"{what}: the name is taken ({message}); choose another name")
+    return error_type(f"{thing} failed ({code or status}): {message}")
 
 
 @contextmanager
-def calling_aws(what: str, session: AwsSession) -> Iterator[None]:
+def calling_aws(
+    what: str,
+    session: AwsSession,
+    *,
+    subject: str | None = None,
+    error_type: type[ObjlenError] = AwsError,
+) -> Iterator[None]:
     """Run the block; a boto3/botocore failure in it becomes :func:`explain_aws_error`'s.
 
     Raises:
-        TrainingError: the block failed while doing ``what`` (the original
-            error is its ``__cause__``).
+        AwsError: (or ``error_type``) the block failed while doing ``what``;
+            the original error is its ``__cause__``.
     """
     try:
         yield
     except (BotoCoreError, ClientError) as exc:
-        raise explain_aws_error(exc, what, session) from exc
+        raise explain_aws_error(exc, what, session, subject=subject, error_type=error_type) from exc
 
 
 def is_not_found(error: ClientError) -> bool:
@@ -217,7 +365,7 @@ def describe(what: str, session: AwsSession, call: Callable[[], T], not_found: s
     """Run a SageMaker ``Describe*`` ``call`` (doing ``what``) and return its answer.
 
     Raises:
-        TrainingError: ``not_found`` when AWS answers that the thing does not
+        AwsError: ``not_found`` when AWS answers that the thing does not
             exist; :func:`explain_aws_error`'s message for any other failure.
     """
     try:
@@ -229,11 +377,13 @@ def describe(what: str, session: AwsSession, call: Callable[[], T], not_found: s
                     raise LookupError(what) from exc
                 raise
     except LookupError as exc:
-        raise TrainingError(not_found) from exc
+        raise AwsError(not_found) from exc
 
 
 __all__ = [
+    "CREDENTIAL_ERROR_CODES",
     "HOW_TO_CONFIGURE",
+    "THROTTLING_ERROR_CODES",
     "AwsSession",
     "calling_aws",
     "describe",

@@ -382,7 +382,7 @@ def create_training_job(
 
     Raises:
         ParameterError: a bad config, a missing or empty channel, an unknown region.
-        TrainingError: SageMaker refused the job (quota, role, credentials...).
+        AwsError: SageMaker refused the job (quota, role, credentials...).
     """
     config = config.validated()
     image_uri(session.region)
@@ -399,7 +399,7 @@ def describe_training(name: str, session: AwsSession) -> JobStatus:
     """The training job's current :class:`~objlen.sagemaker.jobs.JobStatus`.
 
     Raises:
-        TrainingError: no such job in the region, or AWS refused.
+        AwsError: no such job in the region, or AWS refused.
     """
     return training_status(training_job_description(name, session))
 
@@ -409,7 +409,7 @@ def training_job_description(name: str, session: AwsSession) -> dict[str, Any]:
 
     Raises:
         ParameterError: not a valid job name.
-        TrainingError: no such job in the region, or AWS refused.
+        AwsError: no such job in the region, or AWS refused.
     """
     check_name(name, "the training job name")
     return describe(
@@ -431,7 +431,7 @@ def wait_for_training(
     """Follow a training job until it ends; return its final (Completed) status.
 
     Raises:
-        TrainingError: it failed (with SageMaker's FailureReason) or was
+        AwsError: it failed (with SageMaker's FailureReason) or was
             stopped, it is not found, or still running after ``timeout_s``.
     """
     status = follow(

@@ -20,7 +20,9 @@ because asking a model that is too slow again would multiply the wait. Every
 failure becomes a :class:`~objlen.errors.SegmentationError` whose message says
 what to do.
 
-This module and :mod:`objlen.sagemaker.session` are the only ones that import boto3.
+The boto3 client comes from the shared :class:`~objlen.sagemaker.session.AwsSession`
+and failures are told by its one translation,
+:func:`~objlen.sagemaker.session.explain_aws_error`.
 """
 
 from __future__ import annotations
@@ -28,27 +30,21 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-import boto3
 import cv2
 import numpy as np
-from botocore.config import Config
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    PartialCredentialsError,
-    ProfileNotFound,
-    ReadTimeoutError,
-)
+from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 
 from objlen.classes import ClassIds
 from objlen.errors import ImageReadError, MaskError, ParameterError, SegmentationError
 from objlen.imageio import fit_mask_to_image, load_mask
+from objlen.sagemaker.session import (
+    CREDENTIAL_ERROR_CODES,
+    THROTTLING_ERROR_CODES,
+    AwsSession,
+    explain_aws_error,
+)
 from objlen.segment.base import Segmentation
 from objlen.segment.maskfile import unknown_class_ids
 from objlen.segment.recordio import RECORDIO_PROTOBUF, decode_probabilities
@@ -65,30 +61,6 @@ ACCEPT_PROBABILITIES = RECORDIO_PROTOBUF
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _MIN_SIDE_PX = 16
 _RETRY_MODES = ("standard", "adaptive")
-#: Error codes AWS answers when it throttles calls.
-THROTTLING_ERROR_CODES = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestThrottledException",
-        "TooManyRequestsException",
-        "RequestLimitExceeded",
-        "SlowDown",
-    }
-)
-#: Error codes AWS answers when it refuses the credentials (unknown, expired, bad signature).
-CREDENTIAL_ERROR_CODES = frozenset(
-    {
-        "UnrecognizedClientException",
-        "InvalidSignatureException",
-        "ExpiredToken",
-        "ExpiredTokenException",
-        "InvalidClientTokenId",
-        "MissingAuthenticationToken",
-        "IncompleteSignature",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -339,8 +311,17 @@ def decode_probability_answer(
     return mask, confidence
 
 
-def _session(settings: SageMakerSettings) -> boto3.session.Session:
-    return boto3.session.Session(profile_name=settings.profile, region_name=settings.region)
+def _aws_session(settings: SageMakerSettings, endpoint_url: str | None) -> AwsSession:
+    """The shared session with the settings' profile, region, retries and timeouts."""
+    return AwsSession(
+        region=settings.region,
+        profile=settings.profile,
+        endpoint_url=endpoint_url,
+        max_attempts=settings.max_attempts,
+        retry_mode=settings.retry_mode,
+        connect_timeout_s=settings.connect_timeout_s,
+        read_timeout_s=settings.timeout_s,
+    )
 
 
 def _final_read_timeout(caught_exception: BaseException | None = None, **_: Any) -> None:
@@ -353,123 +334,59 @@ def _final_read_timeout(caught_exception: BaseException | None = None, **_: Any)
         raise caught_exception
 
 
-def _client(settings: SageMakerSettings, service: str) -> Any:
-    config = Config(
-        retries={"mode": settings.retry_mode, "total_max_attempts": settings.max_attempts},
-        read_timeout=settings.timeout_s,
-        connect_timeout=settings.connect_timeout_s,
-        user_agent_extra="objlen",
-    )
-    url = settings.endpoint_url if service == "sagemaker-runtime" else settings.control_endpoint_url
-    client = _session(settings).client(service, endpoint_url=url, config=config)
-    if service == "sagemaker-runtime":
+def _what(settings: SageMakerSettings) -> str:
+    return f"calling endpoint '{settings.endpoint_name}'"
+
+
+def _subject(settings: SageMakerSettings) -> str:
+    return f"endpoint '{settings.endpoint_name}'"
+
+
+def _client(session: AwsSession, settings: SageMakerSettings, service: str) -> Any:
+    """``session``'s client of ``service``; a read timeout of InvokeEndpoint is final.
+
+    Raises:
+        SegmentationError: the profile does not exist, or botocore cannot
+            make the client.
+    """
+    try:
+        client = session.client(service)
+    except ParameterError as exc:  # the profile does not exist
+        raise SegmentationError(str(exc)) from (exc.__cause__ or exc)
+    except BotoCoreError as exc:
+        raise explain_failure(exc, settings, session) from exc
+    if service == "sagemaker-runtime":  # once per client: the unique id
         client.meta.events.register(
-            "needs-retry.sagemaker-runtime.InvokeEndpoint", _final_read_timeout
+            "needs-retry.sagemaker-runtime.InvokeEndpoint",
+            _final_read_timeout,
+            unique_id="objlen-final-read-timeout",
         )
     return client
 
 
-def _attempts(error: ClientError) -> int:
-    return int(error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)) + 1
+def explain_failure(
+    error: Exception, settings: SageMakerSettings, session: AwsSession | None = None
+) -> SegmentationError:
+    """Turn a boto3/botocore failure of an endpoint call into a :class:`SegmentationError`.
 
-
-def explain_failure(error: Exception, settings: SageMakerSettings) -> SegmentationError:
-    """Turn a boto3/botocore failure into a :class:`SegmentationError` for the operator."""
-    name, region = settings.endpoint_name, settings.region
-    where = settings.endpoint_url or f"SageMaker in {region}"
-    if isinstance(error, NoCredentialsError | PartialCredentialsError):
-        return SegmentationError(
-            "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
-            "choose a profile, or run `aws configure`"
-        )
-    if isinstance(error, ProfileNotFound):
-        return SegmentationError(
-            f"AWS profile '{settings.profile}' not found in ~/.aws/config or "
-            "~/.aws/credentials; check its name"
-        )
-    if isinstance(error, ReadTimeoutError):
-        return SegmentationError(
-            f"timeout: endpoint '{name}' did not answer within {settings.timeout_s:g} s; "
-            "the model may be overloaded or cold. Try again, or raise the timeout"
-        )
-    if isinstance(error, ConnectTimeoutError | EndpointConnectionError):
-        return SegmentationError(
-            f"could not connect to {where}: check the network, the region and the endpoint URL"
-        )
-    if isinstance(error, ConnectionClosedError):
-        return SegmentationError(
-            f"the connection to {where} closed before endpoint '{name}' answered; try again"
-        )
-    if isinstance(error, ClientError):
-        return _explain_client_error(error, settings)
-    return SegmentationError(f"calling endpoint '{name}' failed: {error}")
-
-
-def _explain_client_error(error: ClientError, settings: SageMakerSettings) -> SegmentationError:
-    name, region = settings.endpoint_name, settings.region
-    details = error.response.get("Error", {})
-    code = str(details.get("Code", ""))
-    message = str(details.get("Message", "")).strip()
-    status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-    attempts = _attempts(error)
-    if code in ("ValidationError", "ValidationException"):
-        lowered = message.lower()
-        if "not found" in lowered or "could not find" in lowered:
-            return SegmentationError(
-                f"endpoint '{name}' not found in region {region}: check its name and "
-                f"region, and that it was not deleted ({message})"
-            )
-        if "oversize" in lowered or "too large" in lowered or "exceed" in lowered:
-            return SegmentationError(
-                f"endpoint '{name}' refused the photo as too large ({message}); lower the "
-                "payload limit in the SageMaker settings"
-            )
-        return SegmentationError(
-            f"endpoint '{name}' refused the request: {message}. Check that it is InService "
-            "(Test connection)"
-        )
-    if code == "ModelError":
-        original = str(error.response.get("OriginalMessage") or message).strip()
-        original_status = error.response.get("OriginalStatusCode")
-        log = error.response.get("LogStreamArn")
-        text = f"the model of endpoint '{name}' failed on this photo"
-        if original_status is not None:
-            text += f" (status {original_status})"
-        text += f": {original}"
-        if log:
-            text += f". Its log: {log}"
-        return SegmentationError(text)
-    if code == "ModelNotReadyException":
-        return SegmentationError(
-            f"the model of endpoint '{name}' is not ready yet (still loading); wait a "
-            f"minute and try again ({message})"
-        )
-    if code in THROTTLING_ERROR_CODES or status == 429:
-        return SegmentationError(
-            f"SageMaker is throttling calls to endpoint '{name}' (still after {attempts} "
-            "attempts): wait a little and try again, or give the endpoint more capacity"
-        )
-    if code in ("InternalFailure", "InternalDependencyException") or status == 500:
-        return SegmentationError(
-            f"SageMaker failed internally on endpoint '{name}' ({attempts} attempts): "
-            f"try again later ({code or status}: {message})"
-        )
-    if code == "ServiceUnavailable" or status in (502, 503, 504):
-        return SegmentationError(
-            f"SageMaker is unavailable for endpoint '{name}' ({attempts} attempts): try "
-            f"again later ({code or status})"
-        )
-    if code in CREDENTIAL_ERROR_CODES or code.startswith("AccessDenied") or status == 403:
-        return SegmentationError(
-            f"AWS refused the credentials for endpoint '{name}' ({code}): check that they "
-            "are valid, not expired, and allowed sagemaker:InvokeEndpoint"
-        )
-    return SegmentationError(
-        f"endpoint '{name}' failed ({code or status}): {message or 'no message'}"
+    The message is :func:`objlen.sagemaker.session.explain_aws_error`'s, about
+    endpoint ``settings.endpoint_name``; ``session`` is where the call went
+    (by default the runtime at ``settings.endpoint_url``).
+    """
+    session = session or _aws_session(settings, settings.endpoint_url)
+    explained = explain_aws_error(
+        error, _what(settings), session, subject=_subject(settings), error_type=SegmentationError
     )
+    return cast(SegmentationError, explained)
 
 
-def _invoke(client: Any, settings: SageMakerSettings, body: bytes, accept: str) -> bytes:
+def _invoke(session: AwsSession, settings: SageMakerSettings, body: bytes, accept: str) -> bytes:
+    """The endpoint's answer to ``body``.
+
+    Raises:
+        SegmentationError: the call failed (:func:`explain_failure`'s message).
+    """
+    client = _client(session, settings, "sagemaker-runtime")
     try:
         response = client.invoke_endpoint(
             EndpointName=settings.endpoint_name,
@@ -479,7 +396,7 @@ def _invoke(client: Any, settings: SageMakerSettings, body: bytes, accept: str) 
         )
         return response["Body"].read()
     except (BotoCoreError, ClientError) as exc:
-        raise explain_failure(exc, settings) from exc
+        raise explain_failure(exc, settings, session) from exc
 
 
 class SageMakerSegmenter:
@@ -504,15 +421,7 @@ class SageMakerSegmenter:
         self.settings = settings
         self.classes = classes
         self.want_confidence = want_confidence
-        self._runtime: Any = None
-
-    def _runtime_client(self) -> Any:
-        if self._runtime is None:
-            try:
-                self._runtime = _client(self.settings, "sagemaker-runtime")
-            except BotoCoreError as exc:
-                raise explain_failure(exc, self.settings) from exc
-        return self._runtime
+        self._session = _aws_session(settings, settings.endpoint_url)
 
     def segment(self, image_rgb: np.ndarray) -> Segmentation:
         """Segment an ``(H, W, 3)`` uint8 RGB photo with the endpoint.
@@ -541,7 +450,7 @@ class SageMakerSegmenter:
             max_pixels=max_pixels,
         )
         accept = ACCEPT_PROBABILITIES if self.want_confidence else ACCEPT_MASK
-        body = _invoke(self._runtime_client(), settings, photo.body, accept)
+        body = _invoke(self._session, settings, photo.body, accept)
         confidence: np.ndarray | None = None
         if self.want_confidence and not body.startswith(_PNG_SIGNATURE):
             mask, confidence = decode_probability_answer(body, photo.size, self.classes)
@@ -576,11 +485,12 @@ def describe_endpoint_status(settings: SageMakerSettings) -> str:
     Raises:
         SegmentationError: no credentials, endpoint not found, or unreachable.
     """
+    session = _aws_session(settings, settings.control_endpoint_url)
+    client = _client(session, settings, "sagemaker")
     try:
-        client = _client(settings, "sagemaker")
         answer = client.describe_endpoint(EndpointName=settings.endpoint_name)
     except (BotoCoreError, ClientError) as exc:
-        raise explain_failure(exc, settings) from exc
+        raise explain_failure(exc, settings, session) from exc
     return str(answer["EndpointStatus"])
 
 
@@ -600,12 +510,10 @@ def check_connection(
     probe[20:44, 28:56] = 40
     probe[8:20, 6:18] = 40
     photo = encode_photo(probe, settings.max_payload_bytes)
-    try:
-        client = _client(settings, "sagemaker-runtime")
-    except BotoCoreError as exc:
-        raise explain_failure(exc, settings) from exc
+    session = _aws_session(settings, settings.endpoint_url)
+    _client(session, settings, "sagemaker-runtime")  # made before the clock starts
     start = time.perf_counter()
-    body = _invoke(client, settings, photo.body, ACCEPT_MASK)
+    body = _invoke(session, settings, photo.body, ACCEPT_MASK)
     seconds = time.perf_counter() - start
     decode_mask_png(body, photo.size, classes)
     return seconds

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import boto3
@@ -13,12 +14,13 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from objlen import MeasureOptions, ReferenceSpec
-from objlen.batch.inputs import BatchError
+from objlen.batch.inputs import BatchError, expand_inputs
 from objlen.batch.photo import segmenter_factory_for
 from objlen.batch.runner import run_batch
 from objlen.classes import ClassIds
 from objlen.imageio import encode_jpeg
 from objlen.sagemaker.local_endpoint import InvocationLog, make_server
+from objlen.sagemaker.session import HOW_TO_CONFIGURE, AwsSession
 from objlen.segment.sagemaker import SageMakerSegmenter
 from tests.aws_servers import REGION, ColourSegmenter, draw_photo, settings_for
 
@@ -89,6 +91,67 @@ def test_a_missing_bucket_stops_before_anything_runs(moto_url: str, tmp_path: Pa
             segmenter_factory=segmenter_factory_for("local", classes=ClassIds()),
             s3_endpoint_url=moto_url,
         )
+
+
+class _Unavailable(BaseHTTPRequestHandler):
+    """Every request answered as S3 does when it is unavailable (503), and counted."""
+
+    def do_GET(self) -> None:
+        self.server.requests += 1  # type: ignore[attr-defined]
+        body = b"<Error><Code>ServiceUnavailable</Code><Message>busy</Message></Error>"
+        self.send_response(503)
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def unavailable_s3(aws_env: None) -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Unavailable)
+    server.requests = 0  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_s3_inputs_are_called_with_the_shared_sessions_retry_settings(
+    unavailable_s3: ThreadingHTTPServer,
+) -> None:
+    url = f"http://127.0.0.1:{unavailable_s3.server_address[1]}"
+    session = AwsSession(endpoint_url=url, max_attempts=2, connect_timeout_s=2.0)
+
+    with pytest.raises(BatchError, match=r"cannot list s3://photos/in/: .*unavailable") as caught:
+        expand_inputs(["s3://photos/in/"], aws_session=session)
+
+    assert unavailable_s3.requests == 2  # type: ignore[attr-defined]
+    assert "(2 attempts)" in str(caught.value)
+
+
+def test_s3_inputs_use_the_shared_sessions_profile(moto_url: str) -> None:
+    session = AwsSession(endpoint_url=moto_url, profile="nobody")
+
+    with pytest.raises(BatchError, match="AWS profile 'nobody' not found"):
+        expand_inputs(["s3://photos/in/"], aws_session=session)
+
+
+def test_s3_inputs_without_credentials_say_how_to_configure(
+    moto_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+
+    with pytest.raises(BatchError) as caught:
+        expand_inputs(["s3://photos/in/"], s3_endpoint_url=moto_url)
+
+    assert str(caught.value) == f"cannot list s3://photos/in/: {HOW_TO_CONFIGURE}"
 
 
 class TimedLog(InvocationLog):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from objlen.errors import TrainingError
+from objlen.errors import AwsError
 from objlen.sagemaker.jobs import JobStatus, follow, raise_for_status, training_status
 
 
@@ -18,7 +18,7 @@ def test_failed_training_gives_its_failure_reason():
         }
     )
     assert status.done and not status.succeeded
-    with pytest.raises(TrainingError) as caught:
+    with pytest.raises(AwsError) as caught:
         raise_for_status(status)
     message = str(caught.value)
     assert "training job 'objlen-ss-1' failed" in message
@@ -55,7 +55,7 @@ def test_follow_reports_every_status_and_gives_up_after_the_timeout():
     def describe() -> JobStatus:
         return JobStatus("training job", "objlen-ss-2", "InProgress")
 
-    with pytest.raises(TrainingError, match="still InProgress after waiting 100 s"):
+    with pytest.raises(AwsError, match="still InProgress after waiting 100 s"):
         follow(
             describe,
             poll_s=30,

@@ -23,7 +23,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from objlen import MeasureOptions, ReferenceSpec
-from objlen.errors import ObjlenError, ParameterError, TrainingError
+from objlen.errors import AwsError, ObjlenError, ParameterError
 from objlen.imageio import encode_jpeg, encode_png
 from objlen.sagemaker.batch_transform import (
     measure_transform_outputs,
@@ -136,7 +136,7 @@ def test_upload_again_replaces_but_refuses_files_of_another_dataset(session, buc
 
 
 def test_upload_to_a_missing_bucket_says_so(session, dataset):
-    with pytest.raises(TrainingError, match="the S3 bucket does not exist"):
+    with pytest.raises(AwsError, match="the S3 bucket does not exist"):
         upload_dataset(dataset, "objlen-nowhere", PREFIX, session)
 
 
@@ -145,7 +145,7 @@ def test_upload_without_credentials_says_how_to_configure(session, bucket, datas
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     fresh = AwsSession(region=REGION, endpoint_url=session.endpoint_url, max_attempts=1)
     assert not fresh.credentials_available()
-    with pytest.raises(TrainingError, match=r"no AWS credentials found.*aws configure"):
+    with pytest.raises(AwsError, match=r"no AWS credentials found.*aws configure"):
         upload_dataset(dataset, bucket, PREFIX, fresh)
 
 
@@ -186,7 +186,7 @@ def test_wait_follows_the_job_to_completed(session, job):
 
 
 def test_a_missing_job_is_a_clear_error(session, bucket):
-    with pytest.raises(TrainingError, match="training job 'objlen-nope' not found in region"):
+    with pytest.raises(AwsError, match="training job 'objlen-nope' not found in region"):
         describe_training("objlen-nope", session)
 
 
@@ -232,7 +232,7 @@ def test_deploy_creates_model_config_and_endpoint_in_service(session, job):
 
 def test_deploying_to_an_existing_endpoint_is_refused(session, job):
     deploy(job, "objlen-seg", session=session, poll_s=0.01, timeout_s=5)
-    with pytest.raises(TrainingError, match="endpoint 'objlen-seg' exists already"):
+    with pytest.raises(AwsError, match="endpoint 'objlen-seg' exists already"):
         deploy(job, "objlen-seg", session=session, poll_s=0.01, timeout_s=5)
 
 
