@@ -13,6 +13,13 @@ Coordinates follow the objlen convention everywhere:
   covers the square ``[i-0.5, i+0.5] x [j-0.5, j+0.5]``, so pixel centres sit
   at integer coordinates.
 
+Real photos have more than a clean render: :class:`PhotoEffects` adds cast
+shadows, a card's rim, wood or paper texture, vignetting, optical blur, JPEG
+and radial lens distortion, and ``mask_bias_px`` dilates or erodes the model
+mask as segmentation models do. All are off by default, and then a render is
+exactly what it was before they existed; ``random_scene(..., realistic=True)``
+turns them all on at random.
+
 Rendering samples ``supersample x supersample`` points per pixel, at the
 centres of the sub-pixel grid, and a sample on an edge belongs to the shape
 on its right/below (the top-left rule), so shapes that share an edge tile
@@ -61,6 +68,38 @@ SHAPE_KINDS: tuple[str, ...] = ("rectangle", "ellipse", "blob", "card", "aruco")
 OBJECT_KINDS: tuple[str, ...] = ("rectangle", "ellipse", "blob")
 REFERENCE_KINDS: tuple[str, ...] = ("card", "aruco")
 LIGHTINGS: tuple[str, ...] = ("plain", "gradient", "dark")
+TEXTURES: tuple[str, ...] = ("none", "wood", "paper")
+
+#: Largest |k1| of the radial lens distortion; beyond about 0.2 the barrel
+#: mapping ``r (1 + k1 r^2)`` stops being monotonic just outside the frame.
+MAX_DISTORTION_K1 = 0.2
+#: Longest chord (px) of a polygon before lens distortion curves it: a straight
+#: side is cut into pieces this long, whose sagitta at ``|k1| = 0.2`` stays
+#: under 0.01 px.
+DISTORTION_CHORD_PX = 2.0
+#: Largest optical blur, as the Gaussian sigma in px.
+MAX_BLUR_PX = 5.0
+#: Largest dilation or erosion of the model mask, px.
+MAX_MASK_BIAS_PX = 10
+#: Colour of a dark card rim (RGB, 0..255): the shadowed edge face of a card.
+DARK_EDGE_RGB: tuple[float, float, float] = (62.0, 62.0, 66.0)
+#: Colour of a bright card rim (RGB, 0..255): light caught by the card's edge.
+BRIGHT_EDGE_RGB: tuple[float, float, float] = (255.0, 255.0, 255.0)
+#: Wood grain: standard deviation of its fine streaks and depth of its dark
+#: growth lines, as fractions of the table's brightness.
+WOOD_STREAK_CONTRAST = 0.04
+WOOD_LINE_DEPTH = 0.14
+#: Wood grain: spacing of the growth lines, px (drawn per scene in this range).
+WOOD_LINE_PERIOD_PX: tuple[float, float] = (9.0, 24.0)
+#: Paper: standard deviation of its fibres and of its cloudy formation, as
+#: fractions of the table's brightness.
+PAPER_FIBRE_CONTRAST = 0.025
+PAPER_CLOUD_CONTRAST = 0.02
+#: Paper: how many fibre directions, evenly spread over 180 deg.
+PAPER_FIBRE_DIRECTIONS = 3
+#: Smallest Gaussian sigma, in cells of the coarse canvas that texture noise
+#: is drawn on; linear interpolation of a field this smooth is faithful.
+NOISE_CELLS_PER_SIGMA = 2.5
 
 _CLASSES = ClassIds()
 _DENSE_SAMPLES = 65536
@@ -145,10 +184,6 @@ class Camera:
         tilt = math.radians(self.tilt_deg)
         return self.distance_mm - math.sin(tilt) * pts[:, 1]
 
-    def px_per_mm(self) -> float:
-        """Scale at the image centre across the tilt axis (plane X), in px/mm."""
-        return self.focal_px / self.distance_mm
-
 
 def project_points(homography: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Map ``(N, 2)`` points ``(x, y)`` through a 3x3 homography; returns ``(N, 2)``."""
@@ -156,6 +191,223 @@ def project_points(homography: np.ndarray, points: np.ndarray) -> np.ndarray:
     h = np.asarray(homography, dtype=np.float64)
     mapped = pts @ h[:, :2].T + h[:, 2]
     return mapped[:, :2] / mapped[:, 2:3]
+
+
+def distortion_radius_px(width: int, height: int) -> float:
+    """The radius that normalises lens distortion: half the image diagonal, px.
+
+    It is the distance from the principal point ``((W-1)/2, (H-1)/2)`` to the
+    outer corner of a corner pixel, ``hypot(W, H) / 2``.
+    """
+    return math.hypot(width, height) / 2.0
+
+
+def distort_points(points_px: np.ndarray, k1: float, width: int, height: int) -> np.ndarray:
+    """Apply radial lens distortion to ideal pinhole image points.
+
+    ``p_d = c + (p - c) * (1 + k1 * r^2)`` with ``c`` the principal point
+    ``((W-1)/2, (H-1)/2)`` and ``r = |p - c| / R``, ``R`` half the image
+    diagonal (:func:`distortion_radius_px`). ``k1 > 0`` (pincushion) moves
+    points outward, ``k1 < 0`` (barrel) inward; at the image corner the shift
+    is ``k1 * R`` px.
+
+    Args:
+        points_px: ``(N, 2)`` points ``(x, y)`` in px, objlen convention.
+        k1: the radial coefficient (dimensionless, normalised by ``R``).
+        width, height: image size in px.
+
+    Returns:
+        ``(N, 2)`` distorted points ``(x, y)`` in px.
+    """
+    pts = np.asarray(points_px, dtype=np.float64).reshape(-1, 2)
+    centre = np.array([(width - 1) / 2.0, (height - 1) / 2.0])
+    offset = pts - centre
+    r2 = np.sum(offset**2, axis=1) / distortion_radius_px(width, height) ** 2
+    return centre + offset * (1.0 + k1 * r2)[:, None]
+
+
+def _densified(polygon_px: np.ndarray, max_chord_px: float) -> np.ndarray:
+    """The closed polygon with every edge cut into pieces at most ``max_chord_px`` long."""
+    p0 = np.asarray(polygon_px, dtype=np.float64).reshape(-1, 2)
+    p1 = np.roll(p0, -1, axis=0)
+    pieces = np.maximum(np.ceil(np.linalg.norm(p1 - p0, axis=1) / max_chord_px), 1).astype(int)
+    edge = np.repeat(np.arange(len(p0)), pieces)
+    t = (np.arange(int(pieces.sum())) - np.repeat(np.cumsum(pieces) - pieces, pieces)) / np.repeat(
+        pieces, pieces
+    )
+    return p0[edge] + t[:, None] * (p1[edge] - p0[edge])
+
+
+def _offset_polygon(polygon_px: np.ndarray, distance_px: float) -> np.ndarray:
+    """A simple polygon moved outward (``distance_px > 0``) or inward along its normals.
+
+    Each vertex moves along the bisector of its two edges' outward normals by
+    the mitre length, so straight sides move by exactly ``distance_px``. Meant
+    for convex outlines (a card, a sheet of paper) and small distances.
+    """
+    pts = np.asarray(polygon_px, dtype=np.float64).reshape(-1, 2)
+    keep = np.linalg.norm(np.roll(pts, -1, axis=0) - pts, axis=1) > 1e-9
+    pts = pts[keep]
+    nxt = np.roll(pts, -1, axis=0)
+    area2 = float(np.sum(pts[:, 0] * nxt[:, 1] - nxt[:, 0] * pts[:, 1]))
+    direction = nxt - pts
+    direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+    # Outward normal of edge k (from vertex k to k+1); y points down in the image.
+    normal = np.column_stack([direction[:, 1], -direction[:, 0]]) * (1.0 if area2 > 0 else -1.0)
+    before = np.roll(normal, 1, axis=0)
+    mitre = (before + normal) / (1.0 + np.sum(before * normal, axis=1))[:, None]
+    return pts + distance_px * mitre
+
+
+# --------------------------------------------------------------------------
+# What real photos have: shadows, rims, texture, vignetting, blur, JPEG, lens
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shadow:
+    """A soft cast shadow next to every object and the reference.
+
+    The shadow is each shape's footprint shifted by ``offset_px`` and blurred;
+    it darkens the table under it (its RGB multiplied by ``1 - strength`` at
+    the core, so the hue stays the table's) and lies under the shapes, which
+    are painted over it. A shadow is background in every mask.
+
+    Attributes:
+        offset_px: ``(dx, dy)`` shift of the shadow from its shape, image px
+            (away from the light).
+        blur_px: Gaussian sigma of the penumbra, px.
+        strength: fraction of the light the shadow's core takes away, 0..1.
+    """
+
+    offset_px: tuple[float, float] = (5.0, 7.0)
+    blur_px: float = 4.0
+    strength: float = 0.35
+
+    def __post_init__(self) -> None:
+        if len(self.offset_px) != 2 or not all(math.isfinite(v) for v in self.offset_px):
+            raise ParameterError(f"shadow offset must be a finite (dx, dy), got {self.offset_px}")
+        object.__setattr__(self, "offset_px", tuple(float(v) for v in self.offset_px))
+        if not (math.isfinite(self.blur_px) and 0.0 <= self.blur_px <= 50.0):
+            raise ParameterError(f"shadow blur must be within 0..50 px, got {self.blur_px}")
+        if not (math.isfinite(self.strength) and 0.0 <= self.strength <= 1.0):
+            raise ParameterError(f"shadow strength must be within 0..1, got {self.strength}")
+
+
+@dataclass(frozen=True)
+class EdgeLine:
+    """A thin dark or bright line along the reference's outline, as a card's rim shows.
+
+    The line is a band ``width_px`` wide centred on the true outline (half of
+    it on the card, half on the table), painted in ``color``. The masks do
+    not change: the reference is still its true outline.
+
+    Attributes:
+        width_px: full width of the band, px (a real rim: 1-2 px).
+        color: RGB 0..255 (see ``DARK_EDGE_RGB``, ``BRIGHT_EDGE_RGB``).
+    """
+
+    width_px: float = 1.5
+    color: tuple[float, float, float] = DARK_EDGE_RGB
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.width_px) and 0.0 < self.width_px <= 10.0):
+            raise ParameterError(f"edge line width must be within 0..10 px, got {self.width_px}")
+        if len(self.color) != 3 or not all(0.0 <= float(c) <= 255.0 for c in self.color):
+            raise ParameterError(f"edge line colour must be RGB in 0..255, got {self.color}")
+        object.__setattr__(self, "color", tuple(float(c) for c in self.color))
+
+
+@dataclass(frozen=True)
+class PhotoEffects:
+    """What a real photo has and a clean render lacks; every field defaults to off.
+
+    Attributes:
+        shadow: cast shadows next to the objects and the reference, or None.
+        edge_line: a dark or bright rim along the reference's outline, or None.
+        texture: the table's surface: ``none`` (the faint blotches of a
+            plain render), ``wood`` (grain: long streaks and dark growth
+            lines) or ``paper`` (short fibres and cloudy formation); made in
+            image pixels from filtered noise, same hue as the table.
+        vignetting: brightness lost at the image corners, 0..1: the photo is
+            multiplied by ``1 - vignetting * r^2``, ``r`` the distance from
+            the principal point over half the diagonal.
+        blur_px: optical blur, the Gaussian sigma in px (0 = none).
+        jpeg_quality: encode and decode the photo as JPEG at this quality
+            (1..100, OpenCV, 4:2:0 chroma) or None.
+        distortion_k1: radial lens distortion, normalised by half the image
+            diagonal (see :func:`distort_points`); applied to the photo and
+            to both masks alike. The true sizes stay the plane sizes.
+    """
+
+    shadow: Shadow | None = None
+    edge_line: EdgeLine | None = None
+    texture: str = "none"
+    vignetting: float = 0.0
+    blur_px: float = 0.0
+    jpeg_quality: int | None = None
+    distortion_k1: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.shadow is not None and not isinstance(self.shadow, Shadow):
+            raise ParameterError(f"shadow must be a Shadow or None, got {self.shadow!r}")
+        if self.edge_line is not None and not isinstance(self.edge_line, EdgeLine):
+            raise ParameterError(f"edge_line must be an EdgeLine or None, got {self.edge_line!r}")
+        if self.texture not in TEXTURES:
+            raise ParameterError(f"unknown texture {self.texture!r}; use one of {TEXTURES}")
+        if not (math.isfinite(self.vignetting) and 0.0 <= self.vignetting < 1.0):
+            raise ParameterError(f"vignetting must be within 0..1, got {self.vignetting}")
+        if not (math.isfinite(self.blur_px) and 0.0 <= self.blur_px <= MAX_BLUR_PX):
+            raise ParameterError(
+                f"optical blur must be within 0..{MAX_BLUR_PX} px (sigma), got {self.blur_px}"
+            )
+        if self.jpeg_quality is not None and not (
+            isinstance(self.jpeg_quality, int | np.integer) and 1 <= self.jpeg_quality <= 100
+        ):
+            raise ParameterError(f"JPEG quality must be an integer 1..100, got {self.jpeg_quality}")
+        if not (math.isfinite(self.distortion_k1) and abs(self.distortion_k1) <= MAX_DISTORTION_K1):
+            raise ParameterError(
+                f"lens distortion k1 must be within +-{MAX_DISTORTION_K1}, got {self.distortion_k1}"
+            )
+
+    @property
+    def is_off(self) -> bool:
+        """Whether no effect is on (the photo is the clean render)."""
+        return self == PhotoEffects()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The effects as JSON-ready values (px, RGB 0..255)."""
+        return asdict(self)
+
+
+def realistic_effects(rng: np.random.Generator) -> PhotoEffects:
+    """A random bundle of everything a real photo has, every effect on.
+
+    Drawn from ``rng``: a shadow 3-12 px long in any direction (penumbra sigma
+    2-6 px, 20-50 % darker), a dark or bright rim 1-2 px wide, wood or paper
+    texture, vignetting 10-40 %, blur sigma 0.3-1.5 px, JPEG quality 70-95 and
+    lens distortion k1 uniform in -0.1..0.1.
+    """
+    direction = float(rng.uniform(0.0, 2.0 * math.pi))
+    length = float(rng.uniform(3.0, 12.0))
+    shadow = Shadow(
+        offset_px=(length * math.cos(direction), length * math.sin(direction)),
+        blur_px=float(rng.uniform(2.0, 6.0)),
+        strength=float(rng.uniform(0.2, 0.5)),
+    )
+    edge = EdgeLine(
+        width_px=float(rng.uniform(1.0, 2.0)),
+        color=DARK_EDGE_RGB if rng.uniform() < 0.5 else BRIGHT_EDGE_RGB,
+    )
+    return PhotoEffects(
+        shadow=shadow,
+        edge_line=edge,
+        texture="wood" if rng.uniform() < 0.5 else "paper",
+        vignetting=float(rng.uniform(0.1, 0.4)),
+        blur_px=float(rng.uniform(0.3, 1.5)),
+        jpeg_quality=int(rng.integers(70, 96)),
+        distortion_k1=float(rng.uniform(-0.1, 0.1)),
+    )
 
 
 # --------------------------------------------------------------------------
@@ -547,14 +799,19 @@ class Scene:
 
     Attributes:
         image: ``(H, W, 3)`` uint8 RGB photo.
-        mask: ``(H, W)`` uint8 class indices: 0 background, 1 object(s),
-            2 reference (for ArUco: its whole black square), with mask noise.
-        clean_mask: the same without mask noise (coverage > 0.5 per class).
-        plane_to_image: 3x3 homography, plane mm -> image px.
+        mask: the model mask: ``(H, W)`` uint8 class indices, 0 background,
+            1 object(s), 2 reference (for ArUco: its whole black square),
+            with the mask noise and bias a segmentation model would add.
+        clean_mask: the true mask of the photo as rendered (lens distortion
+            included): coverage > 0.5 per class; shadows and rims outside
+            the outlines are background.
+        plane_to_image: 3x3 homography, plane mm -> ideal pinhole image px;
+            with lens distortion, :meth:`to_image` gives the photo's pixels.
         objects: the measured shapes (class 1).
         reference: the reference shape (class 2).
         camera: the camera that took the photo.
-        mask_noise_px, lighting, seed, supersample: how it was rendered.
+        mask_noise_px, lighting, seed, supersample, effects, mask_bias_px:
+            how it was rendered.
     """
 
     image: np.ndarray
@@ -569,11 +826,20 @@ class Scene:
     seed: int = 0
     supersample: int = 4
     object_colors: tuple[tuple[int, int, int], ...] = field(default_factory=tuple)
+    effects: PhotoEffects = field(default_factory=PhotoEffects)
+    mask_bias_px: int = 0
 
-    @property
-    def image_to_plane(self) -> np.ndarray:
-        """3x3 homography, image px -> plane mm."""
-        return np.linalg.inv(self.plane_to_image)
+    def to_image(self, points_mm: np.ndarray) -> np.ndarray:
+        """Where plane points ``(N, 2)`` ``(X, Y)`` in mm appear in the photo: ``(N, 2)`` px.
+
+        The pinhole homography, then the lens distortion if any.
+        """
+        pts = project_points(self.plane_to_image, points_mm)
+        if self.effects.distortion_k1 == 0.0:
+            return pts
+        return distort_points(
+            pts, self.effects.distortion_k1, self.camera.width, self.camera.height
+        )
 
     def object_size_mm(self, index: int = 0) -> tuple[float, float]:
         """True ``(width, height)`` in mm of ``objects[index]`` along the plane axes."""
@@ -581,7 +847,7 @@ class Scene:
 
     def ground_truth(self) -> dict[str, Any]:
         """Everything true about the scene, as plain JSON-ready values (mm, px)."""
-        return {
+        truth: dict[str, Any] = {
             "objects": [_shape_truth(shape) for shape in self.objects],
             "reference": _shape_truth(self.reference),
             "camera": asdict(self.camera),
@@ -592,6 +858,15 @@ class Scene:
             "seed": self.seed,
             "plane_to_image": self.plane_to_image.tolist(),
         }
+        # Present only when used, so that plain scenes keep their records exactly.
+        if not self.effects.is_off:
+            truth["effects"] = self.effects.to_dict()
+            truth["distortion_radius_px"] = distortion_radius_px(
+                self.camera.width, self.camera.height
+            )
+        if self.mask_bias_px:
+            truth["mask_bias_px"] = self.mask_bias_px
+        return truth
 
 
 def _shape_truth(shape: PlaneShape) -> dict[str, Any]:
@@ -781,11 +1056,167 @@ def _sensor_noise(size: tuple[int, int], rng: np.random.Generator) -> np.ndarray
     return cv2.merge([plane[:, k * offset : k * offset + width] for k in range(3)])
 
 
-def _finish(image: np.ndarray, lighting: str, rng: np.random.Generator) -> np.ndarray:
-    """Apply lighting and sensor noise to a float32 RGB image; return uint8 RGB (rounded)."""
+def _oriented_noise(
+    size: tuple[int, int],
+    sigma_along_px: float,
+    sigma_across_px: float,
+    angle_rad: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Gaussian noise smoothed anisotropically, ``(H, W)`` float32, mean ~0, std 1.
+
+    White noise is blurred with sigma ``sigma_along_px`` along the direction
+    ``angle_rad`` (from image +x towards +y) and ``sigma_across_px`` across it.
+    It is drawn on a canvas aligned with that direction, coarser than the
+    image by up to ``sigma / NOISE_CELLS_PER_SIGMA`` along each axis (so the
+    blur still spans that many canvas cells), and mapped into place by one
+    affine warp with linear interpolation.
+    """
+    height, width = size
+    step = (
+        max(1.0, math.floor(sigma_along_px / NOISE_CELLS_PER_SIGMA)),
+        max(1.0, math.floor(sigma_across_px / NOISE_CELLS_PER_SIGMA)),
+    )
+    c, s = math.cos(angle_rad), math.sin(angle_rad)
+    cols = math.ceil((width * abs(c) + height * abs(s)) / step[0]) + 6
+    rows = math.ceil((width * abs(s) + height * abs(c)) / step[1]) + 6
+    white = rng.standard_normal((rows, cols), dtype=np.float32)
+    streaks = cv2.GaussianBlur(
+        white,
+        (0, 0),
+        sigmaX=sigma_along_px / step[0],
+        sigmaY=sigma_across_px / step[1],
+        borderType=cv2.BORDER_REFLECT,
+    )
+    # Image pixel -> canvas cell: turn back by the angle, shrink by the step.
+    to_canvas = np.array([[c / step[0], s / step[0]], [-s / step[1], c / step[1]]])
+    shift = np.array([(cols - 1) / 2.0, (rows - 1) / 2.0]) - to_canvas @ np.array(
+        [(width - 1) / 2.0, (height - 1) / 2.0]
+    )
+    placed = cv2.warpAffine(
+        streaks,
+        np.column_stack([to_canvas, shift]),
+        (width, height),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REFLECT,
+    )
+    return placed / np.float32(max(float(placed.std()), 1e-12))
+
+
+def _smooth_noise(size: tuple[int, int], cell_px: int, rng: np.random.Generator) -> np.ndarray:
+    """Cloudy noise with blobs about ``cell_px`` across, ``(H, W)`` float32, std ~1."""
+    height, width = size
+    coarse = rng.standard_normal(
+        (max(height // cell_px, 2) + 2, max(width // cell_px, 2) + 2), dtype=np.float32
+    )
+    cloud = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
+    return cloud / np.float32(max(float(cloud.std()), 1e-12))
+
+
+def _texture(kind: str, size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """Relative brightness change ``(H, W)`` float32 of a ``wood`` or ``paper`` table.
+
+    Wood: long fine streaks along a random grain direction and thin dark
+    growth lines across it, their spacing ``WOOD_LINE_PERIOD_PX`` and their
+    course wavering. Paper: short fibres in ``PAPER_FIBRE_DIRECTIONS``
+    evenly spread directions (so no direction wins) and a cloudy formation.
+    Image pixels, not the plane: the texture does not foreshorten with the
+    camera's tilt.
+    """
+    height, width = size
+    if kind == "wood":
+        angle = float(rng.uniform(0.0, math.pi))
+        streaks = _oriented_noise(size, 40.0, 0.8, angle, rng)
+        waver = _oriented_noise(size, 120.0, 25.0, angle, rng)
+        period = float(rng.uniform(*WOOD_LINE_PERIOD_PX))
+        ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+        across = ys * np.float32(math.cos(angle)) - xs * np.float32(math.sin(angle))
+        phase = (across + np.float32(1.5 * period) * waver) * np.float32(2.0 * math.pi / period)
+        lines = np.maximum(np.cos(phase), 0.0) ** 6
+        return np.float32(WOOD_STREAK_CONTRAST) * streaks - np.float32(WOOD_LINE_DEPTH) * lines
+    start = float(rng.uniform(0.0, math.pi))
+    fibres = sum(
+        _oriented_noise(size, 5.0, 0.7, start + k * math.pi / PAPER_FIBRE_DIRECTIONS, rng)
+        for k in range(PAPER_FIBRE_DIRECTIONS)
+    )
+    fibres = fibres / np.float32(math.sqrt(PAPER_FIBRE_DIRECTIONS))
+    cloud = _smooth_noise(size, 24, rng)
+    return np.float32(PAPER_FIBRE_CONTRAST) * fibres + np.float32(PAPER_CLOUD_CONTRAST) * cloud
+
+
+def _cast_shadow(
+    image: np.ndarray, footprints_px: Sequence[np.ndarray], shadow: Shadow, supersample: int
+) -> None:
+    """Darken ``image`` (float32 RGB, in place) under the shapes' shifted, blurred footprints."""
+    shifted = [
+        np.asarray(p, dtype=np.float64) + np.asarray(shadow.offset_px) for p in footprints_px
+    ]
+    margin = math.ceil(3.0 * shadow.blur_px) + 2
+    window = _window_of(shifted, image.shape[:2], margin=margin)
+    if window.empty or shadow.strength <= 0.0:
+        return
+    cover = _coverage_in_window(shifted, window, supersample)
+    if shadow.blur_px > 0.0:
+        cover = cv2.GaussianBlur(cover, (0, 0), shadow.blur_px, borderType=cv2.BORDER_REPLICATE)
+    light = 1.0 - np.float32(shadow.strength) * np.clip(cover, 0.0, 1.0)
+    image[window.slices] *= light[..., None]
+
+
+def _paint_edge_line(
+    image: np.ndarray, outline_px: np.ndarray, line: EdgeLine, supersample: int
+) -> None:
+    """Paint a band ``line.width_px`` wide centred on ``outline_px`` (in place)."""
+    half = line.width_px / 2.0
+    outer = _offset_polygon(outline_px, half)
+    inner = _offset_polygon(outline_px, -half)
+    window = _window_of([outer], image.shape[:2], margin=1)
+    if window.empty:
+        return
+    band = _coverage_in_window([outer], window, supersample) - _coverage_in_window(
+        [inner], window, supersample
+    )
+    _composite(image, np.clip(band, 0.0, 1.0), window, line.color)
+
+
+def _vignette(size: tuple[int, int], amount: float) -> np.ndarray:
+    """Multiplicative falloff ``1 - amount * r^2``, ``r`` over half the diagonal; ``(H, W)``."""
+    height, width = size
+    ys = (np.arange(height, dtype=np.float32) - np.float32((height - 1) / 2.0))[:, None]
+    xs = (np.arange(width, dtype=np.float32) - np.float32((width - 1) / 2.0))[None, :]
+    r2 = (xs**2 + ys**2) / np.float32(distortion_radius_px(width, height) ** 2)
+    return (1.0 - np.float32(amount) * r2).astype(np.float32)
+
+
+def _jpeg(image_rgb: np.ndarray, quality: int) -> np.ndarray:
+    """Encode an RGB uint8 photo as JPEG at ``quality`` with OpenCV and decode it again."""
+    ok, encoded = cv2.imencode(
+        ".jpg", cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality]
+    )
+    if not ok:  # pragma: no cover - OpenCV always encodes a uint8 BGR image
+        raise ParameterError("OpenCV could not encode the photo as JPEG")
+    return cv2.cvtColor(cv2.imdecode(encoded, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def _finish(
+    image: np.ndarray,
+    lighting: str,
+    rng: np.random.Generator,
+    vignetting: float = 0.0,
+    blur_px: float = 0.0,
+) -> np.ndarray:
+    """Apply lighting, vignetting, optical blur and sensor noise to a float32 RGB image.
+
+    Returns uint8 RGB (rounded). With no vignetting and no blur the steps and
+    the random numbers are those of a plain render.
+    """
     if lighting == "gradient":
         light = _illumination(image.shape[:2], rng)
         image = cv2.multiply(image, cv2.merge([light, light, light]))
+    if vignetting > 0.0:
+        falloff = _vignette(image.shape[:2], vignetting)
+        image = cv2.multiply(image, cv2.merge([falloff, falloff, falloff]))
+    if blur_px > 0.0:
+        image = cv2.GaussianBlur(image, (0, 0), blur_px, borderType=cv2.BORDER_REFLECT)
     image = cv2.add(image, _sensor_noise(image.shape[:2], rng))
     image = cv2.max(image, 0.0)
     return cv2.convertScaleAbs(image)
@@ -816,6 +1247,28 @@ def _noise_field(shape: tuple[int, int], noise_px: float, rng: np.random.Generat
     white = rng.standard_normal(shape, dtype=np.float32)
     field_ = cv2.GaussianBlur(white, (ksize, ksize), sigma, borderType=cv2.BORDER_REFLECT)
     return field_ * np.float32(noise_px / 2.0 / unit_std)
+
+
+def biased_mask(region: np.ndarray, bias_px: int) -> np.ndarray:
+    """A boolean mask dilated (``bias_px > 0``) or eroded (``< 0``) by ``|bias_px|`` px.
+
+    Dilation adds every pixel whose centre lies within ``bias_px`` (Euclidean)
+    of a region pixel's centre; erosion removes every pixel within ``-bias_px``
+    of a pixel outside, the image border counting as outside. By 1 px that is
+    the ring of 4-neighbours, as a segmentation model that draws its
+    boundaries a pixel too far out or in.
+    """
+    region = np.asarray(region, dtype=bool)
+    if bias_px == 0 or region.size == 0:
+        return region.copy()
+    reach = abs(int(bias_px)) + 1e-6
+    if bias_px > 0:
+        outside = np.pad(~region, 1, constant_values=True).astype(np.uint8)
+        to_region = cv2.distanceTransform(outside, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
+        return region | (to_region <= reach)
+    inside = np.pad(region, 1, constant_values=False).astype(np.uint8)
+    to_outside = cv2.distanceTransform(inside, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
+    return region & (to_outside > reach)
 
 
 def _class_mask(
@@ -852,8 +1305,16 @@ def render_scene(
     lighting: str = "plain",
     seed: int = 0,
     object_colors: Sequence[tuple[int, int, int]] | None = None,
+    effects: PhotoEffects | None = None,
+    mask_bias_px: int = 0,
 ) -> Scene:
     """Photograph flat shapes on a table with ``camera``.
+
+    The photo is built in this order: the table (and its ``texture``), the
+    shadows, the reference, its rim (``edge_line``), the objects; then the
+    lighting, vignetting, optical blur, sensor noise, rounding to 8 bits and
+    JPEG. Lens distortion bends every outline before anything is drawn, so
+    the photo and both masks agree to a small fraction of a pixel.
 
     Args:
         objects: shapes of class 1, drawn over the reference where they
@@ -861,14 +1322,21 @@ def render_scene(
         reference: the shape of class 2 (a card, an ArUco marker...).
         camera: the pinhole camera; its homography maps plane to image.
         supersample: samples per pixel along each axis for coverage.
-        mask_noise_px: boundary noise of the mask like a segmentation
-            model's: about 95 % of the boundary moves by less than this many
-            pixels; 0 gives the clean mask.
+        mask_noise_px: boundary noise of the model mask (``Scene.mask``) like
+            a segmentation model's: about 95 % of the boundary moves by less
+            than this many pixels; 0 gives the clean mask.
         lighting: ``plain``, ``gradient`` (falloff and vignetting) or
             ``dark`` (dark table, light objects).
         seed: makes the photo's texture, lighting and noise, and the mask
             noise, reproducible.
         object_colors: RGB colours of the objects; default from the palette.
+        effects: shadows, rims, texture, vignetting, blur, JPEG and lens
+            distortion (:class:`PhotoEffects`); None or the default: none.
+            With none, the photo and masks are exactly those of a plain render.
+        mask_bias_px: dilate (> 0) or erode (< 0) the model mask of each class
+            by this many whole pixels after its noise (:func:`biased_mask`),
+            as segmentation models that draw boundaries too far out or in.
+            ``Scene.clean_mask`` stays the true mask.
 
     Returns:
         The :class:`Scene`; its ground truth is in the plane, in mm.
@@ -877,6 +1345,10 @@ def render_scene(
         raise ParameterError(f"supersample must be at least 1, got {supersample}")
     if not (math.isfinite(mask_noise_px) and mask_noise_px >= 0.0):
         raise ParameterError(f"mask noise must be a non-negative number of px, got {mask_noise_px}")
+    bias = _checked_bias(mask_bias_px)
+    effects = effects if effects is not None else PhotoEffects()
+    if not isinstance(effects, PhotoEffects):
+        raise ParameterError(f"effects must be a PhotoEffects, got {type(effects).__name__}")
     palette = _check_lighting(lighting)
     objects = tuple(objects)
     if object_colors is None:
@@ -886,16 +1358,42 @@ def render_scene(
         raise ParameterError("give one colour per object")
     homography = camera.homography()
     size = (camera.height, camera.width)
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)]
+    # Children 0-3 are those of the plain renderer; 4 is the texture's.
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)]
 
     object_px = [_outline_px(shape, homography, camera) for shape in objects]
     reference_px = _outline_px(reference, homography, camera)
-    layers = _reference_layers_px(reference, reference_px, homography, camera, palette)
-    layers += [([px], color) for px, color in zip(object_px, colors, strict=False)]
+    reference_layers = _reference_layers_px(reference, reference_px, homography, camera, palette)
+    if effects.distortion_k1 != 0.0:
+
+        def bend(polygon: np.ndarray) -> np.ndarray:
+            return distort_points(
+                _densified(polygon, DISTORTION_CHORD_PX),
+                effects.distortion_k1,
+                camera.width,
+                camera.height,
+            )
+
+        object_px = [bend(px) for px in object_px]
+        reference_px = bend(reference_px)
+        reference_layers = [
+            ([bend(p) for p in polygons], color) for polygons, color in reference_layers
+        ]
+    footprint_px = reference_layers[0][0][0]  # the card, or the marker's paper
+    object_layers = [([px], color) for px, color in zip(object_px, colors, strict=False)]
 
     image = _table(size, palette, streams[0])
-    _paint_layers(image, layers, int(supersample))
-    image_u8 = _finish(image, lighting, streams[1])
+    if effects.texture != "none":
+        image *= (1.0 + _texture(effects.texture, size, streams[4]))[..., None]
+    if effects.shadow is not None:
+        _cast_shadow(image, [footprint_px, *object_px], effects.shadow, int(supersample))
+    _paint_layers(image, reference_layers, int(supersample))
+    if effects.edge_line is not None:
+        _paint_edge_line(image, footprint_px, effects.edge_line, int(supersample))
+    _paint_layers(image, object_layers, int(supersample))
+    image_u8 = _finish(image, lighting, streams[1], effects.vignetting, effects.blur_px)
+    if effects.jpeg_quality is not None:
+        image_u8 = _jpeg(image_u8, int(effects.jpeg_quality))
 
     mask = np.zeros(size, dtype=np.uint8)
     clean = np.zeros(size, dtype=np.uint8)
@@ -906,9 +1404,15 @@ def render_scene(
         window, clean_part, noisy_part = _class_mask(
             polygons, size, int(supersample), mask_noise_px, rng
         )
-        if not window.empty:
-            clean[window.slices][clean_part] = class_id
+        if window.empty:
+            continue
+        clean[window.slices][clean_part] = class_id
+        if bias == 0:
             mask[window.slices][noisy_part] = class_id
+            continue
+        model = np.zeros(size, dtype=bool)
+        model[window.slices] = noisy_part
+        mask[biased_mask(model, bias)] = class_id
     return Scene(
         image=image_u8,
         mask=mask,
@@ -922,7 +1426,23 @@ def render_scene(
         seed=int(seed),
         supersample=int(supersample),
         object_colors=colors[: len(objects)],
+        effects=effects,
+        mask_bias_px=bias,
     )
+
+
+def _checked_bias(mask_bias_px: int) -> int:
+    """``mask_bias_px`` as an int, or a :class:`ParameterError`."""
+    if (
+        isinstance(mask_bias_px, bool)
+        or not isinstance(mask_bias_px, int | np.integer)
+        or abs(int(mask_bias_px)) > MAX_MASK_BIAS_PX
+    ):
+        raise ParameterError(
+            f"mask bias must be a whole number of px within +-{MAX_MASK_BIAS_PX}, "
+            f"got {mask_bias_px!r}"
+        )
+    return int(mask_bias_px)
 
 
 # --------------------------------------------------------------------------
@@ -941,6 +1461,9 @@ def random_scene(
     lighting: str = "plain",
     max_angle_deg: float = 0.0,
     supersample: int = 4,
+    effects: PhotoEffects | None = None,
+    mask_bias_px: int = 0,
+    realistic: bool = False,
 ) -> Scene:
     """A reproducible random scene: a reference on the left, one object to its right.
 
@@ -948,7 +1471,9 @@ def random_scene(
     (``angle_deg`` uniform in +-``max_angle_deg``, default 0), so its true
     width and height are its extent along the plane axes. The camera
     distance is chosen so the layout fills 55-80 % of the image width and
-    everything stays inside the frame with a margin.
+    everything stays inside the frame with a margin (after lens distortion).
+    ``realistic`` draws its effects after everything else, so a realistic
+    scene has the layout of the plain scene from an rng in the same state.
 
     Args:
         rng: the only source of randomness.
@@ -961,7 +1486,14 @@ def random_scene(
         lighting: see :func:`render_scene`.
         max_angle_deg: largest in-plane rotation of the object.
         supersample: see :func:`render_scene`.
+        effects: see :func:`render_scene`.
+        mask_bias_px: see :func:`render_scene`.
+        realistic: draw every effect from ``rng`` (:func:`realistic_effects`);
+            do not give ``effects`` too.
     """
+    if realistic and effects is not None:
+        raise ParameterError("give either effects or realistic=True, not both")
+    bias = _checked_bias(mask_bias_px)
     if shape not in OBJECT_KINDS:
         raise ParameterError(f"unknown object shape {shape!r}; use one of {OBJECT_KINDS}")
     if reference not in REFERENCE_KINDS:
@@ -990,9 +1522,13 @@ def random_scene(
         sensor.focal_px * total_w / (fill * sensor.width),
         sensor.focal_px * max(height_mm, ref_h) / (0.75 * sensor.height),
     )
-    margin_px = 0.04 * min(sensor.width, sensor.height) + 2.0 * mask_noise_px
-    cam = _fitting_camera(sensor, tilt_deg, distance, [obj, ref], margin_px)
+    margin_px = 0.04 * min(sensor.width, sensor.height) + 2.0 * mask_noise_px + abs(bias)
     color = palette.objects[int(rng.integers(0, len(palette.objects)))]
+    seed = int(rng.integers(0, 2**31 - 1))
+    if realistic:
+        effects = realistic_effects(rng)
+    k1 = effects.distortion_k1 if effects is not None else 0.0
+    cam = _fitting_camera(sensor, tilt_deg, distance, [obj, ref], margin_px, k1)
     return render_scene(
         [obj],
         ref,
@@ -1000,8 +1536,10 @@ def random_scene(
         supersample=supersample,
         mask_noise_px=mask_noise_px,
         lighting=lighting,
-        seed=int(rng.integers(0, 2**31 - 1)),
+        seed=seed,
         object_colors=[color],
+        effects=effects,
+        mask_bias_px=bias,
     )
 
 
@@ -1025,24 +1563,32 @@ def _fitting_camera(
     distance_mm: float,
     shapes: Sequence[PlaneShape],
     margin_px: float,
+    distortion_k1: float = 0.0,
 ) -> Camera:
     """The sensor at ``tilt_deg``, moved back until every shape is inside the margin."""
     for _ in range(60):
         cam = Camera(
             sensor.width, sensor.height, sensor.focal_px, tilt_deg, distance_mm, sensor.roll_deg
         )
-        if all(_inside(cam, shape, margin_px) for shape in shapes):
+        if all(_inside(cam, shape, margin_px, distortion_k1) for shape in shapes):
             return cam
         distance_mm *= 1.08
     raise ParameterError("could not fit the scene into the image; use a wider lens")
 
 
-def _inside(cam: Camera, shape: PlaneShape, margin_px: float) -> bool:
-    """Whether the shape's footprint projects inside the image with ``margin_px`` to spare."""
+def _inside(cam: Camera, shape: PlaneShape, margin_px: float, distortion_k1: float = 0.0) -> bool:
+    """Whether the shape's footprint projects inside the image with ``margin_px`` to spare.
+
+    With lens distortion, the footprint's sides are bent as the photo bends them.
+    """
     corners = shape.place(_rectangle(*footprint_mm(shape)))
     if np.any(cam.depth_mm(corners) <= 0.05 * cam.distance_mm):
         return False
     pts = project_points(cam.homography(), corners)
+    if distortion_k1 != 0.0:
+        pts = distort_points(
+            _densified(pts, 4.0 * DISTORTION_CHORD_PX), distortion_k1, cam.width, cam.height
+        )
     lo, hi = margin_px - 0.5, np.array([cam.width, cam.height]) - 0.5 - margin_px
     return bool(np.all(pts >= lo) and np.all(pts <= hi))
 
@@ -1055,22 +1601,33 @@ def _require_positive(what: str, value: float) -> None:
 
 __all__ = [
     "ARUCO_SIDE_MM",
+    "BRIGHT_EDGE_RGB",
     "CARD_CORNER_RADIUS_MM",
     "CARD_SIZE_MM",
+    "DARK_EDGE_RGB",
     "LIGHTINGS",
+    "MAX_DISTORTION_K1",
     "OBJECT_KINDS",
     "REFERENCE_KINDS",
     "SHAPE_KINDS",
+    "TEXTURES",
     "Camera",
+    "EdgeLine",
+    "PhotoEffects",
     "PlaneShape",
     "Scene",
+    "Shadow",
     "aruco_black_cells_mm",
     "aruco_paper_mm",
     "aruco_shape",
+    "biased_mask",
     "card_shape",
+    "distort_points",
+    "distortion_radius_px",
     "footprint_mm",
     "polygon_coverage",
     "project_points",
     "random_scene",
+    "realistic_effects",
     "render_scene",
 ]

@@ -2,13 +2,18 @@
 
 Everything here checks the renderer against geometry computed another way:
 an independent point-in-polygon test, analytic extents, dense outlines,
-line fits to the mask's edges and OpenCV's ArUco detector.
+line fits to the mask's edges and OpenCV's ArUco detector; the photo effects
+against the formulas they promise, worked out by hand in each test.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import io
 import json
 import math
+import sys
 from pathlib import Path
 
 import cv2
@@ -19,11 +24,20 @@ from hypothesis import strategies as st
 
 from objlen.errors import ParameterError
 from objlen.testing.synthetic import (
+    BRIGHT_EDGE_RGB,
+    CARD_CORNER_RADIUS_MM,
     CARD_SIZE_MM,
+    DARK_EDGE_RGB,
     Camera,
+    EdgeLine,
+    PhotoEffects,
     PlaneShape,
+    Scene,
+    Shadow,
     aruco_shape,
+    biased_mask,
     card_shape,
+    distort_points,
     polygon_coverage,
     project_points,
     random_scene,
@@ -676,3 +690,400 @@ def test_samples_agree_with_their_ground_truth() -> None:
             area = _projected_area_px(shape, h)
             assert abs(int((mask == class_id).sum()) - area) < 0.01 * area
     assert sum(path.stat().st_size for path in SAMPLES.iterdir()) < 3_200_000
+
+
+# ----------------------------------------------------------------------------
+# What real photos have: every effect is off by default
+# ----------------------------------------------------------------------------
+
+# SHA-256 of image, mask and clean mask (in that order, raw bytes) rendered by
+# the renderer before the photo effects existed (commit d710fac, with the
+# pinned numpy and OpenCV of requirements.txt).
+PLAIN_RENDER_DIGESTS = {
+    "random_blob_gradient_noise2_tilt25": (
+        "da7a54344b4e8311f884832e160fcf12f614145a0515578611df2d3311c24270"
+    ),
+    "random_rect_aruco_dark_tilt10": (
+        "99b586565816227430d2187f74aef93354a561a490863a85b892b4e081668f7a"
+    ),
+    "render_small": "381c1593f1233860159c4a4eb3741e7da532d52abdf34961fc9c485e8a3cb9f5",
+}
+
+
+def _plain_render(name: str, **extra: object) -> Scene:
+    if name == "random_blob_gradient_noise2_tilt25":
+        return random_scene(
+            np.random.default_rng(31),
+            shape="blob",
+            tilt_deg=25.0,
+            mask_noise_px=2.0,
+            lighting="gradient",
+            **extra,
+        )
+    if name == "random_rect_aruco_dark_tilt10":
+        return random_scene(
+            np.random.default_rng(32),
+            shape="rectangle",
+            tilt_deg=10.0,
+            mask_noise_px=1.0,
+            reference="aruco",
+            lighting="dark",
+            max_angle_deg=8.0,
+            **extra,
+        )
+    cam = Camera(
+        width=640, height=480, focal_px=800.0, tilt_deg=20.0, distance_mm=400.0, roll_deg=3.0
+    )
+    ellipse = PlaneShape("ellipse", (40.0, 5.0), (70.0, 50.0), angle_deg=12.0)
+    return render_scene(
+        [ellipse], card_shape((-60.0, 0.0)), cam, mask_noise_px=3.0, seed=5, **extra
+    )
+
+
+def _digest(scene: Scene) -> str:
+    digest = hashlib.sha256()
+    for array in (scene.image, scene.mask, scene.clean_mask):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+@pytest.mark.parametrize("name", sorted(PLAIN_RENDER_DIGESTS))
+def test_defaults_reproduce_the_plain_render_exactly(name: str) -> None:
+    assert _digest(_plain_render(name)) == PLAIN_RENDER_DIGESTS[name]
+    explicit = _plain_render(name, effects=PhotoEffects(), mask_bias_px=0)
+    assert _digest(explicit) == PLAIN_RENDER_DIGESTS[name]
+    assert explicit.effects.is_off
+    assert set(explicit.ground_truth()) == {
+        "objects",
+        "reference",
+        "camera",
+        "tilt_deg",
+        "lighting",
+        "mask_noise_px",
+        "supersample",
+        "seed",
+        "plane_to_image",
+    }
+
+
+def test_bundled_sample_masks_are_rendered_again_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import Image
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "make_samples.py"
+    spec = importlib.util.spec_from_file_location("make_samples_for_test", path)
+    assert spec is not None and spec.loader is not None
+    make_samples = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, make_samples)  # its dataclass looks itself up
+    spec.loader.exec_module(make_samples)
+    for sample in make_samples.SPECS:
+        saved = np.asarray(Image.open(SAMPLES / f"{sample.name}_mask.png"))
+        np.testing.assert_array_equal(make_samples.make_scene(sample).mask, saved)
+
+
+# A 100 x 60 px box on pixel edges (columns 170..269, rows 70..129) and a
+# square-cornered card (columns 15..74, rows 80..119) seen by UNIT_CAMERA.
+EFFECT_BOX = PlaneShape("rectangle", (70.0, 0.0), (100.0, 60.0))
+EFFECT_CARD = PlaneShape("card", (-105.0, 0.0), (60.0, 40.0))
+BOX_RGB = (200, 30, 40)
+
+
+def _effect_scene(**kwargs: object) -> Scene:
+    return render_scene(
+        [EFFECT_BOX], EFFECT_CARD, UNIT_CAMERA, seed=4, object_colors=[BOX_RGB], **kwargs
+    )
+
+
+def test_shadow_darkens_the_table_next_to_the_object_and_stays_background() -> None:
+    plain = _effect_scene()
+    shaded = _effect_scene(
+        effects=PhotoEffects(shadow=Shadow(offset_px=(6.0, 8.0), blur_px=1.0, strength=0.4))
+    )
+    np.testing.assert_array_equal(shaded.mask, plain.mask)
+    np.testing.assert_array_equal(shaded.clean_mask, plain.clean_mask)
+    # Just right of and below the box, inside the shifted footprint: full shadow.
+    right = (slice(90, 125), slice(271, 275))
+    below = (slice(131, 136), slice(190, 260))
+    for where in (right, below):
+        assert not shaded.clean_mask[where].any()
+        ratio = shaded.image[where].astype(float).mean(axis=(0, 1)) / plain.image[where].astype(
+            float
+        ).mean(axis=(0, 1))
+        np.testing.assert_allclose(ratio, 0.6, atol=0.02)  # 1 - strength, every channel: same hue
+    # Left of and above the box (the lit side), beyond the penumbra: untouched.
+    lit = (slice(40, 60), slice(100, 160))
+    np.testing.assert_array_equal(shaded.image[lit], plain.image[lit])
+    # The object itself is painted over its shadow.
+    inside = (slice(80, 120), slice(180, 260))
+    np.testing.assert_array_equal(shaded.image[inside], plain.image[inside])
+    # The reference casts one too.
+    card_right = (slice(92, 115), slice(76, 80))
+    assert shaded.image[card_right].mean() < 0.7 * plain.image[card_right].mean()
+
+
+def test_edge_line_paints_the_rim_and_leaves_the_mask() -> None:
+    plain = _effect_scene()
+    for color in (DARK_EDGE_RGB, BRIGHT_EDGE_RGB):
+        lined = _effect_scene(effects=PhotoEffects(edge_line=EdgeLine(width_px=2.0, color=color)))
+        np.testing.assert_array_equal(lined.mask, plain.mask)
+        # The card's left side is x = 14.5: the band 13.5..15.5 covers columns 14 and 15.
+        band = lined.image[85:115, 14:16].reshape(-1, 3).astype(float).mean(axis=0)
+        np.testing.assert_allclose(band, color, atol=1.5)
+        # One column further in or out is as before.
+        for column in (12, 17):
+            np.testing.assert_array_equal(lined.image[85:115, column], plain.image[85:115, column])
+        # The top side y = 79.5: rows 79 and 80.
+        top = lined.image[79:81, 25:65].reshape(-1, 3).astype(float).mean(axis=0)
+        np.testing.assert_allclose(top, color, atol=1.5)
+
+
+def test_card_corners_are_rounded_in_the_mask() -> None:
+    # 5 px/mm: the card's sides fall on pixel edges (428 x 270 px about (229.5, 149.5)).
+    cam = Camera(width=460, height=300, focal_px=3000.0, distance_mm=600.0)
+    rounded = render_scene([], card_shape(), cam)
+    square = render_scene([], PlaneShape("card", (0.0, 0.0), CARD_SIZE_MM), cam)
+    # Each corner loses (1 - pi/4) r^2: 4 x 54 px at r = 3.18 mm = 15.9 px.
+    lost = (4.0 - math.pi) * (CARD_CORNER_RADIUS_MM * 5.0) ** 2
+    assert int((square.mask == 2).sum()) == 428 * 270
+    difference = int((square.mask == 2).sum()) - int((rounded.mask == 2).sum())
+    assert abs(difference - lost) < 8.0
+    ys, xs = np.nonzero(rounded.mask == 2)
+    assert rounded.mask[ys.min(), xs.min()] == 0 and square.mask[ys.min(), xs.min()] == 2
+    assert rounded.mask[ys.min(), (xs.min() + xs.max()) // 2] == 2
+
+
+def test_vignetting_darkens_by_the_stated_law() -> None:
+    plain = render_scene([], EFFECT_CARD, UNIT_CAMERA, seed=2)
+    vignetted = render_scene(
+        [], EFFECT_CARD, UNIT_CAMERA, seed=2, effects=PhotoEffects(vignetting=0.3)
+    )
+    radius = math.hypot(300, 200) / 2.0
+    for rows, cols in ((slice(0, 10), slice(0, 10)), (slice(150, 190), slice(200, 240))):
+        ys, xs = np.mgrid[rows, cols]
+        r2 = ((xs - 149.5) ** 2 + (ys - 99.5) ** 2) / radius**2
+        expected = (plain.image[rows, cols].astype(float) * (1.0 - 0.3 * r2)[..., None]).mean()
+        assert vignetted.image[rows, cols].astype(float).mean() == pytest.approx(expected, abs=1.0)
+    centre = (slice(95, 105), slice(145, 155))
+    assert abs(vignetted.image[centre].astype(float).mean() - plain.image[centre].mean()) < 1.0
+
+
+def test_optical_blur_spreads_an_edge_like_a_gaussian() -> None:
+    plain = _effect_scene()
+    blurred = _effect_scene(effects=PhotoEffects(blur_px=1.5))
+    np.testing.assert_array_equal(blurred.mask, plain.mask)
+    # The box's left side is x = 169.5; the red channel steps from table to box.
+    rows = slice(74, 126)
+    table = blurred.image[rows, 150:160, 0].astype(float).mean()
+    box = blurred.image[rows, 180:190, 0].astype(float).mean()
+    columns = np.arange(163, 177)
+    profile = blurred.image[rows, 163:177, 0].astype(float).mean(axis=0)
+
+    def edge(sigma: float) -> np.ndarray:
+        cdf = [0.5 * (1.0 + math.erf((c - 169.5) / sigma / math.sqrt(2.0))) for c in columns]
+        return table + (box - table) * np.array(cdf)
+
+    sigmas = np.arange(0.5, 3.0001, 0.05)
+    best = sigmas[np.argmin([np.sum((profile - edge(s)) ** 2) for s in sigmas])]
+    assert best == pytest.approx(1.5, abs=0.15)
+    np.testing.assert_allclose(profile, edge(1.5), atol=0.05 * abs(box - table))
+    step = plain.image[rows, 163:177, 0].astype(float).mean(axis=0)
+    assert np.abs(step - edge(1.5)).max() > 0.1 * abs(box - table)  # the plain edge is sharp
+
+
+def test_jpeg_changes_the_photo_but_not_the_mask() -> None:
+    plain = _effect_scene(mask_noise_px=1.0)
+    compressed = _effect_scene(mask_noise_px=1.0, effects=PhotoEffects(jpeg_quality=70))
+    np.testing.assert_array_equal(compressed.mask, plain.mask)
+    np.testing.assert_array_equal(compressed.clean_mask, plain.clean_mask)
+    difference = np.abs(compressed.image.astype(float) - plain.image.astype(float))
+    assert 0.3 < difference.mean() < 6.0
+    # The same photo, encoded and decoded once more by another library, barely moves.
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(plain.image).save(buffer, format="JPEG", quality=70)
+    pillow = np.asarray(Image.open(buffer)).astype(float)
+    assert np.abs(pillow - compressed.image.astype(float)).mean() < 1.5
+
+
+# A camera with 1 px/mm, principal point (399.5, 299.5), half-diagonal 500 px.
+WIDE_CAMERA = Camera(width=800, height=600, focal_px=600.0, distance_mm=600.0)
+
+
+@pytest.mark.parametrize("k1", [0.1, -0.1])
+def test_distortion_moves_a_point_near_the_corner_by_the_formula(k1: float) -> None:
+    square = PlaneShape("rectangle", (300.0, 200.0), (20.0, 20.0))  # ideal image (699.5, 499.5)
+    card = PlaneShape("card", (-250.0, -150.0), (60.0, 40.0))
+    scene = render_scene([square], card, WIDE_CAMERA, effects=PhotoEffects(distortion_k1=k1))
+    # By hand: r^2 = (300^2 + 200^2) / 500^2 = 0.52, so the offset from the
+    # centre grows by the factor 1 + 0.52 k1.
+    expected = np.array([399.5 + 300.0 * (1 + 0.52 * k1), 299.5 + 200.0 * (1 + 0.52 * k1)])
+    ys, xs = np.nonzero(scene.clean_mask == 1)
+    np.testing.assert_allclose([xs.mean(), ys.mean()], expected, atol=0.15)
+    np.testing.assert_allclose(scene.to_image([[300.0, 200.0]])[0], expected, atol=1e-9)
+    # The photo agrees with the mask: the square's colour sits where the mask says.
+    red = scene.image[..., 0].astype(int) - scene.image[..., 1].astype(int) > 80
+    box = (slice(ys.min() - 3, ys.max() + 4), slice(xs.min() - 3, xs.max() + 4))
+    assert int((red[box] != (scene.clean_mask[box] == 1)).sum()) <= 4
+    # A corner point of the image moves by k1 times the half-diagonal.
+    moved = distort_points(np.array([[-0.5, -0.5]]), k1, 800, 600)[0]
+    np.testing.assert_allclose(moved, [-0.5 - 400.0 * k1, -0.5 - 300.0 * k1], atol=1e-9)
+    # The truth is still the plane's.
+    assert scene.object_size_mm() == (20.0, 20.0)
+
+
+def test_distortion_bends_straight_sides_in_mask_and_photo_alike() -> None:
+    bar = PlaneShape("rectangle", (0.0, -200.0), (600.0, 40.0))  # top side at ideal y = 79.5
+    card = PlaneShape("card", (0.0, 150.0), (60.0, 40.0))
+    ideal_side = np.column_stack([np.linspace(99.5, 699.5, 4001), np.full(4001, 79.5)])
+    for k1 in (0.1, -0.1):
+        scene = render_scene(
+            [bar],
+            card,
+            WIDE_CAMERA,
+            effects=PhotoEffects(distortion_k1=k1),
+            object_colors=[BOX_RGB],
+        )
+        bent = distort_points(ideal_side, k1, 800, 600)
+        top = np.argmax(scene.clean_mask == 1, axis=0)
+        red = scene.image[..., 0].astype(int) - scene.image[..., 1].astype(int) > 80
+        top_in_photo = np.argmax(red, axis=0)
+        for column in (130, 250, 399, 550, 670):
+            side_y = float(np.interp(column, bent[:, 0], bent[:, 1]))
+            # The first row counted inside lies within a pixel below the side, give or
+            # take one row of the 4 x 4 coverage samples (0.25 px).
+            assert -0.25 < top[column] - side_y <= 1.25
+            assert abs(int(top_in_photo[column]) - int(top[column])) <= 1
+        # Pincushion (k1 > 0) pulls the ends of the top side up past its middle; barrel down.
+        assert np.sign(k1) * (top[399] - top[130]) > 5
+
+
+@pytest.mark.parametrize("bias", [1, -1, 2, -2])
+def test_biased_mask_adds_or_removes_exactly_the_expected_ring(bias: int) -> None:
+    cam = Camera(width=640, height=480, focal_px=800.0, tilt_deg=20.0, distance_mm=400.0)
+    blob = PlaneShape("blob", (40.0, 5.0), (70.0, 50.0), seed=4)
+    for noise in (0.0, 2.0):
+        plain = render_scene([blob], card_shape((-60.0, 0.0)), cam, mask_noise_px=noise, seed=9)
+        biased = render_scene(
+            [blob], card_shape((-60.0, 0.0)), cam, mask_noise_px=noise, seed=9, mask_bias_px=bias
+        )
+        np.testing.assert_array_equal(biased.clean_mask, plain.clean_mask)
+        np.testing.assert_array_equal(biased.image, plain.image)
+        # Independently: a disc of radius |bias| (pixel centres), by cv2.dilate / cv2.erode.
+        r = abs(bias)
+        ys, xs = np.mgrid[-r : r + 1, -r : r + 1]
+        disc = (xs**2 + ys**2 <= r * r).astype(np.uint8)
+        for class_id in (1, 2):
+            region = (plain.mask == class_id).astype(np.uint8)
+            grow = cv2.dilate if bias > 0 else cv2.erode
+            expected = grow(region, disc).astype(bool)
+            np.testing.assert_array_equal(biased.mask == class_id, expected)
+            if r == 1:
+                # By hand: the 4-neighbours of the region (dilate) or of the table (erode).
+                padded = np.pad(region.astype(bool), 1, constant_values=False)
+                centre = padded[1:-1, 1:-1]
+                shifts = [padded[:-2, 1:-1], padded[2:, 1:-1], padded[1:-1, :-2], padded[1:-1, 2:]]
+                if bias > 0:
+                    ring = centre | shifts[0] | shifts[1] | shifts[2] | shifts[3]
+                else:
+                    ring = centre & shifts[0] & shifts[1] & shifts[2] & shifts[3]
+                np.testing.assert_array_equal(biased.mask == class_id, ring)
+
+
+def test_biased_mask_of_a_box_moves_each_side_by_the_bias() -> None:
+    region = np.zeros((40, 50), dtype=bool)
+    region[10:30, 12:40] = True
+    grown, shrunk = biased_mask(region, 1), biased_mask(region, -1)
+    expected = np.zeros_like(region)
+    expected[9:31, 12:40] = True
+    expected[10:30, 11:41] = True  # no corner pixels: they are sqrt(2) away
+    np.testing.assert_array_equal(grown, expected)
+    expected = np.zeros_like(region)
+    expected[11:29, 13:39] = True
+    np.testing.assert_array_equal(shrunk, expected)
+    np.testing.assert_array_equal(biased_mask(region, 0), region)
+
+
+def _anisotropy(texture: np.ndarray) -> float:
+    """Coherence of the structure tensor: 0 isotropic, 1 all gradients along one direction."""
+    gx = cv2.Sobel(texture, cv2.CV_64F, 1, 0, ksize=3)
+    gy = cv2.Sobel(texture, cv2.CV_64F, 0, 1, ksize=3)
+    jxx, jyy, jxy = (gx * gx).mean(), (gy * gy).mean(), (gx * gy).mean()
+    return math.hypot(jxx - jyy, 2 * jxy) / (jxx + jyy)
+
+
+def test_textures_are_grain_and_fibre_on_the_table_only() -> None:
+    from objlen.testing.synthetic import _texture
+
+    for seed in range(3):
+        wood = _texture("wood", (300, 400), np.random.default_rng(seed))
+        paper = _texture("paper", (300, 400), np.random.default_rng(seed))
+        assert _anisotropy(wood) > 0.8 and _anisotropy(paper) < 0.2
+        assert 0.03 < float(wood.std()) < 0.12 and 0.015 < float(paper.std()) < 0.06
+    plain = _effect_scene()
+    for kind in ("wood", "paper"):
+        textured = _effect_scene(effects=PhotoEffects(texture=kind))
+        np.testing.assert_array_equal(textured.mask, plain.mask)
+        table = (slice(150, 200), slice(0, 300))
+        assert np.abs(textured.image[table].astype(float) - plain.image[table]).mean() > 2.0
+        inside = (slice(72, 128), slice(172, 268))  # the box is opaque
+        np.testing.assert_array_equal(textured.image[inside], plain.image[inside])
+
+
+def test_realistic_scene_keeps_the_plain_layout_and_turns_everything_on() -> None:
+    kwargs = {"shape": "ellipse", "tilt_deg": 20.0, "mask_noise_px": 1.0}
+    plain = random_scene(np.random.default_rng(12), **kwargs)
+    real = random_scene(np.random.default_rng(12), realistic=True, **kwargs)
+    again = random_scene(np.random.default_rng(12), realistic=True, **kwargs)
+    assert real.objects == plain.objects and real.reference == plain.reference
+    np.testing.assert_array_equal(real.image, again.image)
+    effects = real.effects
+    assert effects.shadow is not None and effects.edge_line is not None
+    assert effects.texture in ("wood", "paper") and effects.jpeg_quality is not None
+    assert 70 <= effects.jpeg_quality <= 95 and 0.3 <= effects.blur_px <= 1.5
+    assert 0.0 < abs(effects.distortion_k1) <= 0.1
+    truth = json.loads(json.dumps(real.ground_truth()))
+    assert truth["effects"]["distortion_k1"] == effects.distortion_k1
+    assert truth["distortion_radius_px"] == 1000.0
+    with pytest.raises(ParameterError):
+        random_scene(np.random.default_rng(1), realistic=True, effects=PhotoEffects(), **kwargs)
+
+
+@pytest.mark.parametrize("k1", [0.1, -0.1])
+@pytest.mark.parametrize("tilt", [0.0, 40.0])
+def test_random_scene_with_distortion_stays_inside_the_frame(k1: float, tilt: float) -> None:
+    scene = random_scene(
+        np.random.default_rng(3),
+        shape="rectangle",
+        tilt_deg=tilt,
+        mask_noise_px=2.0,
+        effects=PhotoEffects(distortion_k1=k1),
+        mask_bias_px=1,
+    )
+    ys, xs = np.nonzero(scene.mask)
+    assert xs.min() > 20 and ys.min() > 20 and xs.max() < 1580 and ys.max() < 1180
+    outline = scene.to_image(scene.objects[0].outline_mm())
+    assert np.all(outline >= 0.0) and np.all(outline <= [1599.0, 1199.0])
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: PhotoEffects(texture="marble"),
+        lambda: PhotoEffects(vignetting=1.0),
+        lambda: PhotoEffects(blur_px=-0.5),
+        lambda: PhotoEffects(jpeg_quality=0),
+        lambda: PhotoEffects(jpeg_quality=90.5),  # type: ignore[arg-type]
+        lambda: PhotoEffects(distortion_k1=0.5),
+        lambda: PhotoEffects(distortion_k1=float("nan")),
+        lambda: PhotoEffects(shadow=0.3),  # type: ignore[arg-type]
+        lambda: Shadow(strength=1.5),
+        lambda: Shadow(offset_px=(1.0, float("inf"))),
+        lambda: EdgeLine(width_px=0.0),
+        lambda: EdgeLine(color=(0.0, 300.0, 0.0)),
+        lambda: render_scene([], card_shape(), UNIT_CAMERA, mask_bias_px=1.5),  # type: ignore[arg-type]
+        lambda: render_scene([], card_shape(), UNIT_CAMERA, mask_bias_px=11),
+    ],
+)
+def test_bad_effects_are_parameter_errors(make) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ParameterError):
+        make()
