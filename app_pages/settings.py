@@ -22,7 +22,7 @@ from app_pages.common import (
 )
 from objlen.classes import ClassIds
 from objlen.errors import ObjlenError
-from objlen.settings import APP_BACKENDS, REFERENCE_RULES, AppSettings
+from objlen.settings import APP_BACKENDS, REFERENCE_CHOICES, AppSettings
 from objlen.units import UNITS
 
 PROBLEM_KEY = "settings_apply_problem"
@@ -111,7 +111,7 @@ def settings_form(settings: AppSettings) -> None:
         left.number_input("Timeout (s)", min_value=1.0, step=5.0, key="settings_timeout")
         right.selectbox(
             "Local segmenter: the reference is the…",
-            REFERENCE_RULES,
+            REFERENCE_CHOICES,
             key="settings_reference_rule",
         )
         st.subheader("Mask classes")

@@ -39,7 +39,8 @@ from objlen.geometry import (
 from objlen.options import MeasureOptions
 from objlen.reference import Quad, detect_aruco, quad_from_outline, refine_quad_on_photo
 from objlen.regions import ClassMap, Region, dense_outline, outline_noise_px
-from objlen.result import Length, Measurement, ObjectResult, ReferenceResult
+from objlen.result import POINT_NAMES, Length, Measurement, ObjectResult, ReferenceResult
+from objlen.shapes import ellipse_fit
 
 #: Coverage factor of a 95 % interval for a normal distribution.
 COVERAGE_FACTOR = 1.96
@@ -52,6 +53,14 @@ AMBIGUOUS_SIDES = 0.25
 #: How far, in units of the boundary noise, a box extreme of a ragged mask
 #: strays from the true one (the largest of many noisy boundary samples).
 NOISE_TO_EXTREME = 3.0
+#: A reference that looks foreshortened by more than this share makes a
+#: proportional measurement unbounded in practice: the output says so.
+UNBOUNDED_PERSPECTIVE = 0.10
+#: A region whose shape error as a disc is below this is taken for a disc seen
+#: at an angle (an ellipse), whose axis ratio tells the foreshortening.
+DISC_SHAPE_ERROR = 0.08
+#: A uniform error of +-x has the standard uncertainty x / sqrt(3).
+UNIFORM_TO_SIGMA = 1.0 / math.sqrt(3.0)
 
 NOTES = {
     "proportional": (
@@ -74,24 +83,35 @@ def proportional_lengths(
     scale_rel_var: float,
     sigmas_px: Sequence[float],
     offset: float,
+    edge_sigmas_px: Sequence[float] = (0.0, 0.0, 0.0),
 ) -> tuple[Length, Length]:
     """Width and height by the seed's formulas, with 95 % half-widths.
 
     Args:
         a, b, e: object points in image pixels.
         scale: real units per pixel (``realCD / CD``).
-        scale_rel_var: relative variance of ``scale`` (``(sC^2 + sD^2) / CD^2``).
+        scale_rel_var: relative variance of ``scale`` (point, mask-edge and
+            perspective terms of the reference).
         sigmas_px: standard uncertainty of each coordinate of A, B and E.
         offset: the constant ``N`` subtracted from the height.
+        edge_sigmas_px: for A, B and E, the standard uncertainty of the
+            object mask's edge offset where the point sits (0 for a point the
+            operator placed). An edge offset moves both ends of a length
+            outward together, so the two ends' terms add, not in quadrature.
     """
     ab_px, ae_px = distance(a, b), distance(a, e)
     if ab_px <= 0 or ae_px <= 0:
         raise ParameterError("points A, B and E must be distinct: AB and AE need a length")
     s_a, s_b, s_e = sigmas_px
+    edge_a, edge_b, edge_e = edge_sigmas_px
     real_ab = ab_px * scale
     real_ae = ae_px * real_ab / ab_px
-    width_sigma = real_ab * math.sqrt((s_a**2 + s_b**2) / ab_px**2 + scale_rel_var)
-    height_sigma = real_ae * math.sqrt((s_a**2 + s_e**2) / ae_px**2 + scale_rel_var)
+    width_sigma = real_ab * math.sqrt(
+        (s_a**2 + s_b**2 + (edge_a + edge_b) ** 2) / ab_px**2 + scale_rel_var
+    )
+    height_sigma = real_ae * math.sqrt(
+        (s_a**2 + s_e**2 + (edge_a + edge_e) ** 2) / ae_px**2 + scale_rel_var
+    )
     return (
         Length(real_ab, COVERAGE_FACTOR * width_sigma),
         Length(real_ae - offset, COVERAGE_FACTOR * height_sigma),
@@ -106,6 +126,8 @@ def plane_lengths(
     corner_sigma_px: float,
     offset: float,
     step_px: float = 1e-3,
+    edge_sigmas_px: Sequence[float] = (0.0, 0.0, 0.0),
+    reference_edge_sigma_px: float = 0.0,
 ) -> tuple[Length, Length]:
     """Width ``|AB|`` and height ``|AE| - N`` measured in the reference's plane.
 
@@ -115,18 +137,37 @@ def plane_lengths(
         plane_corners: ``(4, 2)`` the same corners in the plane (real units).
         sigmas_px: standard uncertainty of each coordinate of A, B and E.
         corner_sigma_px: standard uncertainty of each corner coordinate.
+        edge_sigmas_px: for A, B and E, the standard uncertainty of the
+            object mask's edge offset (0 for a point the operator placed).
+        reference_edge_sigma_px: the same for the reference's mask edge (0
+            when its corners come from the photo or a marker).
 
-    The 95 % half-widths propagate the point and corner uncertainties to first
-    order, with a central-difference Jacobian evaluated in one batch.
+    The 95 % half-widths propagate, to first order with a central-difference
+    Jacobian evaluated in one batch, the point and corner uncertainties and
+    two systematic terms: the object's and the reference's mask edges sitting
+    off the true edges all the way round (a point moves along the outward
+    bisector of its corner, by the offset along each of its two sides). A small
+    reference's corner error is so amplified for objects beyond it.
     """
-    params = np.concatenate([points.ravel(), corners.ravel()])
+    edge_object = np.asarray(edge_sigmas_px, dtype=np.float64)
+    params = np.concatenate([points.ravel(), corners.ravel(), [0.0, 0.0]])
     sigmas = np.concatenate(
-        [np.repeat(np.asarray(sigmas_px, dtype=np.float64), 2), np.full(8, corner_sigma_px)]
+        [
+            np.repeat(np.asarray(sigmas_px, dtype=np.float64), 2),
+            np.full(8, corner_sigma_px),
+            [1.0 if edge_object.any() else 0.0, reference_edge_sigma_px],
+        ]
     )
+    # The object's edge offset is one parameter of unit variance; each point
+    # moves with it by its own edge sigma (0 for a point the operator placed).
+    outward_points = _outward(points, closed=False) * edge_object[:, None]
+    outward_corners = _outward(corners, closed=True)
     steps = np.eye(len(params)) * step_px
     batch = np.vstack([params, params + steps, params - steps])
-    matrices = homography_matrices(batch[:, 6:].reshape(-1, 4, 2), plane_corners)
-    mapped = apply_homographies(matrices, batch[:, :6].reshape(-1, 3, 2))
+    point_batch = batch[:, :6].reshape(-1, 3, 2) + batch[:, 14, None, None] * outward_points
+    corner_batch = batch[:, 6:14].reshape(-1, 4, 2) + batch[:, 15, None, None] * outward_corners
+    matrices = homography_matrices(corner_batch, plane_corners)
+    mapped = apply_homographies(matrices, point_batch)
     widths = np.linalg.norm(mapped[:, 1] - mapped[:, 0], axis=1)
     heights = np.linalg.norm(mapped[:, 2] - mapped[:, 0], axis=1)
     if widths[0] <= 0 or heights[0] <= 0:
@@ -139,6 +180,32 @@ def plane_lengths(
         results.append((float(values[0]), COVERAGE_FACTOR * sigma))
     (width, width_u), (height, height_u) = results
     return Length(width, width_u), Length(height - offset, height_u)
+
+
+def _outward(points: np.ndarray, *, closed: bool) -> np.ndarray:
+    """Displacement of each corner when every side moves outward by 1 px.
+
+    ``closed``: ``points`` are the 4 corners of a quadrilateral in order;
+    otherwise A, B, E of a box (A the corner shared by AB and AE). A corner
+    moves by the sum of the unit vectors pointing away from its two
+    neighbours along the sides (exact for a right angle).
+    """
+    def unit(vector: np.ndarray) -> np.ndarray:
+        norm = np.linalg.norm(vector)
+        return vector / norm if norm > 0 else vector
+
+    if closed:
+        count = len(points)
+        return np.array(
+            [
+                unit(points[k] - points[(k + 1) % count]) + unit(points[k] - points[k - 1])
+                for k in range(count)
+            ]
+        )
+    a, b, e = points
+    return np.array(
+        [unit(a - b) + unit(a - e), unit(b - a) + unit(a - e), unit(e - a) + unit(a - b)]
+    )
 
 
 # --------------------------------------------------------------------------- reference
@@ -211,6 +278,48 @@ def _perspective_warning(outline: np.ndarray, region: Region) -> list[str]:
     ]
 
 
+def _foreshortening(
+    outline: np.ndarray, region: Region, size: tuple[float, float] | None
+) -> float:
+    """How far the reference region looks foreshortened, as a share (0 face-on).
+
+    A disc seen at an angle is an ellipse: ``1 - minor/major``. A rectangle:
+    the larger of its opposite sides' relative difference, the sine of its
+    corners' departure from square and, when its real ``size`` is known, the
+    relative departure of its aspect from the real one. Other shapes: 0 (the
+    photo does not tell).
+    """
+    fit, axis_ratio = ellipse_fit(outline)
+    if fit < DISC_SHAPE_ERROR and axis_ratio > 0:
+        return 1.0 - axis_ratio
+    try:
+        quad = quad_from_outline(outline)
+    except ReferenceNotFoundError:
+        return 0.0
+    if not _looks_rectangular(region, quad):
+        return 0.0
+    angle_deg, sides = quad.squareness_deviation()
+    share = max(sides, math.sin(math.radians(angle_deg)))
+    if size is not None:
+        lengths = quad.side_lengths()
+        seen = (lengths[0] + lengths[2]) / (lengths[1] + lengths[3])
+        seen = max(seen, 1 / seen)
+        share = max(share, abs(1.0 - seen / (max(size) / min(size))))
+    return float(share)
+
+
+def _unbounded_warning(foreshortening: float) -> list[str]:
+    """A warning when the reference is too foreshortened for the proportional method."""
+    if foreshortening <= UNBOUNDED_PERSPECTIVE:
+        return []
+    return [
+        f"the reference looks foreshortened by {foreshortening:.0%}: the camera is far from "
+        "square to it, and a proportional measurement can then be off by more than its "
+        "interval says (the scale changes across the photo); use the homography method "
+        "with a rectangular reference, or photograph from straight above"
+    ]
+
+
 def locate_reference(
     class_map: ClassMap, options: MeasureOptions, image: np.ndarray | None
 ) -> tuple[ReferenceResult, list[str]]:
@@ -242,6 +351,8 @@ def locate_reference(
             real = spec.length if spec.length is not None else max(spec.size)
             outline = dense_outline(region)
             warnings += _perspective_warning(outline, region)
+            foreshortening = _foreshortening(outline, region, spec.size)
+            warnings += _unbounded_warning(foreshortening)
             reference = ReferenceResult(
                 kind="mask",
                 C=c,
@@ -249,6 +360,7 @@ def locate_reference(
                 real=real,
                 located_on="mask",
                 noise_px=outline_noise_px(outline),
+                perspective_rel=foreshortening,
             )
             return _checked(reference, options), warnings
         quad = _quad_of_region(region, image)
@@ -332,6 +444,7 @@ def object_lengths(
     """
     a, b, e = points
     sigmas = [point_sigma(options, noise_px, name in moved) for name in "ABE"]
+    edges = [0.0 if name in moved else options.edge_sigma_px for name in "ABE"]
     if reference.corners is not None:
         return plane_lengths(
             points,
@@ -340,15 +453,26 @@ def object_lengths(
             sigmas,
             reference.corner_sigma_px,
             options.offset,
+            edge_sigmas_px=edges,
+            reference_edge_sigma_px=(
+                options.edge_sigma_px if reference.located_on == "mask" else 0.0
+            ),
         )
     if reference.kind == "scale":
-        return proportional_lengths(a, b, e, reference.given_scale, 0.0, sigmas, options.offset)
+        return proportional_lengths(
+            a, b, e, reference.given_scale, 0.0, sigmas, options.offset, edges
+        )
     cd_px = reference.pixels
     s_c, s_d = (point_sigma(options, reference.noise_px, name in reference.moved) for name in "CD")
-    scale = reference.real / cd_px
-    return proportional_lengths(
-        a, b, e, scale, (s_c**2 + s_d**2) / cd_px**2, sigmas, options.offset
+    edge_cd = sum(
+        options.edge_sigma_px
+        for name in "CD"
+        if name not in reference.moved and reference.located_on == "mask"
     )
+    perspective = reference.perspective_rel * UNIFORM_TO_SIGMA
+    scale = reference.real / cd_px
+    scale_rel_var = (s_c**2 + s_d**2 + edge_cd**2) / cd_px**2 + perspective**2
+    return proportional_lengths(a, b, e, scale, scale_rel_var, sigmas, options.offset, edges)
 
 
 def _object_result(
@@ -471,9 +595,6 @@ def measure(
         warnings=tuple(dict.fromkeys(fixed_warnings + _point_warnings(objects, options))),
         notes=(NOTES[options.method], *input_notes),
     )
-
-
-POINT_NAMES = ("A", "B", "E", "C", "D")
 
 
 def _as_point(name: str, value: Sequence[float]) -> np.ndarray:

@@ -80,6 +80,9 @@ class MeasureOptions:
     Attributes:
         point_sigma_px: standard uncertainty of each point coordinate, pixels
             (half a pixel for a point taken from a mask).
+        edge_sigma_px: standard uncertainty of where a mask's edge sits,
+            pixels: a segmentation model's mask edge lies up to about +-1 px
+            off the true edge all the way round (a uniform +-1 px: 0.58 px).
         warn_relative: relative 95 % uncertainty above which a warning is given.
         min_reference_px: a reference axis shorter than this is an error.
         min_object_area_px: object components smaller than this are ignored.
@@ -93,6 +96,7 @@ class MeasureOptions:
     classes: ClassIds = field(default_factory=ClassIds)
     all_objects: bool = False
     point_sigma_px: float = 0.5
+    edge_sigma_px: float = 0.58
     warn_relative: float = 0.02
     min_reference_px: float = 10.0
     min_object_area_px: int = 64
@@ -109,6 +113,10 @@ class MeasureOptions:
         if not math.isfinite(self.offset) or self.offset < 0:
             raise ParameterError(f"the offset N must be zero or positive; got {self.offset!r}")
         _positive(self.point_sigma_px, "the point uncertainty")
+        if not math.isfinite(self.edge_sigma_px) or self.edge_sigma_px < 0:
+            raise ParameterError(
+                f"the mask edge uncertainty must be zero or positive; got {self.edge_sigma_px!r}"
+            )
         _positive(self.warn_relative, "the warning threshold")
         self.reference.validated(self.method)
         return self

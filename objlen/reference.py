@@ -16,7 +16,7 @@ image's horizontal that lies higher in the image.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -26,6 +26,29 @@ from objlen.geometry import fit_line, intersect_lines
 
 #: Share of each side left out at both ends when fitting its line.
 SIDE_TRIM = 0.15
+#: Boundary pixel centres of a side further than this (px, plus 3 % of the
+#: side's length) from the rough side are not on it.
+SIDE_BAND_PX = 3.0
+#: Neighbouring outline points are correlated: about one in this many counts
+#: as an independent sample of a side's position.
+OUTLINE_CORRELATION = 4.0
+#: Standard uncertainty of a fitted line's position that the pixel grid adds, px.
+LINE_FLOOR_PX = 0.3
+#: How far (px) either side of the mask's edge the photo's profile is read.
+PROFILE_REACH_PX = 4.0
+#: Profile sampling step across the edge, px.
+PROFILE_STEP_PX = 0.25
+#: Samples at each end of a profile that give the levels inside and outside.
+PROFILE_LEVEL_SAMPLES = 6
+#: Smallest grey-level difference between the two sides for a usable profile.
+MIN_EDGE_CONTRAST = 12.0
+#: A clean step stays within this share of its contrast beyond its two levels;
+#: a thin dark or bright line along the edge (a card's rim, a shadow line) does not.
+STEP_OVERSHOOT = 0.25
+#: The photo's edge must lie within this distance (px) of the mask's edge.
+MAX_EDGE_SHIFT_PX = 1.0
+#: Share of a side's profiles that must be clean steps for the side to be refined.
+MIN_CLEAN_SHARE = 0.6
 
 
 @dataclass(frozen=True)
@@ -37,11 +60,13 @@ class Quad:
         sigma_px: standard uncertainty of each corner coordinate, in pixels.
         source: how the corners were found: ``"mask"``, ``"photo"`` (sides
             refined on the photo) or ``"aruco"``.
+        remark: why the photo did not refine the mask's corners, if it did not.
     """
 
     corners: np.ndarray
     sigma_px: float
     source: str
+    remark: str | None = None
 
     def side_lengths(self) -> np.ndarray:
         """Pixel lengths of the sides top, right, bottom, left."""
@@ -106,7 +131,7 @@ def _side_points(points: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.n
     keep = (
         (along > SIDE_TRIM * length)
         & (along < (1 - SIDE_TRIM) * length)
-        & (across < 3.0 + 0.03 * length)
+        & (across < SIDE_BAND_PX + 0.03 * length)
     )
     return points[keep]
 
@@ -132,9 +157,8 @@ def _fit_sides(
             # the edge of the pixel squares (exactly 1/2 for an axis-aligned side).
             centroid = centroid + normal * (max(abs(normal[0]), abs(normal[1])) / 2)
         lines.append((centroid, direction))
-        # Neighbouring boundary points are correlated; count ~1 in 4 as independent.
-        effective = max(len(points) / 4.0, 2.0)
-        sigmas.append(np.hypot(rms, 0.3) * 2.0 / np.sqrt(effective))
+        effective = max(len(points) / OUTLINE_CORRELATION, 2.0)
+        sigmas.append(np.hypot(rms, LINE_FLOOR_PX) * 2.0 / np.sqrt(effective))
     corners = np.array([intersect_lines(*lines[k - 1], *lines[k]) for k in range(4)])
     return corners, float(max(sigmas))
 
@@ -161,14 +185,21 @@ def quad_from_outline(outline: np.ndarray) -> Quad:
 
 
 def _edge_crossings(
-    gray: np.ndarray,
-    start: np.ndarray,
-    end: np.ndarray,
-    centre: np.ndarray,
-    reach_px: float = 4.0,
-    min_contrast: float = 12.0,
-) -> np.ndarray:
-    """Sub-pixel points where the photo's intensity crosses half-way across a side."""
+    gray: np.ndarray, start: np.ndarray, end: np.ndarray, centre: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """Where the photo's intensity crosses half-way across one side, where it is a clean step.
+
+    Profiles are read across the side (from ``PROFILE_REACH_PX`` inside to as
+    far outside the mask's edge). A profile counts when its two sides differ
+    by ``MIN_EDGE_CONTRAST``, it crosses half-way exactly once, it does not
+    overshoot either level by more than ``STEP_OVERSHOOT`` of the contrast (a
+    thin dark or bright line along the edge does), and the crossing lies within
+    ``MAX_EDGE_SHIFT_PX`` of the mask's edge.
+
+    Returns:
+        ``(points, profiles)``: the ``(N, 2)`` sub-pixel crossings of the clean
+        profiles and how many profiles were read.
+    """
     direction = end - start
     length = np.hypot(*direction)
     unit = direction / length
@@ -177,7 +208,7 @@ def _edge_crossings(
         normal = -normal
     count = int(np.clip(length * (1 - 2 * SIDE_TRIM) / 2, 8, 300))
     along = np.linspace(SIDE_TRIM, 1 - SIDE_TRIM, count) * length
-    offsets = np.arange(-reach_px, reach_px + 1e-9, 0.25)
+    offsets = np.arange(-PROFILE_REACH_PX, PROFILE_REACH_PX + 1e-9, PROFILE_STEP_PX)
     base = start + along[:, None] * unit  # (count, 2)
     samples = base[:, None, :] + offsets[None, :, None] * normal  # (count, k, 2)
     map_x = samples[..., 0].astype(np.float32)
@@ -185,49 +216,66 @@ def _edge_crossings(
     profiles = cv2.remap(
         gray, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     ).astype(np.float64)
-    band = 6  # 1.5 px of samples at each end
+    band = PROFILE_LEVEL_SAMPLES
     inside = np.median(profiles[:, :band], axis=1)
     outside = np.median(profiles[:, -band:], axis=1)
     contrast = outside - inside
     points = []
     for row, level_in, delta, origin in zip(profiles, inside, contrast, base, strict=True):
-        if abs(delta) < min_contrast:
+        if abs(delta) < MIN_EDGE_CONTRAST:
             continue
         fraction = (row - level_in) / delta  # 0 inside, 1 outside
+        if fraction.min() < -STEP_OVERSHOOT or fraction.max() > 1 + STEP_OVERSHOOT:
+            continue
         crossing = np.flatnonzero((fraction[:-1] < 0.5) & (fraction[1:] >= 0.5))
         if len(crossing) != 1:
             continue
         i = crossing[0]
-        t = offsets[i] + 0.25 * (0.5 - fraction[i]) / (fraction[i + 1] - fraction[i])
+        t = offsets[i] + PROFILE_STEP_PX * (0.5 - fraction[i]) / (fraction[i + 1] - fraction[i])
+        if abs(t) > MAX_EDGE_SHIFT_PX:
+            continue
         points.append(origin + t * normal)
-    return np.array(points).reshape(-1, 2)
+    return np.array(points).reshape(-1, 2), count
 
 
 def refine_quad_on_photo(image_rgb: np.ndarray, quad: Quad) -> Quad:
-    """Move each side of ``quad`` onto the photo's own edge where it is clear.
+    """Move each side of ``quad`` onto the photo's own edge, only where the photo agrees.
 
-    A side is moved only when enough of it shows a clean edge within a few
-    pixels of where the mask put it; otherwise the quad is returned as is.
+    Every side must show a clean step (see :func:`_edge_crossings`) on at
+    least ``MIN_CLEAN_SHARE`` of its profiles, within ``MAX_EDGE_SHIFT_PX`` of
+    the mask's edge; otherwise the mask's corners are kept and
+    :attr:`Quad.remark` says why. When the sides are refined, the corners'
+    uncertainty includes how far the photo moved them from the mask's: the two
+    disagree by that much.
     """
     gray = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
     corners = quad.corners
     centre = corners.mean(axis=0)
-    sides = [_edge_crossings(gray, corners[k], corners[(k + 1) % 4], centre) for k in range(4)]
-    needed = [
-        max(8, int(0.3 * min(150, np.hypot(*(corners[(k + 1) % 4] - corners[k])) / 2)))
-        for k in range(4)
-    ]
-    if any(len(points) < need for points, need in zip(sides, needed, strict=True)):
-        return quad
-    sides = [_drop_outliers(points) for points in sides]
+    read = [_edge_crossings(gray, corners[k], corners[(k + 1) % 4], centre) for k in range(4)]
+    for points, profiles in read:
+        if len(points) < max(8, MIN_CLEAN_SHARE * profiles):
+            return replace(
+                quad,
+                remark=(
+                    "the reference's corners were kept where the mask put them: on the photo "
+                    "a side is not one clean step within a pixel of the mask's edge (a rim, a "
+                    "line or a shadow along it)"
+                ),
+            )
+    sides = [_drop_outliers(points) for points, _ in read]
     try:
         refined, sigma = _fit_sides(sides, centre, edge_shift=False)
     except (ReferenceNotFoundError, np.linalg.LinAlgError):
-        return quad
+        return replace(quad, remark="the reference's corners could not be refined on the photo")
     refined = order_corners(refined)
-    if np.max(np.linalg.norm(refined - corners, axis=1)) > 3.0:
-        return quad
-    return Quad(corners=refined, sigma_px=min(sigma, quad.sigma_px), source="photo")
+    shift = float(np.max(np.linalg.norm(refined - corners, axis=1)))
+    if shift > 2 * MAX_EDGE_SHIFT_PX:
+        return replace(
+            quad,
+            remark=f"the photo's edges put the reference's corners {shift:.1f} px from the "
+            "mask's; the mask's were kept",
+        )
+    return Quad(corners=refined, sigma_px=float(np.hypot(sigma, shift / 2)), source="photo")
 
 
 def _drop_outliers(points: np.ndarray) -> np.ndarray:
@@ -237,6 +285,9 @@ def _drop_outliers(points: np.ndarray) -> np.ndarray:
     spread = 1.4826 * np.median(residual) + 0.05
     return points[residual <= 3 * spread]
 
+
+#: Standard uncertainty of a detected ArUco corner (sub-pixel refined), px.
+ARUCO_CORNER_SIGMA_PX = 0.3
 
 ARUCO_DICTIONARIES = tuple(
     name for name in dir(cv2.aruco) if name.startswith("DICT_") and not name.endswith("_MIP")
@@ -272,6 +323,8 @@ def detect_aruco(image_rgb: np.ndarray, dictionary: str) -> Quad:
             "that the whole marker with its white border is visible, and that it is in focus"
         )
     largest = max(found, key=lambda c: cv2.contourArea(c.astype(np.float32)))
-    quad = Quad(corners=order_corners(largest.reshape(4, 2)), sigma_px=0.3, source="aruco")
+    quad = Quad(
+        corners=order_corners(largest.reshape(4, 2)), sigma_px=ARUCO_CORNER_SIGMA_PX, source="aruco"
+    )
     refined = refine_quad_on_photo(image_rgb, quad)
     return Quad(corners=refined.corners, sigma_px=refined.sigma_px, source="aruco")

@@ -51,27 +51,37 @@ class ClassMap:
     One ``cv2.findContours`` pass over the non-background pixels gives the
     windows (bounding boxes of the outer blobs) that hold every pixel that is
     not background; later work (the class check, the regions of each class)
-    looks only inside them. Every pixel outside the windows is background.
+    looks only inside them, and only at the pixels of the window's own blob:
+    where blobs' boxes overlap, a neighbour's cut-off corner is not a region.
+    Every pixel outside the windows is background.
     """
 
     def __init__(self, mask: np.ndarray, classes: ClassIds) -> None:
         self.mask = mask
         self.classes = classes
-        self.windows = self._foreground_windows()
+        self._blobs = self._foreground_blobs()
+        self.windows = [window for window, _ in self._blobs]
 
-    def _foreground_windows(self) -> list[Window]:
+    def _foreground_blobs(self) -> list[tuple[Window, np.ndarray | None]]:
+        """Each outer blob's window and outer contour (``None``: the whole mask)."""
         height, width = self.mask.shape
-        whole = [(0, 0, width, height)]
+        whole: list[tuple[Window, np.ndarray | None]] = [((0, 0, width, height), None)]
         if self.classes.background != 0:
             return whole
         contours, _ = cv2.findContours(self.mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         if len(contours) > MAX_WINDOWS:
             return whole
-        return [tuple(int(v) for v in cv2.boundingRect(c)) for c in contours]
+        return [(tuple(int(v) for v in cv2.boundingRect(c)), c) for c in contours]
 
     def _crops(self):
-        for x, y, w, h in self.windows:
-            yield (x, y), self.mask[y : y + h, x : x + w]
+        """``(offset, crop)`` per blob: the window, with other blobs' pixels set to 0."""
+        for (x, y, w, h), contour in self._blobs:
+            crop = self.mask[y : y + h, x : x + w]
+            if contour is not None and len(self._blobs) > 1:
+                own = np.zeros((h, w), np.uint8)
+                cv2.drawContours(own, [contour - np.array([x, y])], -1, 1, thickness=cv2.FILLED)
+                crop = crop * own
+            yield (x, y), crop
 
     def unknown_values(self) -> list[int]:
         """Values in the mask that are not configured class ids, sorted."""

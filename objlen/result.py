@@ -12,6 +12,8 @@ from objlen.options import MeasureOptions
 from objlen.units import convert
 
 SCHEMA = "objlen.measurement/1"
+#: The measured points, in drawing order: A, B, E on the object, C, D on the reference.
+POINT_NAMES = ("A", "B", "E", "C", "D")
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,10 @@ class ReferenceResult:
         given_scale: real units per pixel, for ``scale``.
         noise_px: boundary noise of the reference's mask (proportional method).
         moved: which of C, D the operator moved.
+        perspective_rel: how far the reference looks foreshortened (a disc's
+            1 - minor/major axis, a rectangle's departure from its shape), a
+            bound on the relative error perspective gives a proportional
+            measurement near it.
     """
 
     kind: str
@@ -66,6 +72,7 @@ class ReferenceResult:
     given_scale: float | None = None
     noise_px: float = 0.0
     moved: tuple[str, ...] = ()
+    perspective_rel: float = 0.0
 
     @property
     def pixels(self) -> float | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 import pytest
 
@@ -62,12 +63,37 @@ def test_offset_larger_than_height_warns_instead_of_hiding(simple_mask):
 
 
 def test_proportional_uncertainty_follows_first_order_propagation(simple_mask):
-    obj = measure(simple_mask, proportional(point_sigma_px=0.5)).objects[0]
+    # Points alone (no mask-edge term): the seed's first-order propagation.
+    obj = measure(simple_mask, proportional(point_sigma_px=0.5, edge_sigma_px=0.0)).objects[0]
     # width = AB * L / CD; relative variance = 2 s^2/AB^2 + 2 s^2/CD^2.
     rel = math.sqrt(2 * 0.25 / 200**2 + 2 * 0.25 / 100**2)
     assert obj.width.uncertainty == pytest.approx(1.96 * 100.0 * rel)
     rel_h = math.sqrt(2 * 0.25 / 100**2 + 2 * 0.25 / 100**2)
     assert obj.height.uncertainty == pytest.approx(1.96 * 50.0 * rel_h)
+
+
+def test_a_mask_edge_offset_widens_both_lengths_and_the_scale(simple_mask):
+    # A mask edge that may sit e px off all round moves both ends of a length
+    # together: AB by 2e, and CD by 2e too (the reference's mask).
+    e = 0.6
+    obj = measure(simple_mask, proportional(point_sigma_px=0.5, edge_sigma_px=e)).objects[0]
+    rel = math.sqrt((2 * 0.25 + (2 * e) ** 2) / 200**2 + (2 * 0.25 + (2 * e) ** 2) / 100**2)
+    assert obj.width.uncertainty == pytest.approx(1.96 * 100.0 * rel)
+
+
+def test_an_edge_offset_is_checked_against_a_biased_mask(simple_mask):
+    # The worst 1 px bias a model gives: the object's mask dilated by 1 px and
+    # the reference's eroded by 1 px. The truth lies inside the interval that
+    # allows a mask edge within about 1 px, and outside the points-only one.
+    square = np.ones((3, 3), np.uint8)
+    biased = np.zeros_like(simple_mask)
+    biased[cv2.dilate((simple_mask == 1).astype(np.uint8), square) > 0] = 1
+    biased[cv2.erode((simple_mask == 2).astype(np.uint8), square) > 0] = 2
+    truth = measure(simple_mask, proportional()).objects[0].width.value
+    honest = measure(biased, proportional()).objects[0].width
+    points_only = measure(biased, proportional(edge_sigma_px=0.0)).objects[0].width
+    assert abs(honest.value - truth) <= honest.uncertainty
+    assert abs(points_only.value - truth) > points_only.uncertainty
 
 
 def test_small_reference_raises_relative_uncertainty_warning():

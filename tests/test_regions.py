@@ -64,3 +64,28 @@ def test_outline_noise_is_zero_for_clean_shapes_of_any_angle():
         mask = rotated_rectangle_mask((400, 400), (200, 200), (250, 140), angle)
         region = class_regions(mask, 1, limit=1)[0]
         assert outline_noise_px(dense_outline(region)) < 0.15
+
+
+def test_overlapping_boxes_give_no_phantom_regions():
+    # Two disjoint squares rotated 45 deg, 171 px across, whose bounding boxes
+    # overlap: each box holds a corner of the other square, which once came
+    # back as two more objects.
+    mask = np.zeros((400, 420), np.uint8)
+    for left, top in ((35, 65), (155, 145)):
+        half = 85
+        centre = (left + half, top + half)
+        diamond = np.array(
+            [
+                (centre[0], centre[1] - half),
+                (centre[0] + half, centre[1]),
+                (centre[0], centre[1] + half),
+                (centre[0] - half, centre[1]),
+            ],
+            np.int32,
+        )
+        cv2.fillPoly(mask, [diamond], 1)
+    count, _ = cv2.connectedComponents(mask, connectivity=8)
+    assert count - 1 == 2  # the drawing really is two separate squares
+    regions = ClassMap(mask, ClassIds()).regions(1)
+    assert len(regions) == 2
+    assert sum(region.area_px for region in regions) == int(mask.sum())

@@ -33,17 +33,21 @@ from objlen.cli.options import (
     sagemaker_settings_from_args,
 )
 from objlen.errors import ObjlenError, ParameterError
+from objlen.options import MeasureOptions
 
 EXIT_FAILURES = 1
 
 
-def segmenter_factory_from_args(args: argparse.Namespace, classes: ClassIds) -> SegmenterFactory:
-    """A segmenter factory for ``run_batch`` from the segmenter options."""
+def segmenter_factory_from_args(
+    args: argparse.Namespace, options: MeasureOptions
+) -> SegmenterFactory:
+    """A segmenter factory for ``run_batch`` from the segmenter and measurement options."""
     return segmenter_factory_for(
         args.segmenter,
-        classes=classes,
+        classes=options.classes,
         sagemaker=sagemaker_settings_from_args(args),
         reference_rule=args.reference_rule,
+        reference=options.reference,
     )
 
 
@@ -77,7 +81,7 @@ class ProgressLine:
 def run_batch_command(args: argparse.Namespace) -> int:
     """``batch``: measure every photo; return 0, or 1 when some failed."""
     options = options_from_args(args)
-    factory = segmenter_factory_from_args(args, options.classes)
+    factory = segmenter_factory_from_args(args, options)
     report = run_batch(
         args.inputs,
         args.out,

@@ -10,7 +10,6 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from objlen.classes import ClassIds
 from objlen.cli.batch import register as register_batch
 from objlen.cli.options import (
     add_measure_options,
@@ -22,6 +21,7 @@ from objlen.cli.sagemaker import register as register_sagemaker
 from objlen.errors import ObjlenError
 from objlen.imageio import load_image, load_mask
 from objlen.measure import measure
+from objlen.options import MeasureOptions
 from objlen.result import Measurement
 
 EXIT_BAD_INPUT = 2
@@ -43,14 +43,15 @@ def _add_measure_parser(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run_measure)
 
 
-def _segment(args: argparse.Namespace, image, classes: ClassIds):
+def _segment(args: argparse.Namespace, image, options: MeasureOptions):
     from objlen.segment import make_segmenter
 
     segmenter = make_segmenter(
         args.segmenter,
-        classes=classes,
+        classes=options.classes,
         sagemaker=sagemaker_settings_from_args(args),
         reference_rule=args.reference_rule,
+        reference=options.reference,
     )
     return segmenter.segment(image)
 
@@ -64,7 +65,7 @@ def run_measure(args: argparse.Namespace) -> int:
     if args.mask:
         mask, notes = load_mask(args.mask, (width, height))
     else:
-        segmentation = _segment(args, image, options.classes)
+        segmentation = _segment(args, image, options)
         mask, notes = segmentation.mask, list(segmentation.warnings)
         extra_notes = list(segmentation.notes)
     result = measure(mask, options, image=image, input_warnings=notes, input_notes=extra_notes)

@@ -11,6 +11,7 @@ import os
 from objlen.classes import ClassIds
 from objlen.errors import ParameterError
 from objlen.options import METHODS, ORIENTATIONS, MeasureOptions, ReferenceSpec
+from objlen.segment.local import REFERENCE_CHOICES
 from objlen.units import UNITS, parse_length, parse_size
 
 
@@ -61,8 +62,11 @@ def add_segmenter_options(parser: argparse.ArgumentParser, title: str = "segment
     segment.add_argument("--endpoint-url", help="runtime URL, e.g. of `python -m objlen serve`")
     segment.add_argument(
         "--reference-rule",
-        default="leftmost",
-        help="local segmenter: which blob is the reference (default leftmost)",
+        default="auto",
+        choices=REFERENCE_CHOICES,
+        help="local segmenter: which region is the reference; auto (default) takes the one "
+        "shaped like the reference described (a disc for a length, a rectangle of the "
+        "given aspect for WxH), ties to the largest",
     )
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from objlen.classes import ClassIds
 from objlen.errors import ParameterError
+from objlen.options import ReferenceSpec
 from objlen.segment.base import Segmentation, Segmenter
 from objlen.segment.maskfile import MaskFileSegmenter
 
@@ -44,8 +45,9 @@ def make_segmenter(
     *,
     classes: ClassIds,
     sagemaker: SageMakerSettings | None = None,
-    reference_rule: str = "leftmost",
+    reference_rule: str = "auto",
     mask_path: str | Path | bytes | None = None,
+    reference: ReferenceSpec | None = None,
 ) -> Segmenter:
     """Build the segmenter named ``backend``.
 
@@ -56,6 +58,9 @@ def make_segmenter(
         reference_rule: how the local segmenter tells the reference from the
             object (passed to ``LocalSegmenter``).
         mask_path: the mask file (path or bytes), required for ``"file"``.
+        reference: what the operator said the reference is: the local
+            segmenter looks for a region of that shape (``"auto"`` rule), or
+            for an ArUco marker of its dictionary.
 
     Raises:
         ParameterError: unknown backend, or its required setting missing.
@@ -63,7 +68,12 @@ def make_segmenter(
     if backend == "local":
         from objlen.segment.local import LocalSegmenter
 
-        return LocalSegmenter(classes=classes, reference_rule=reference_rule)
+        marker_dictionary = {}
+        if reference is not None and reference.aruco_dictionary is not None:
+            marker_dictionary = {"aruco_dictionary": reference.aruco_dictionary}
+        return LocalSegmenter(
+            classes=classes, reference_rule=reference_rule, reference=reference, **marker_dictionary
+        )
     if backend == "sagemaker":
         if sagemaker is None:
             raise ParameterError(

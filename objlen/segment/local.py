@@ -55,7 +55,9 @@ import numpy as np
 from objlen.classes import ClassIds
 from objlen.errors import ParameterError, SegmentationError
 from objlen.options import ReferenceSpec
+from objlen.reference import ARUCO_DICTIONARIES
 from objlen.segment.base import Segmentation
+from objlen.shapes import disc_error, rectangle_error
 
 #: Rules that name the reference by its place or size alone.
 REFERENCE_RULES = ("leftmost", "rightmost", "topmost", "bottommost", "largest", "smallest")
@@ -67,6 +69,8 @@ AUTO_RULE = "auto"
 REFERENCE_CHOICES = (AUTO_RULE, *REFERENCE_RULES)
 #: With ``"auto"`` and no described shape, the classic rule decides.
 _NO_SHAPE_RULE = "leftmost"
+#: A region with a larger shape error does not look like the reference described.
+SHAPE_MATCH = 0.12
 #: Two candidates whose shape errors differ by less than this are a tie.
 SHAPE_TIE = 0.04
 
@@ -662,45 +666,6 @@ def _outline_of(labels: np.ndarray, component: _Component) -> np.ndarray:
     return max(contours, key=cv2.contourArea)
 
 
-def disc_error(contour: np.ndarray, area_px: float) -> float:
-    """How far a region is from a disc seen by a camera (0 for a perfect one).
-
-    A coin seen at an angle is an ellipse; the error is the worse of how far
-    the region is from filling its fitted ellipse and how elongated that
-    ellipse is (weighted by 1/2: a tilt of 25 deg already makes 0.1 of it).
-
-    >>> circle = cv2.ellipse2Poly((100, 100), (60, 60), 0, 0, 360, 2).reshape(-1, 1, 2)
-    >>> round(disc_error(circle, cv2.contourArea(circle)), 2) < 0.05
-    True
-    """
-    if len(contour) < 5:
-        return 1.0
-    (_, _), (axis_a, axis_b), _ = cv2.fitEllipse(contour.astype(np.float32))
-    major, minor = max(axis_a, axis_b), min(axis_a, axis_b)
-    if minor <= 0:
-        return 1.0
-    ellipse_area = np.pi * major * minor / 4.0
-    hull_area = max(cv2.contourArea(cv2.convexHull(contour)), 1.0)
-    fill = abs(1.0 - area_px / ellipse_area)
-    solidity = 1.0 - min(area_px / hull_area, 1.0)
-    return float(max(fill, solidity) + 0.5 * (1.0 - minor / major))
-
-
-def rectangle_error(contour: np.ndarray, area_px: float, aspect: float) -> float:
-    """How far a region is from a rectangle of ``aspect`` = long / short side (0 for one).
-
-    The sum of how far it is from filling its minimum-area rectangle and the
-    log-ratio of that rectangle's aspect to ``aspect`` (perspective bends both
-    a little; a square of aspect 1 against a card's 1.59 errs by 0.46).
-    """
-    (_, _), (width, height), _ = cv2.minAreaRect(contour)
-    if min(width, height) <= 0:
-        return 1.0
-    fill = abs(1.0 - area_px / (width * height))
-    seen = max(width, height) / min(width, height)
-    return float(fill + abs(np.log(seen / aspect)))
-
-
 @dataclass(frozen=True)
 class _ReferenceChooser:
     """Chooses the reference among components, and says why."""
@@ -739,11 +704,18 @@ class _ReferenceChooser:
         for component in candidates:
             contour = _outline_of(labels, component)
             errors[component.label] = (
-                disc_error(contour, component.area)
-                if kind == "disc"
-                else rectangle_error(contour, component.area, aspect)
+                disc_error(contour) if kind == "disc" else rectangle_error(contour, aspect)
             )
         best = min(errors.values())
+        if best > SHAPE_MATCH:
+            chosen = min(candidates, key=_POSITION_KEYS[_NO_SHAPE_RULE])
+            what = "disc" if kind == "disc" else f"rectangle of aspect {aspect:.2f}"
+            return chosen, [
+                _Note(
+                    f"no region looks like a {what} (best shape error {best:.2f}); the "
+                    f"{_NO_SHAPE_RULE} region was taken as the reference"
+                )
+            ]
         tied = [c for c in candidates if errors[c.label] <= best + SHAPE_TIE]
         chosen = min(tied, key=_POSITION_KEYS["largest"])
         what = "disc" if kind == "disc" else f"rectangle of aspect {aspect:.2f}"
@@ -1018,10 +990,10 @@ def _aruco_detector(dictionary_name: str | None) -> cv2.aruco.ArucoDetector | No
     """
     if dictionary_name is None:
         return None
-    names = sorted(n for n in dir(cv2.aruco) if n.startswith("DICT_"))
-    if dictionary_name not in names:
+    if dictionary_name not in ARUCO_DICTIONARIES:
         raise ParameterError(
-            f"unknown ArUco dictionary {dictionary_name!r}: use one of " + ", ".join(names)
+            f"unknown ArUco dictionary {dictionary_name!r}: use one of "
+            + ", ".join(ARUCO_DICTIONARIES)
         )
     dictionary = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, dictionary_name))
     parameters = cv2.aruco.DetectorParameters()

@@ -43,6 +43,24 @@ def dummy_aws_env() -> dict[str, str]:
     return env
 
 
+def test_a_bare_length_takes_the_most_disc_like_region_and_says_so():
+    # card_ellipse holds a near-round object and a card: "a length" describes
+    # a coin, so the round object is taken, and the output says which rule chose.
+    done = run("measure", str(SAMPLES / "dark_card_ellipse.jpg"), "--reference-length", "85.6")
+    assert done.returncode == 0, done.stderr
+    assert "the region most like a disc was taken as the reference" in done.stdout
+    leftmost = run(
+        "measure",
+        str(SAMPLES / "dark_card_ellipse.jpg"),
+        "--reference-length",
+        "85.6",
+        "--reference-rule",
+        "leftmost",
+        "--json",
+    )
+    assert max(map(abs, _relative_errors(leftmost.stdout, "dark_card_ellipse"))) < 0.01
+
+
 def _relative_errors(stdout: str, name: str) -> list[float]:
     obj = json.loads(stdout)["objects"][0]
     truth = TRUTH[name]["object"]
@@ -54,7 +72,9 @@ def _relative_errors(stdout: str, name: str) -> list[float]:
 
 @pytest.mark.parametrize("name", FACE_ON)
 def test_local_segmenter_end_to_end_within_one_percent(name):
-    done = run("measure", str(SAMPLES / f"{name}.jpg"), "--reference-length", "85.6", "--json")
+    # The reference is an ID-1 card, described as such (a bare length would ask
+    # for the most disc-like region: the round object of card_ellipse).
+    done = run("measure", str(SAMPLES / f"{name}.jpg"), "--reference-size", "85.6x54", "--json")
     assert done.returncode == 0, done.stderr
     assert max(map(abs, _relative_errors(done.stdout, name))) < 0.01
 

@@ -16,6 +16,8 @@ import pytest
 from objlen.classes import ClassIds
 from objlen.errors import ParameterError, SegmentationError
 from objlen.imageio import load_image, load_mask
+from objlen.options import ReferenceSpec
+from objlen.segment import make_segmenter
 from objlen.segment.local import REFERENCE_RULES, LocalSegmenter
 from objlen.testing.synthetic import LIGHTINGS, OBJECT_KINDS, REFERENCE_KINDS, random_scene
 
@@ -225,11 +227,11 @@ def test_invalid_aruco_dictionary_is_refused():
         LocalSegmenter(aruco_dictionary="DICT_9X9_1")
 
 
-def marker_scene(marker_id=7, side=150, lighting="gradient"):
+def marker_scene(marker_id=7, side=150, lighting="gradient", dictionary_name="DICT_4X4_50"):
     """A printed ArUco marker (white margin) at the right, a card at the far left,
     a dark object in the middle. Returns the photo, the true mask with the
     card as 3, and the marker's true quadrilateral as class 2."""
-    dictionary = cv2.aruco.getPredefinedDictionary(cv2.aruco.DICT_4X4_50)
+    dictionary = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, dictionary_name))
     pattern = cv2.aruco.generateImageMarker(dictionary, marker_id, side)
     image, truth = photograph(
         (480, 720),
@@ -258,6 +260,37 @@ def test_aruco_marker_is_the_reference_whatever_the_rule():
     assert "ArUco marker 7 was taken as the reference" in result.notes
     inside = cv2.erode((truth == 2).astype(np.uint8), None, iterations=2) > 0
     assert result.confidence[inside].min() == 1.0
+
+
+def test_the_dictionary_of_the_described_marker_reaches_the_local_segmenter():
+    # Once, --aruco DICT_5X5_50 never reached the segmenter: it looked for
+    # DICT_4X4_50 markers, took the leftmost region as the reference and
+    # silently dropped it while measure() used the marker.
+    image, truth = marker_scene(dictionary_name="DICT_5X5_50")
+    spec = ReferenceSpec(aruco_dictionary="DICT_5X5_50", marker_size=40.0)
+    result = make_segmenter("local", classes=ClassIds(), reference=spec).segment(image)
+    assert "ArUco marker 7 was taken as the reference" in result.notes
+    assert iou(result.mask == 2, truth == 2) >= 0.97
+    assert np.mean(result.mask[truth == 3] == 1) > 0.99  # the card stays an object
+
+
+def test_the_reference_is_the_region_shaped_as_described():
+    # A disc (a coin) to the right of a larger card: "a length" asks for the
+    # disc whatever its place; "W x H" of the card's aspect asks for the card.
+    image, truth = photograph(
+        (480, 720),
+        [
+            (rectangle((150, 240), (171, 108), 4), (250, 250, 247), 3),
+            (ellipse((520, 240), (55, 55), 0), (180, 150, 60), 4),
+        ],
+        lighting="plain",
+    )
+    coin = LocalSegmenter(reference=ReferenceSpec(length=24.26)).segment(image)
+    assert np.mean(coin.mask[truth == 4] == 2) > 0.99
+    assert np.mean(coin.mask[truth == 3] == 1) > 0.99
+    assert any("most like a disc" in note for note in coin.notes)
+    card = LocalSegmenter(reference=ReferenceSpec(size=(85.6, 54.0))).segment(image)
+    assert np.mean(card.mask[truth == 3] == 2) > 0.99
 
 
 def test_markers_are_ignored_when_no_dictionary_is_configured():
