@@ -88,13 +88,17 @@ _CARRIER_AREA_RATIO = 4.0  # a component this much larger than a marker is not i
 # while it is not on a sharp edge and either looks like a shadow (darker than the
 # background by at most this ratio, with the background's hue) or differs from the
 # background only weakly (below _PEEL_WEAK_HIGHS times the high threshold).
-_SHADOW_MIN_RATIO = 0.35  # darkest shadow, as a share of the lit background's level
+_SHADOW_MIN_RATIO = 0.15  # darkest shadow, as a share of the lit background's level
 _SHADOW_MAX_CHROMA = 0.2  # largest hue shift of a shadow (max relative channel change)
 _PEEL_WEAK_HIGHS = 2.0
 _EDGE_SIGMA = 1.0  # Gaussian blur (working pixels) before the gradient
 _EDGE_NOISE_FACTOR = 3.0  # a sharp edge: gradient above this many times the table's p99
 _EDGE_FLOOR = 0.1  # ... and above this (gradient of the light-divided photo, Sobel units)
 _THIN_PX = 5  # strokes thinner than this (working pixels) are cut off objects
+# A contact shadow's edge can be sharp too, but an object's own edge against its
+# shadow is sharper still: shadow-like pixels stop the peeling only on edges
+# this many times sharper than the table's texture threshold.
+_SHADOW_EDGE_FACTOR = 3.0
 _GRABCUT_PIXELS = 300_000  # GrabCut runs on at most this many pixels
 _GRABCUT_SEED = 20240611  # GrabCut's k-means start is random: fix it
 
@@ -601,12 +605,13 @@ def _without_shadows(
     """``foreground`` with shadows, soft blotches and thin strokes taken off its objects.
 
     A shadow darkens the table but keeps its hue and texture, and its outer
-    edge is soft; an object ends at a sharp edge. So every foreground pixel
-    that is not on a sharp edge and is shadow-like (darker than the table by a
-    ratio of at least ``_SHADOW_MIN_RATIO``, hue shifted by less than
-    ``_SHADOW_MAX_CHROMA``) or only weakly different from the table is
-    peeled away when it connects (4-connected, through such pixels) to the
-    background: the peeling stops at the objects' own edges. Touching shadows
+    edge is softer than an object's own edge. So every foreground pixel that
+    is shadow-like (darker than the table by a ratio of at least
+    ``_SHADOW_MIN_RATIO``, hue shifted by less than ``_SHADOW_MAX_CHROMA``)
+    and not on a very sharp edge (``_SHADOW_EDGE_FACTOR`` times the edge
+    threshold), or only weakly different from the table and not on a sharp
+    edge, is peeled away when it connects (4-connected, through such pixels)
+    to the background: the peeling stops at the objects' own edges. Touching shadows
     then no longer join objects. What is left is opened with a disc of
     ``_THIN_PX`` (cuts off strokes and grain lines) and its holes filled.
     "Sharp" is relative to the table's own texture: the gradient must exceed
@@ -620,9 +625,12 @@ def _without_shadows(
     gradient = _gradient(flat)
     sample = gradient[::2, ::2][background[::2, ::2]]
     table_p99 = float(np.percentile(sample, 99)) if sample.size else 0.0
-    sharp = gradient >= max(_EDGE_NOISE_FACTOR * table_p99, _EDGE_FLOOR)
+    edge = max(_EDGE_NOISE_FACTOR * table_p99, _EDGE_FLOOR)
     shadow_like = (level >= _SHADOW_MIN_RATIO) & (level < 1.0) & (hue_shift < _SHADOW_MAX_CHROMA)
-    peelable = foreground & ~sharp & (shadow_like | (distance < _PEEL_WEAK_HIGHS * high))
+    weak = distance < _PEEL_WEAK_HIGHS * high
+    peelable = foreground & (
+        (shadow_like & (gradient < _SHADOW_EDGE_FACTOR * edge)) | (weak & (gradient < edge))
+    )
     reachable = (peelable | ~foreground).astype(np.uint8)
     _, labels = cv2.connectedComponents(reachable, connectivity=4)
     outside = np.zeros(int(labels.max()) + 1, dtype=bool)

@@ -119,6 +119,8 @@ class TruthObject:
         grade: ``"primary"`` (stated by the source) or ``"secondary"``
             (matched by appearance to a stated size).
         mask: name of the given mask it is measured on (gridboard), else None.
+        truth_u_mm: 95 % half-width of the stated truth itself (see
+            :data:`TRUTH_RESOLUTION_MM`).
     """
 
     name: str
@@ -126,6 +128,7 @@ class TruthObject:
     truth_mm: tuple[float, float]
     grade: str
     mask: str | None = None
+    truth_u_mm: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -226,6 +229,12 @@ def _reference(data: dict) -> TruthReference:
     )
 
 
+#: 95 % half-width of a set's stated truth, mm, where its source says it is
+#: coarse: the pills were measured by hand to 1 mm (truth.json: "+-0.5 mm").
+#: Coins (US Mint) and the printed board (its design) are taken as exact.
+TRUTH_RESOLUTION_MM = {"wmhui_pills": 0.5}
+
+
 def load_labelled(folder: str | Path | None = None) -> list[LabelledPhoto]:
     """Every labelled photo of every ``*/truth.json`` under the folder, sorted by
     folder then file order in truth.json.
@@ -250,6 +259,7 @@ def load_labelled(folder: str | Path | None = None) -> list[LabelledPhoto]:
                     truth_mm=_sorted_dims(o["truth_mm"]),
                     grade=o["grade"],
                     mask=o.get("mask"),
+                    truth_u_mm=TRUTH_RESOLUTION_MM.get(data["set"], 0.0),
                 )
                 for o in image["objects"]
             )
@@ -509,12 +519,17 @@ def score_object(
     truth: TruthObject, measured: MeasuredBox
 ) -> tuple[tuple[float, float], tuple[bool, bool] | None]:
     """``(errors, inside)`` of ``measured`` against ``truth`` (both sorted
-    ``(long, short)``); ``inside`` is None without an uncertainty."""
+    ``(long, short)``); ``inside`` is None without an uncertainty.
+
+    As in any comparison of a measurement with a reference value, both
+    uncertainties count: the truth is inside when ``|m - t| <= sqrt(u_m^2 +
+    u_t^2)``, ``u_t`` the truth's own 95 % half-width (0 for exact truths).
+    """
     errors = tuple(m / t - 1.0 for m, t in zip(measured.dims_mm, truth.truth_mm, strict=True))
     if measured.uncertainty_mm is None:
         return errors, None
     inside = tuple(
-        abs(m - t) <= u
+        abs(m - t) <= float(np.hypot(u, truth.truth_u_mm))
         for m, t, u in zip(measured.dims_mm, truth.truth_mm, measured.uncertainty_mm, strict=True)
     )
     return errors, inside

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -125,6 +126,21 @@ def test_an_exact_measurement_scores_zero_and_lies_inside_its_interval():
     errors, inside = score_object(truth, box((0, 0), (12.0, 6.0), (0.1, 0.1)))
     assert errors == (0.0, 0.0)
     assert inside == (True, True)
+
+
+def test_a_coarse_truth_counts_its_own_uncertainty():
+    # 13.6 +- 0.4 against a hand measurement of 13 mm to 1 mm (+-0.5): they
+    # agree within sqrt(0.4^2 + 0.5^2) = 0.64, not within 0.4 alone.
+    hand = replace(_truth("pill", (0, 0), (13.0, 13.0)), truth_u_mm=0.5)
+    exact = _truth("pill", (0, 0), (13.0, 13.0))
+    measured = box((0, 0), (13.6, 13.3), (0.4, 0.4))
+    assert score_object(hand, measured)[1] == (True, True)
+    assert score_object(exact, measured)[1] == (False, True)
+
+
+def test_the_pills_truth_is_read_as_measured_to_a_millimetre():
+    pills = [p for p in load_labelled() if p.folder == "pills"]
+    assert pills and all(o.truth_u_mm == 0.5 for p in pills for o in p.objects)
 
 
 def test_dimensions_are_compared_sorted_with_their_own_uncertainty():
