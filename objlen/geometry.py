@@ -1,4 +1,4 @@
-"""Plane geometry on ``(x, y)`` pixel coordinates: boxes, axes, lines, homographies.
+"""Plane geometry on ``(x, y)`` pixel coordinates: boxes, axes, lines, transforms.
 
 Conventions used everywhere in objlen:
 
@@ -8,14 +8,24 @@ Conventions used everywhere in objlen:
   centre is at integer coordinates. A region of pixels is the union of its
   squares: :func:`pixel_square_corners` turns pixel centres into the corners
   of those squares, so that a box around them measures pixel edges.
+* A transform is an object shaped like scikit-image's: ``params`` (its 3x3
+  matrix on homogeneous ``(x, y, 1)`` columns), ``t(points)`` on ``(N, 2)``
+  arrays of ``(x, y)``, and ``t.inverse``, the inverse transform.
+  :class:`Homography` is the general projective one (photo <-> reference
+  plane); :class:`PixelScaling` maps a photo onto a scaled copy of it
+  (display, canvas, thumbnail), edges onto edges.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from objlen.errors import ParameterError
 
 _HALF_PIXEL_OFFSETS = np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]])
 
@@ -148,33 +158,124 @@ def intersect_lines(p1: np.ndarray, d1: np.ndarray, p2: np.ndarray, d2: np.ndarr
 
 
 class Homography:
-    """A projective transform of the plane, as in ``skimage.transform``.
+    """A projective transform of the plane on ``(x, y)`` points, shaped like
+    scikit-image's ``ProjectiveTransform``.
 
-    ``H(points)`` maps ``(N, 2)`` points; ``H.inverse`` is the inverse
-    transform. The matrix acts on homogeneous column vectors ``(x, y, 1)``.
+    ``H(points)`` maps an ``(N, 2)`` array of ``(x, y)`` points to ``(N, 2)``;
+    ``H.inverse`` is the inverse transform (a transform, not an array);
+    ``H.params`` is the 3x3 matrix acting on homogeneous column vectors
+    ``(x, y, 1)``, normalised so that ``params[2, 2] == 1``. Transforms are
+    immutable: ``params`` is read-only.
+
+    >>> shift = Homography([[1, 0, 10], [0, 1, 20], [0, 0, 1]])
+    >>> shift([[1.0, 2.0]]).tolist()
+    [[11.0, 22.0]]
+    >>> shift.inverse([[11.0, 22.0]]).tolist()
+    [[1.0, 2.0]]
     """
 
-    def __init__(self, matrix: np.ndarray) -> None:
-        matrix = np.asarray(matrix, dtype=np.float64)
-        if matrix.shape != (3, 3):
-            raise ValueError(f"a homography is a 3x3 matrix, got shape {matrix.shape}")
-        self.matrix = matrix / matrix[2, 2]
+    def __init__(self, params: np.ndarray | Sequence[Sequence[float]]) -> None:
+        params = np.array(params, dtype=np.float64)
+        if params.shape != (3, 3):
+            raise ValueError(f"a homography is a 3x3 matrix, got shape {params.shape}")
+        if not np.all(np.isfinite(params)) or params[2, 2] == 0:
+            raise ValueError(f"a homography needs finite entries and params[2, 2] != 0: {params}")
+        params /= params[2, 2]
+        params.flags.writeable = False
+        self.params: np.ndarray = params
 
     @classmethod
     def from_points(cls, source: np.ndarray, target: np.ndarray) -> Homography:
         """The homography mapping 4 ``source`` points exactly onto 4 ``target`` points."""
-        return cls(homography_matrices(as_points(source)[None], as_points(target))[0])
+        return Homography(homography_matrices(as_points(source)[None], as_points(target))[0])
 
-    def __call__(self, points: np.ndarray) -> np.ndarray:
-        return apply_homographies(self.matrix[None], as_points(points)[None])[0]
+    def __call__(self, points: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
+        """Map ``(N, 2)`` points ``(x, y)``; returns a new float64 ``(N, 2)`` array."""
+        return apply_homographies(self.params[None], as_points(points)[None])[0]
 
     @property
     def inverse(self) -> Homography:
-        """The inverse transform."""
-        return Homography(np.linalg.inv(self.matrix))
+        """The inverse transform: ``H.inverse(H(p)) == p`` up to rounding."""
+        return Homography(np.linalg.inv(self.params))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in self.__dict__:
+            raise AttributeError(f"a {type(self).__name__} is immutable; make a new one")
+        super().__setattr__(name, value)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Homography):
+            return NotImplemented
+        return type(self) is type(other) and np.array_equal(self.params, other.params)
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.params.tobytes()))
 
     def __repr__(self) -> str:
-        return f"Homography({self.matrix.tolist()!r})"
+        return f"{type(self).__name__}({self.params.tolist()!r})"
+
+
+class PixelScaling(Homography):
+    """Image pixels to a scaled copy of the image: ``out = offset + (p + 0.5) * scale``.
+
+    The copy's edges are the image's edges: the image's top-left corner
+    ``(-0.5, -0.5)`` (pixel edges, see the module's conventions) lands on
+    ``offset`` and each axis is stretched by its own factor. This is the one
+    mapping between a photo and its display copy, a canvas, or a thumbnail.
+
+    Args:
+        scale: ``(sx, sy)`` output units per image pixel, both positive.
+        offset: ``(ox, oy)`` output position of the image's top-left corner.
+
+    >>> half = PixelScaling(scale=(0.5, 0.5), offset=(0.0, 10.0))
+    >>> half([[99.5, 19.5]]).tolist()
+    [[50.0, 20.0]]
+    >>> half.inverse([[50.0, 20.0]]).tolist()
+    [[99.5, 19.5]]
+    """
+
+    def __init__(
+        self, scale: tuple[float, float], offset: tuple[float, float] = (0.0, 0.0)
+    ) -> None:
+        sx, sy = (float(s) for s in scale)
+        ox, oy = (float(o) for o in offset)
+        if not all(math.isfinite(s) and s > 0 for s in (sx, sy)):
+            raise ParameterError(f"display scale must be positive, got {tuple(scale)!r}")
+        if not (math.isfinite(ox) and math.isfinite(oy)):
+            raise ParameterError(f"a pixel scaling's offset must be finite, got {tuple(offset)!r}")
+        self.scale: tuple[float, float] = (sx, sy)
+        self.offset: tuple[float, float] = (ox, oy)
+        super().__init__([[sx, 0.0, ox + 0.5 * sx], [0.0, sy, oy + 0.5 * sy], [0.0, 0.0, 1.0]])
+
+    @classmethod
+    def for_resize(cls, image_size: tuple[int, int], size: tuple[int, int]) -> PixelScaling:
+        """Pixels of an ``image_size`` image to the pixels of the same picture
+        resized to ``size`` (both ``(width, height)``, both in objlen's pixel
+        convention): ``d = (p + 0.5) * size / image_size - 0.5``.
+
+        >>> PixelScaling.for_resize((1600, 1200), (800, 600))([[-0.5, 1199.5]]).tolist()
+        [[-0.5, 599.5]]
+        """
+        if min(*image_size, *size) <= 0:
+            raise ParameterError(f"image sizes must be positive, got {image_size!r} and {size!r}")
+        return PixelScaling(
+            scale=(size[0] / image_size[0], size[1] / image_size[1]), offset=(-0.5, -0.5)
+        )
+
+    def __call__(self, points: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
+        """Map ``(N, 2)`` image points ``(x, y)`` to the copy; returns ``(N, 2)``."""
+        return np.asarray(self.offset) + (as_points(points) + 0.5) * np.asarray(self.scale)
+
+    @property
+    def inverse(self) -> PixelScaling:
+        """The copy back to the image, itself a :class:`PixelScaling`."""
+        (sx, sy), (ox, oy) = self.scale, self.offset
+        return PixelScaling(
+            scale=(1.0 / sx, 1.0 / sy), offset=(-(ox + 0.5) / sx - 0.5, -(oy + 0.5) / sy - 0.5)
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(scale={self.scale!r}, offset={self.offset!r})"
 
 
 def homography_matrices(sources: np.ndarray, target: np.ndarray) -> np.ndarray:

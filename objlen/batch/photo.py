@@ -25,7 +25,7 @@ from objlen.batch.journal import Journal
 from objlen.batch.ledger import Ledger
 from objlen.batch.results import ANNOTATED_DIR, annotated_name
 from objlen.classes import ClassIds
-from objlen.display.annotated import annotated_picture
+from objlen.display.overlay import annotated_image
 from objlen.errors import ImageReadError, ObjlenError
 from objlen.files import write_atomically
 from objlen.imageio import encode_png, load_image, sha256_hex
@@ -163,8 +163,8 @@ def _measure_photo(name: str, data: bytes, digest: str, job: PhotoJob) -> dict[s
     annotated = None
     if job.annotate:
         annotated = f"{ANNOTATED_DIR}/{annotated_name(name, digest)}"
-        picture = annotated_picture(
-            image, segmentation.mask, result, job.options.classes, job.annotate_max_side
+        picture = annotated_image(
+            image, segmentation.mask, result, job.options.classes, max_side=job.annotate_max_side
         )
         write_atomically(job.out_dir / annotated, encode_png(picture))
     first = result.objects[0]

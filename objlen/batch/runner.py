@@ -41,7 +41,7 @@ and the report. The parts live in their own modules:
 * :mod:`objlen.batch.ledger`: which photos are finished or in flight;
 * :mod:`objlen.batch.journal`: the crash-safe ``results.jsonl``;
 * :mod:`objlen.batch.results`: the output folder's files, read back;
-* :mod:`objlen.display.annotated`: drawing the annotated picture.
+* :mod:`objlen.display.overlay`: drawing the annotated picture.
 """
 
 from __future__ import annotations

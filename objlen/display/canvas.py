@@ -19,9 +19,9 @@ for a background of ``w x h`` on a ``W x H`` canvas. So::
 
     canvas = offset + (image + 0.5) * scale,   scale = fit * background / photo
 
-(:class:`DisplayTransform`). The fit is computed here, because the
-component reports it only after the first browser round trip, and never
-under ``AppTest``.
+(:class:`DisplayTransform`, a :class:`~objlen.geometry.PixelScaling`). The
+fit is computed here, because the component reports it only after the first
+browser round trip, and never under ``AppTest``.
 
 Points are told apart by their stroke (or fill) colour, which the component
 returns unchanged; a custom property such as ``name`` is dropped (Fabric
@@ -46,14 +46,14 @@ from typing import Any
 import numpy as np
 
 from objlen.errors import ParameterError
+from objlen.geometry import PixelScaling
+from objlen.result import POINT_NAMES
 
 #: Radius of a point's circle in canvas pixels. With 6 the selection handles
 #: (which Undo/Redo bring back) cover the centre and drags fail; 9 works.
 POINT_RADIUS = 9
 #: Stroke width of a point's circle in canvas pixels.
 POINT_STROKE = 2
-#: Point names in drawing order.
-POINT_NAMES = ("A", "B", "E", "C", "D")
 #: Colour of each point, RGB. Shared with :mod:`objlen.display.overlay`.
 POINT_COLOURS: dict[str, tuple[int, int, int]] = {
     "A": (230, 25, 75),
@@ -106,12 +106,13 @@ def contain_fit(
     return scale, ((W - w * scale) / 2.0, (H - h * scale) / 2.0)
 
 
-@dataclass(frozen=True)
-class DisplayTransform:
+class DisplayTransform(PixelScaling):
     """Image pixels to canvas pixels: ``canvas = offset + (image + 0.5) * scale``.
 
-    Shaped like scikit-image's transforms: call it on an ``(N, 2)`` array of
-    ``(x, y)`` image points, or use :meth:`inverse` on canvas points.
+    A :class:`~objlen.geometry.PixelScaling` (so shaped like scikit-image's
+    transforms): call it on an ``(N, 2)`` array of ``(x, y)`` image points;
+    its :attr:`inverse` maps canvas points back to image points; ``params``
+    is its 3x3 matrix. What it adds is :meth:`for_canvas`, the component's fit.
 
     Attributes:
         scale: ``(sx, sy)`` canvas pixels per image pixel.
@@ -123,13 +124,6 @@ class DisplayTransform:
     >>> t.inverse([[50.0, 20.0]]).tolist()
     [[99.5, 19.5]]
     """
-
-    scale: tuple[float, float]
-    offset: tuple[float, float] = (0.0, 0.0)
-
-    def __post_init__(self) -> None:
-        if not all(math.isfinite(s) and s > 0 for s in self.scale):
-            raise ParameterError(f"display scale must be positive, got {self.scale!r}")
 
     @classmethod
     def for_canvas(
@@ -154,22 +148,6 @@ class DisplayTransform:
             ),
             offset=offset,
         )
-
-    @property
-    def params(self) -> np.ndarray:
-        """The 3x3 homogeneous matrix of the transform."""
-        (sx, sy), (ox, oy) = self.scale, self.offset
-        return np.array([[sx, 0.0, ox + 0.5 * sx], [0.0, sy, oy + 0.5 * sy], [0.0, 0.0, 1.0]])
-
-    def __call__(self, points: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
-        """Image ``(N, 2)`` points to canvas points."""
-        xy = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-        return np.asarray(self.offset) + (xy + 0.5) * np.asarray(self.scale)
-
-    def inverse(self, points: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
-        """Canvas ``(N, 2)`` points to image points."""
-        xy = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-        return (xy - np.asarray(self.offset)) / np.asarray(self.scale) - 0.5
 
 
 # ----------------------------------------------------------------------- colours

@@ -6,7 +6,13 @@ plain values and returns arrays or PNG bytes, so the app can cache them.
 Points are objlen image pixels ``(x, y)`` (pixel ``(i, j)`` covers
 ``[i-0.5, i+0.5] x [j-0.5, j+0.5]``). A display-sized copy of the photo has
 the same edges, so a point maps to display pixels as
-``d = (p + 0.5) * display / image - 0.5`` (:func:`to_display`).
+``d = (p + 0.5) * display / image - 0.5``
+(:meth:`objlen.geometry.PixelScaling.for_resize`, :func:`to_display`).
+
+Two pictures are made here: the canvas background (:func:`render_display`,
+display-sized, points only) and the annotated picture
+(:func:`annotated_image`: points, numbers and legend, at full size for the
+Measure page's download or no larger than ``max_side`` for a batch).
 
 Colours: the object class orange, the reference blue, "ignore" grey; the
 points A, B, E, C, D each have their own colour (:data:`POINT_COLOURS`, the
@@ -24,10 +30,11 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from objlen.classes import ClassIds
-from objlen.display.canvas import POINT_COLOURS, POINT_NAMES
+from objlen.display.canvas import POINT_COLOURS
 from objlen.errors import ParameterError
+from objlen.geometry import Homography, PixelScaling
 from objlen.imageio import encode_png
-from objlen.result import Measurement
+from objlen.result import POINT_NAMES, Measurement
 
 RGB = tuple[int, int, int]
 
@@ -45,6 +52,30 @@ CORNER_COLOUR: RGB = (30, 120, 255)
 SEGMENTS = (("A", "B"), ("A", "E"), ("C", "D"))
 #: Largest size of the display copy of a photo (canvas background).
 DISPLAY_MAX_SIZE = (760, 570)
+#: Opacity of the mask's tint on the pictures objlen saves (annotated, thumbnail).
+ANNOTATED_OPACITY = 0.35
+#: Marks (points, lines, labels, legend) are sized in pixels for a picture whose
+#: longer side is this; a larger picture gets proportionally larger marks.
+MARKS_DESIGN_SIDE_PX = 1000
+#: Radius of a point's disc on an annotated picture, at the design size.
+POINT_RADIUS_PX = 4.0
+#: Width of the segments AB, AE, CD on an annotated picture, at the design size.
+SEGMENT_WIDTH_PX = 2
+#: Height of a point's label on an annotated picture, at the design size.
+LABEL_FONT_PX = 18
+#: Height of the legend's text on an annotated picture, at the design size.
+LEGEND_FONT_PX = 16
+#: Radius of a point's disc on the canvas background (the canvas draws its own
+#: larger circle around it).
+DISPLAY_POINT_RADIUS_PX = 3.0
+#: Longer side of a history thumbnail.
+THUMBNAIL_MAX_SIDE = 256
+#: The legend panel's fill (RGBA), its text colour, and its colour swatches per row.
+LEGEND_PANEL_RGBA = (0, 0, 0, 170)
+LEGEND_TEXT_RGB: RGB = (255, 255, 255)
+LEGEND_COLUMNS = 3
+#: Height of a legend row as a multiple of the font size.
+LEGEND_ROW_SPACING = 1.35
 _SHIFT = 4  # OpenCV fixed-point bits for sub-pixel drawing
 
 
@@ -70,10 +101,25 @@ def to_display(
     image_size: tuple[int, int],
     size: tuple[int, int],
 ) -> np.ndarray:
-    """Image points ``(N, 2)`` to pixel coordinates of a ``size`` display copy."""
-    xy = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-    factor = np.array([size[0] / image_size[0], size[1] / image_size[1]])
-    return (xy + 0.5) * factor - 0.5
+    """Image points ``(N, 2)``, ``(x, y)``, of an ``image_size`` photo to the
+    pixel coordinates of its ``size`` copy (both sizes ``(width, height)``):
+    :meth:`PixelScaling.for_resize <objlen.geometry.PixelScaling.for_resize>`.
+
+    >>> to_display([[-0.5, -0.5], [399.5, 99.5]], (400, 200), (200, 100)).tolist()
+    [[-0.5, -0.5], [199.5, 49.5]]
+    """
+    return PixelScaling.for_resize(image_size, size)(points)
+
+
+def _mapped(
+    points: Mapping[str, Sequence[float]], transform: Homography
+) -> dict[str, tuple[float, float]]:
+    """The named points (those of :data:`POINT_NAMES`) through ``transform``."""
+    names = [name for name in POINT_NAMES if name in points]
+    if not names:
+        return {}
+    shown = transform([points[name] for name in names])
+    return {name: (float(p[0]), float(p[1])) for name, p in zip(names, shown, strict=True)}
 
 
 def points_of(
@@ -173,6 +219,32 @@ def draw_outlines(
     return out
 
 
+def _resized(
+    image: np.ndarray, mask: np.ndarray, size: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Photo and mask resized to ``size`` ``(width, height)``: area averaging
+    (linear when enlarging) for the photo, nearest neighbour for the mask."""
+    shrink = size[0] < image.shape[1]
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    return small, cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
+
+
+def _shrunk_by_blocks(
+    image: np.ndarray, mask: np.ndarray, size: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shrink photo and mask by the largest whole factor that keeps them at
+    least ``size`` (area averaging by whole blocks is OpenCV's fast path).
+    Fewer than ``factor`` rows and columns are dropped at the right and
+    bottom edges to make the blocks whole: for display only."""
+    factor = min(image.shape[1] // size[0], image.shape[0] // size[1])
+    if factor < 2:
+        return image, mask
+    height, width = image.shape[0] // factor, image.shape[1] // factor
+    crop = (slice(0, height * factor), slice(0, width * factor))
+    small = cv2.resize(image[crop], (width, height), interpolation=cv2.INTER_AREA)
+    return small, mask[crop][factor // 2 :: factor, factor // 2 :: factor]
+
+
 def display_base(
     image: np.ndarray,
     mask: np.ndarray,
@@ -183,12 +255,7 @@ def display_base(
     """The display-sized photo with the mask overlay (no points): resized
     first (area for the photo, nearest for the mask), then tinted; with a
     non-zero ``opacity`` the class boundaries are outlined too."""
-    width, height = size
-    shrink = width < image.shape[1]
-    small = cv2.resize(
-        image, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
-    )
-    small_mask = cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST)
+    small, small_mask = _resized(image, mask, size)
     tinted = blend_mask(small, small_mask, classes, opacity)
     return draw_outlines(tinted, small_mask, classes) if opacity > 0 else tinted
 
@@ -214,7 +281,7 @@ def draw_annotations(
     points: Mapping[str, Sequence[float]],
     *,
     corners: np.ndarray | None = None,
-    radius: float = 4.0,
+    radius: float = POINT_RADIUS_PX,
     line_width: int = 1,
     font_size: int = 16,
     labels: bool = True,
@@ -315,13 +382,15 @@ def render_display(
     corners: np.ndarray | None = None,
 ) -> np.ndarray:
     """The canvas background: a display base (:func:`display_base`) with the
-    segments, points and labels of ``points`` (image pixels) drawn on it."""
-    size = (base.shape[1], base.shape[0])
-    names = [name for name in POINT_NAMES if name in points]
-    shown = to_display([points[n] for n in names], image_size, size) if names else []
-    display_points = {name: tuple(p) for name, p in zip(names, shown, strict=True)}
-    display_corners = None if corners is None else to_display(corners, image_size, size)
-    return draw_annotations(base, display_points, corners=display_corners, radius=3.0)
+    segments, points and labels of ``points`` and the reference ``corners``
+    (``(x, y)`` pixels of the ``image_size`` photo) drawn on it."""
+    to_base = PixelScaling.for_resize(image_size, (base.shape[1], base.shape[0]))
+    return draw_annotations(
+        base,
+        _mapped(points, to_base),
+        corners=None if corners is None else to_base(corners),
+        radius=DISPLAY_POINT_RADIUS_PX,
+    )
 
 
 def render_display_png(
@@ -361,25 +430,47 @@ def draw_legend(
     (``items``) in its top-left corner."""
     picture = Image.fromarray(np.ascontiguousarray(image)).convert("RGBA")
     font = _font(font_size)
+    text_fill = (*LEGEND_TEXT_RGB, 255)
     pad = font_size // 2
-    row = round(font_size * 1.35)
-    swatch_rows = (len(items) + 2) // 3
+    row = round(font_size * LEGEND_ROW_SPACING)
+    swatch_rows = -(-len(items) // LEGEND_COLUMNS)
     text_width = max((font.getbbox(line)[2] for line in lines), default=0)
     item_width = max((font.getbbox(label)[2] for label, _ in items), default=0) + 2 * font_size
-    width = max(text_width, 3 * item_width) + 2 * pad
+    width = max(text_width, LEGEND_COLUMNS * item_width) + 2 * pad
     height = row * (len(lines) + swatch_rows) + 2 * pad
     panel = Image.new("RGBA", picture.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(panel)
-    draw.rectangle((0, 0, width, height), fill=(0, 0, 0, 170))
+    draw.rectangle((0, 0, width, height), fill=LEGEND_PANEL_RGBA)
     for index, line in enumerate(lines):
-        draw.text((pad, pad + index * row), line, font=font, fill=(255, 255, 255, 255))
+        draw.text((pad, pad + index * row), line, font=font, fill=text_fill)
     top = pad + len(lines) * row
     for index, (label, colour) in enumerate(items):
-        x = pad + (index % 3) * item_width
-        y = top + (index // 3) * row
+        x = pad + (index % LEGEND_COLUMNS) * item_width
+        y = top + (index // LEGEND_COLUMNS) * row
         draw.rectangle((x, y + 2, x + font_size - 4, y + font_size - 2), fill=(*colour, 255))
-        draw.text((x + font_size + 2, y), label, font=font, fill=(255, 255, 255, 255))
+        draw.text((x + font_size + 2, y), label, font=font, fill=text_fill)
     return np.array(Image.alpha_composite(picture, panel).convert("RGB"))
+
+
+def annotated_size(image_size: tuple[int, int], max_side: int | None = None) -> tuple[int, int]:
+    """``(width, height)`` of an annotated picture of an ``image_size`` photo:
+    the photo's own size, or, when its longer side exceeds ``max_side``
+    pixels, shrunk to that longer side (aspect ratio kept). Never enlarged.
+
+    >>> annotated_size((4000, 3000), 1600), annotated_size((800, 600), 1600)
+    ((1600, 1200), (800, 600))
+    """
+    if max_side is not None and max_side < 1:
+        raise ParameterError(f"the largest side must be at least 1 pixel, got {max_side!r}")
+    if max_side is None or max(image_size) <= max_side:
+        return image_size
+    return display_size(image_size, (max_side, max_side))
+
+
+def _marks_scale(size: tuple[int, int]) -> float:
+    """How much larger than at the design size marks are drawn on a ``size``
+    picture: 1 up to :data:`MARKS_DESIGN_SIDE_PX`, proportional above."""
+    return max(max(size) / MARKS_DESIGN_SIDE_PX, 1.0)
 
 
 def annotated_image(
@@ -387,27 +478,52 @@ def annotated_image(
     mask: np.ndarray,
     measurement: Measurement,
     classes: ClassIds,
-    opacity: float = 0.35,
+    opacity: float = ANNOTATED_OPACITY,
+    *,
+    max_side: int | None = None,
 ) -> np.ndarray:
-    """The full-resolution photo with the overlay, every object's points and
-    segments, the reference, the numbers and a legend written on it."""
-    size = max(image.shape[:2])
-    scale = max(size / 1000.0, 1.0)
+    """The annotated picture of a measured photo: the photo with the mask
+    tinted (and outlined when ``opacity`` > 0), every object's points A, B, E
+    and segments, the reference (C, D or its corners), the numbers and a legend.
+
+    The one renderer of the picture the Measure page downloads (full size) and
+    a batch saves (``max_side``). Marks are sized for a picture of
+    :data:`MARKS_DESIGN_SIDE_PX` and grow with larger pictures.
+
+    Args:
+        image: ``(H, W, 3)`` uint8 RGB photo.
+        mask: ``(H, W)`` class indices of the photo.
+        measurement: the photo's measurement; its points are ``(x, y)``
+            pixels of ``image``.
+        classes: the mask's class ids.
+        opacity: the mask's tint, 0 (none) .. 1.
+        max_side: longest side of the picture in pixels; ``None`` keeps the
+            photo's size (see :func:`annotated_size`).
+
+    Returns:
+        ``(h, w, 3)`` uint8 RGB, ``(w, h) == annotated_size((W, H), max_side)``.
+    """
+    image_size = (image.shape[1], image.shape[0])
+    size = annotated_size(image_size, max_side)
+    if size != image_size:
+        image, mask = _resized(*_shrunk_by_blocks(image, mask, size), size)
+    marks = _marks_scale(size)
     picture = blend_mask(image, mask, classes, opacity)
     if opacity > 0:
-        picture = draw_outlines(picture, mask, classes, max(1, round(scale)))
+        picture = draw_outlines(picture, mask, classes, max(1, round(marks)))
+    to_picture = PixelScaling.for_resize(image_size, size)
+    corners = measurement.reference.corners
     for index in range(len(measurement.objects)):
-        points = points_of(measurement, index)
         picture = draw_annotations(
             picture,
-            points,
-            corners=measurement.reference.corners if index == 0 else None,
-            radius=4.0 * scale,
-            line_width=max(1, round(2 * scale)),
-            font_size=round(18 * scale),
+            _mapped(points_of(measurement, index), to_picture),
+            corners=to_picture(corners) if corners is not None and index == 0 else None,
+            radius=POINT_RADIUS_PX * marks,
+            line_width=max(1, round(SEGMENT_WIDTH_PX * marks)),
+            font_size=round(LABEL_FONT_PX * marks),
         )
     lines = _legend_lines(measurement)
-    return draw_legend(picture, lines, legend_items(classes), round(16 * scale))
+    return draw_legend(picture, lines, legend_items(classes), round(LEGEND_FONT_PX * marks))
 
 
 def annotated_png(
@@ -415,10 +531,14 @@ def annotated_png(
     mask: np.ndarray,
     measurement: Measurement,
     classes: ClassIds,
-    opacity: float = 0.35,
+    opacity: float = ANNOTATED_OPACITY,
+    *,
+    max_side: int | None = None,
 ) -> bytes:
     """:func:`annotated_image` as PNG bytes, for download."""
-    return encode_png(annotated_image(image, mask, measurement, classes, opacity))
+    return encode_png(
+        annotated_image(image, mask, measurement, classes, opacity, max_side=max_side)
+    )
 
 
 def thumbnail_png(
@@ -426,11 +546,12 @@ def thumbnail_png(
     mask: np.ndarray,
     measurement: Measurement,
     classes: ClassIds,
-    max_side: int = 256,
+    max_side: int = THUMBNAIL_MAX_SIDE,
 ) -> bytes:
-    """A small PNG of the photo with overlay and points, for the history."""
+    """A small PNG (longer side ``max_side`` pixels) of the photo with the
+    overlay and the first object's points, for the history."""
     width, height = display_size((image.shape[1], image.shape[0]), (max_side, max_side))
-    base = display_base(image, mask, classes, 0.35, (width, height))
+    base = display_base(image, mask, classes, ANNOTATED_OPACITY, (width, height))
     small = render_display(
         base,
         (image.shape[1], image.shape[0]),
@@ -441,12 +562,21 @@ def thumbnail_png(
 
 
 __all__ = [
+    "ANNOTATED_OPACITY",
     "CLASS_COLOURS",
     "DISPLAY_MAX_SIZE",
+    "DISPLAY_POINT_RADIUS_PX",
+    "LABEL_FONT_PX",
+    "LEGEND_FONT_PX",
+    "MARKS_DESIGN_SIDE_PX",
     "POINT_COLOURS",
+    "POINT_RADIUS_PX",
     "SEGMENTS",
+    "SEGMENT_WIDTH_PX",
+    "THUMBNAIL_MAX_SIDE",
     "annotated_image",
     "annotated_png",
+    "annotated_size",
     "blend_mask",
     "class_colours",
     "display_base",

@@ -29,6 +29,7 @@ from objlen.display.canvas import (
     read_points,
 )
 from objlen.errors import ParameterError
+from objlen.geometry import PixelScaling
 
 POINTS = {"A": (410.5, 733.0), "B": (1203.25, 733.0), "E": (410.5, 201.75),
           "C": (120.0, 400.5), "D": (300.0, 400.5)}  # fmt: skip
@@ -84,6 +85,18 @@ def test_params_matrix_agrees_with_call():
     points = np.array([[0.0, 0.0], [10.0, -3.0], [1599.5, 1199.5]])
     homogeneous = np.c_[points, np.ones(len(points))] @ transform.params.T
     assert np.allclose(homogeneous[:, :2], transform(points))
+
+
+def test_inverse_is_a_transform_from_canvas_to_photo():
+    transform = DisplayTransform.for_canvas((1600, 1200), (760, 570), (800, 800))
+    assert isinstance(transform, PixelScaling)
+    inverse = transform.inverse  # a property: a transform, as in scikit-image
+    assert isinstance(inverse, PixelScaling) and not isinstance(inverse, DisplayTransform)
+    np.testing.assert_allclose(inverse.params @ transform.params, np.eye(3), atol=1e-12)
+    fit, (ox, oy) = contain_fit((760, 570), (800, 800))
+    shown_corners = [[ox, oy], [ox + 760 * fit, oy + 570 * fit]]
+    photo_corners = [[-0.5, -0.5], [1599.5, 1199.5]]
+    np.testing.assert_allclose(inverse(shown_corners), photo_corners, rtol=0, atol=1e-9)
 
 
 def test_non_positive_scale_is_refused():

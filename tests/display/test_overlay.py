@@ -16,6 +16,7 @@ from objlen.display.overlay import (
     SEGMENT_COLOUR,
     annotated_image,
     annotated_png,
+    annotated_size,
     blend_mask,
     display_base,
     display_size,
@@ -191,6 +192,60 @@ def test_annotated_image_has_the_numbers_panel(scene, measured):
     assert annotated[corner].mean() < plain[corner].mean() - 20  # the dark legend panel
     png = annotated_png(photo, mask, measured, ClassIds())
     assert np.array_equal(decode(png), annotated)
+
+
+def test_annotated_size_shrinks_only_larger_photos():
+    assert annotated_size((4000, 3000), 1600) == (1600, 1200)
+    assert annotated_size((3000, 4000), 1600) == (1200, 1600)
+    assert annotated_size((1600, 1200), 1600) == (1600, 1200)
+    assert annotated_size((200, 100), 1600) == (200, 100)  # never enlarged
+    assert annotated_size((4000, 3000)) == (4000, 3000)
+    with pytest.raises(ParameterError):
+        annotated_size((400, 300), 0)
+
+
+def test_annotated_image_with_max_side_is_the_same_picture_smaller(scene, measured):
+    photo, mask = scene
+    small = annotated_image(photo, mask, measured, ClassIds(), max_side=200)
+    assert small.shape == (150, 200, 3)
+    full = annotated_image(photo, mask, measured, ClassIds(), max_side=400)
+    assert np.array_equal(full, annotated_image(photo, mask, measured, ClassIds()))
+    png = annotated_png(photo, mask, measured, ClassIds(), max_side=200)
+    assert np.array_equal(decode(png), small)
+
+
+def test_shrunk_annotated_image_puts_points_where_they_are():
+    """A 1200 x 900 photo drawn at 600 px: every point in its own colour at
+    its place in the smaller picture (half the photo's pixel-edge coordinates)."""
+    mask = draw_mask((900, 1200), [(600, 500, 1099, 799)], (100, 600, 299, 699))
+    photo = np.full((900, 1200, 3), 128, np.uint8)
+    result = measure(mask, MeasureOptions(reference=ReferenceSpec(length=50.0)))
+    picture = annotated_image(photo, mask, result, ClassIds(), max_side=600)
+    assert picture.shape == (450, 600, 3)
+    points = points_of(result)
+    assert set(points) == {"A", "B", "E", "C", "D"}
+    for name, (x, y) in points.items():
+        col, row = round((x + 0.5) / 2 - 0.5), round((y + 0.5) / 2 - 0.5)
+        assert tuple(picture[row, col]) == POINT_COLOURS[name], name
+
+
+def test_annotated_marks_grow_with_large_pictures():
+    """Above the design size (1000 px) marks grow with the picture: point B's
+    disc has twice the radius, so four times the area, at 2000 px."""
+    photo = np.full((1000, 2000, 3), 128, np.uint8)
+    mask = draw_mask((1000, 2000), [(1000, 400, 1799, 899)], (100, 600, 499, 799))
+    result = measure(mask, MeasureOptions(reference=ReferenceSpec(length=50.0)))
+    bx, by = points_of(result)["B"]
+    areas = []
+    for side in (1000, 2000):
+        picture = annotated_image(photo, mask, result, ClassIds(), 0.0, max_side=side)
+        factor = side / 2000
+        rows, cols = np.mgrid[: picture.shape[0], : picture.shape[1]]
+        x, y = (bx + 0.5) * factor - 0.5, (by + 0.5) * factor - 0.5
+        near = np.hypot(cols - x, rows - y) <= 12 * factor  # 1.5 x the expected radius
+        areas.append(int((near & (picture == POINT_COLOURS["B"]).all(axis=-1)).sum()))
+    assert areas[0] > 20
+    assert 3.0 < areas[1] / areas[0] < 5.0
 
 
 def test_thumbnail_is_small(scene, measured):
