@@ -31,7 +31,7 @@ from objlen.files import write_atomically
 from objlen.imageio import encode_png, load_image, sha256_hex
 from objlen.measure import measure
 from objlen.options import MeasureOptions
-from objlen.segment.base import Segmenter
+from objlen.segment.base import Segmenter, segment_photo
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ def _measure_photo(name: str, data: bytes, digest: str, job: PhotoJob) -> dict[s
     image = load_image(data, name=name)
     segmenter = job.pool.acquire()
     try:
-        segmentation = segmenter.segment(image)
+        segmentation = segment_photo(segmenter, image, source_bytes=data)
     finally:
         job.pool.release(segmenter)
     result = measure(

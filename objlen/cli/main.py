@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from objlen.cli.batch import register as register_batch
 from objlen.cli.options import (
@@ -44,7 +45,9 @@ def _add_measure_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _segment(args: argparse.Namespace, image, options: MeasureOptions):
-    from objlen.segment import make_segmenter
+    """Segment ``image``, decoded from ``args.image``, whose bytes go along (a
+    SageMaker endpoint then gets a camera's JPEG unchanged)."""
+    from objlen.segment import make_segmenter, segment_photo
 
     segmenter = make_segmenter(
         args.segmenter,
@@ -53,7 +56,7 @@ def _segment(args: argparse.Namespace, image, options: MeasureOptions):
         reference_rule=args.reference_rule,
         reference=options.reference,
     )
-    return segmenter.segment(image)
+    return segment_photo(segmenter, image, source_bytes=Path(args.image).read_bytes())
 
 
 def run_measure(args: argparse.Namespace) -> int:

@@ -50,7 +50,7 @@ from PIL import Image
 
 from objlen.classes import ClassIds
 from objlen.errors import ImageReadError, ObjlenError
-from objlen.imageio import load_image
+from objlen.imageio import load_image, sha256_hex
 from objlen.segment.base import Segmentation, Segmenter
 from objlen.segment.recordio import PROTOBUF, RECORDIO_PROTOBUF, encode_probabilities
 
@@ -128,7 +128,11 @@ class Faults:
 
 @dataclass(frozen=True)
 class Invocation:
-    """What the server saw and answered for one request."""
+    """What the server saw and answered for one request.
+
+    ``body_sha256`` is the SHA-256 (hex) of the body received, empty when it
+    was not read (refused before, e.g. as oversize).
+    """
 
     path: str
     endpoint_name: str | None
@@ -139,6 +143,7 @@ class Invocation:
     error_code: str
     seconds: float
     custom_attributes: str
+    body_sha256: str = ""
 
 
 class InvocationLog:
@@ -329,6 +334,7 @@ class EndpointServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: EndpointServer
+    _body_sha256 = ""  # of the current request's body, for its log record
 
     def log_message(self, format: str, *args: object) -> None:
         logger.info("%s %s", self.address_string(), format % args)
@@ -357,6 +363,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _invocation(self, path: str, endpoint_name: str | None) -> None:
         start = time.perf_counter()
         request_id = str(uuid.uuid4())
+        self._body_sha256 = ""
         length = self._content_length()
         runtime = endpoint_name is not None
         answer: tuple[bytes, str] | None = None
@@ -385,6 +392,7 @@ class _Handler(BaseHTTPRequestHandler):
                 error_code=code,
                 seconds=time.perf_counter() - start,
                 custom_attributes=self.headers.get("X-Amzn-SageMaker-Custom-Attributes", ""),
+                body_sha256=self._body_sha256,
             )
         )
         if answer is not None:
@@ -396,6 +404,7 @@ class _Handler(BaseHTTPRequestHandler):
         """The answer body and its type, after the checks and faults; or raise."""
         server = self.server
         body = self._accept_body(request_id, length)
+        self._body_sha256 = sha256_hex(body)
         if endpoint_name is not None and (
             server.endpoint_names is not None and endpoint_name not in server.endpoint_names
         ):

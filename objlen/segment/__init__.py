@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from objlen.classes import ClassIds
 from objlen.errors import ParameterError
 from objlen.options import ReferenceSpec
-from objlen.segment.base import Segmentation, Segmenter
+from objlen.segment.base import Segmentation, Segmenter, segment_photo
 from objlen.segment.maskfile import MaskFileSegmenter
 
 if TYPE_CHECKING:
@@ -109,4 +109,5 @@ __all__ = [
     "check_connection",
     "describe_endpoint_status",
     "make_segmenter",
+    "segment_photo",
 ]

@@ -36,7 +36,14 @@ class Segmentation:
 
 
 class Segmenter(Protocol):
-    """Anything with a ``segment`` method of this shape is a segmenter."""
+    """Anything with a ``segment`` method of this shape is a segmenter.
+
+    A backend that can use the photo's file bytes (e.g. to send a camera's
+    JPEG unchanged) says so with a class attribute ``uses_source_bytes = True``
+    and accepts ``segment(image_rgb, source_bytes=...)``; callers go through
+    :func:`segment_photo`, so that every other segmenter keeps this one-argument
+    interface.
+    """
 
     name: str
 
@@ -47,3 +54,25 @@ class Segmenter(Protocol):
             objlen.errors.SegmentationError: with a message for the operator.
         """
         ...
+
+
+def segment_photo(
+    segmenter: Segmenter, image_rgb: np.ndarray, *, source_bytes: bytes | None = None
+) -> Segmentation:
+    """Segment ``image_rgb`` with ``segmenter``, giving it the photo's file bytes if it uses them.
+
+    Args:
+        segmenter: any :class:`Segmenter`.
+        image_rgb: ``(H, W, 3)`` uint8 RGB photo, EXIF orientation applied.
+        source_bytes: the bytes of the file ``image_rgb`` was decoded from
+            with :func:`objlen.imageio.load_image`, or ``None``. Passed on as
+            ``segment(image_rgb, source_bytes=...)`` only to a segmenter with
+            ``uses_source_bytes = True``; ignored for the others.
+
+    Raises:
+        objlen.errors.SegmentationError: the segmenter's, with a message for
+            the operator.
+    """
+    if source_bytes is not None and getattr(segmenter, "uses_source_bytes", False):
+        return segmenter.segment(image_rgb, source_bytes=source_bytes)  # type: ignore[call-arg]
+    return segmenter.segment(image_rgb)

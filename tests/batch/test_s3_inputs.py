@@ -18,7 +18,7 @@ from objlen.batch.inputs import BatchError, expand_inputs
 from objlen.batch.photo import segmenter_factory_for
 from objlen.batch.runner import run_batch
 from objlen.classes import ClassIds
-from objlen.imageio import encode_jpeg
+from objlen.imageio import encode_jpeg, sha256_hex
 from objlen.sagemaker.local_endpoint import InvocationLog, make_server
 from objlen.sagemaker.session import HOW_TO_CONFIGURE, AwsSession
 from objlen.segment.sagemaker import SageMakerSegmenter
@@ -225,6 +225,31 @@ def test_sagemaker_backend_calls_concurrently_but_bounded(
     assert 2 <= server.log.most_at_once() <= 4
     assert len(made) <= 4
     assert elapsed < 10 * 0.3  # one at a time would take at least 3 s
+
+
+def test_the_sagemaker_backend_gets_each_jpeg_byte_for_byte(
+    aws_env: None, drawn_photos: Path, tmp_path: Path
+) -> None:
+    server = make_server(ColourSegmenter(blur_px=3), endpoint_names=["objlen-test"]).start()
+    try:
+        factory = segmenter_factory_for(
+            "sagemaker", classes=ClassIds(), sagemaker=settings_for(server)
+        )
+        report = run_batch(
+            [drawn_photos],
+            tmp_path / "out",
+            options=DRAWN,
+            segmenter_factory=factory,
+            concurrency=2,
+            annotate=False,
+        )
+        calls = server.log.items()
+    finally:
+        server.stop()
+    assert report.ok == 10, report.failures
+    files = {sha256_hex(path.read_bytes()) for path in drawn_photos.iterdir()}
+    assert len(files) == 10
+    assert {call.body_sha256 for call in calls} == files
 
 
 def test_a_failed_call_fails_its_photo_and_is_retried_next_run(

@@ -4,6 +4,7 @@ project's own endpoint server, over HTTP, through boto3)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -109,6 +110,9 @@ def test_sagemaker_segmenter_through_the_local_endpoint_server():
     assert [(i.endpoint_name, i.status, i.content_type) for i in served] == [
         ("objlen", 200, "image/jpeg")
     ]
+    # The sample is a JPEG under the limit, with no EXIF turn: sent byte for byte.
+    sample = (SAMPLES / "card_rectangle.jpg").read_bytes()
+    assert served[0].body_sha256 == hashlib.sha256(sample).hexdigest()
 
 
 def test_sagemaker_without_an_endpoint_name_is_a_clear_error():

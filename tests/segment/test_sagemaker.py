@@ -6,6 +6,8 @@ with dummy credentials and ``endpoint_url`` pointing at the server.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import socket
 import time
 
@@ -14,15 +16,18 @@ import numpy as np
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from PIL import Image
 
 from objlen.errors import SegmentationError
-from objlen.imageio import encode_jpeg
+from objlen.imageio import encode_jpeg, encode_png, load_image
 from objlen.sagemaker.local_endpoint import EndpointServer, make_server
+from objlen.segment import segment_photo
 from objlen.segment.recordio import RECORDIO_PROTOBUF, decode_probabilities
 from objlen.segment.sagemaker import (
     MAX_PAYLOAD_BYTES,
     SageMakerSegmenter,
     check_connection,
+    encode_photo,
     explain_failure,
 )
 from tests.aws_servers import ENDPOINT, REGION, ColourSegmenter, draw_photo, settings_for
@@ -100,6 +105,116 @@ def test_big_photo_is_shrunk_under_the_limit_and_the_mask_comes_back_full_size(
         inter = np.sum((result.mask == value) & (truth == value))
         union = np.sum((result.mask == value) | (truth == value))
         assert inter / union > 0.97
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_a_camera_jpeg_under_the_limit_arrives_byte_for_byte(
+    endpoint: EndpointServer, small_photo
+) -> None:
+    photo, truth = small_photo
+    jpeg = encode_jpeg(photo, quality=92)
+    segmenter = SageMakerSegmenter(settings_for(endpoint))
+
+    result = segment_photo(segmenter, load_image(jpeg), source_bytes=jpeg)
+
+    [call] = endpoint.log.items()
+    assert (call.status, call.body_bytes, call.body_sha256) == (200, len(jpeg), _sha256(jpeg))
+    assert np.array_equal(result.mask, truth)
+    assert result.warnings == () and result.notes == ()
+
+
+def test_a_rotated_jpeg_arrives_as_its_oriented_pixels(
+    endpoint: EndpointServer, small_photo
+) -> None:
+    """EXIF orientation 6 (turn 90 degrees clockwise to show): the pixels stored
+    are the photo turned the other way. The endpoint must get the photo as
+    shown, since the mask is of the photo as shown."""
+    photo, truth = small_photo
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    Image.fromarray(np.rot90(photo)).save(buffer, format="JPEG", quality=95, exif=exif)
+    jpeg = buffer.getvalue()
+    image = load_image(jpeg)
+    assert image.shape == photo.shape  # the premise: load_image turns it back
+
+    result = SageMakerSegmenter(settings_for(endpoint)).segment(image, source_bytes=jpeg)
+
+    [call] = endpoint.log.items()
+    assert call.body_sha256 != _sha256(jpeg)
+    assert call.body_sha256 == _sha256(encode_photo(image, quality=95).body)
+    assert np.array_equal(result.mask, truth)
+
+
+def test_a_png_arrives_as_a_jpeg_of_the_highest_quality(
+    endpoint: EndpointServer, small_photo
+) -> None:
+    photo, truth = small_photo
+    png = encode_png(photo)
+
+    result = SageMakerSegmenter(settings_for(endpoint)).segment(photo, source_bytes=png)
+
+    [call] = endpoint.log.items()
+    assert call.content_type == "image/jpeg"
+    assert call.body_sha256 == _sha256(encode_photo(photo, quality=95).body)
+    assert call.body_sha256 != _sha256(encode_photo(photo, quality=85).body)
+    assert np.array_equal(result.mask, truth)
+    assert result.warnings == () and result.notes == ()
+
+
+def _noisy_scene(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    photo, truth = draw_photo(
+        (width, height),
+        (width // 8, height // 4, width // 2, 3 * height // 4),
+        (3 * width // 4, height // 8, 7 * width // 8, height // 3),
+    )
+    noise = np.random.default_rng(5).integers(-60, 61, photo.shape, dtype=np.int16)
+    return np.clip(photo + noise, 0, 255).astype(np.uint8), truth
+
+
+def _serve(limit_bytes: int, photo: np.ndarray):
+    server = make_server(
+        ColourSegmenter(blur_px=9), endpoint_names=[ENDPOINT], max_payload_bytes=limit_bytes
+    ).start()
+    try:
+        settings = settings_for(server, max_payload_bytes=limit_bytes)
+        result = SageMakerSegmenter(settings).segment(photo, source_bytes=encode_png(photo))
+        [call] = server.log.items()
+    finally:
+        server.stop()
+    return result, call
+
+
+def test_a_lower_quality_comes_before_fewer_pixels(aws_env: None) -> None:
+    photo, truth = _noisy_scene(1280, 960)
+    at_95, at_80 = (len(encode_photo(photo, quality=q).body) for q in (95, 80))
+    limit = (at_95 + at_80) // 2
+
+    result, call = _serve(limit, photo)
+
+    assert call.status == 200 and call.body_bytes <= limit
+    assert result.warnings == ()  # every pixel was sent
+    [note] = result.notes
+    assert "as a JPEG of quality" in note and "instead of 95" in note
+    assert np.mean(result.mask == truth) > 0.99
+
+
+def test_a_huge_photo_is_shrunk_as_a_last_resort_with_a_warning(aws_env: None) -> None:
+    photo, truth = _noisy_scene(1280, 960)
+    at_70 = len(encode_photo(photo, quality=70).body)
+    limit = at_70 // 2  # no quality fits every pixel
+
+    result, call = _serve(limit, photo)
+
+    assert call.status == 200 and call.body_bytes <= limit
+    [warning] = result.warnings
+    assert "sent to the endpoint at" in warning and "instead of 1280x960" in warning
+    assert "quality 70" in result.notes[0]
+    assert result.mask.shape == (960, 1280)
+    assert np.mean(result.mask == truth) > 0.98
 
 
 def test_slow_answer_ends_with_a_timeout_message_within_the_timeout(

@@ -11,8 +11,8 @@ from PIL import Image
 
 from objlen.classes import ClassIds
 from objlen.errors import ParameterError, SegmentationError
-from objlen.imageio import encode_png
-from objlen.segment import make_segmenter
+from objlen.imageio import encode_png, load_image
+from objlen.segment import Segmentation, make_segmenter, segment_photo
 from objlen.segment.recordio import encode_probabilities
 from objlen.segment.sagemaker import (
     SageMakerSegmenter,
@@ -21,6 +21,8 @@ from objlen.segment.sagemaker import (
     decode_probability_answer,
     encode_photo,
     model_class_count,
+    own_jpeg_fits,
+    photo_for_endpoint,
     probability_pixel_budget,
 )
 
@@ -69,6 +71,19 @@ def test_a_photo_too_big_at_every_quality_is_shrunk_until_it_fits() -> None:
     width, height = sent.size
     assert width < 640 and abs(width / height - 640 / 480) < 0.02
     assert _jpeg_size(sent.body) == sent.size
+
+
+def test_the_highest_quality_that_fits_is_chosen() -> None:
+    photo = _noise(240, 320)
+    at = {q: len(encode_photo(photo, 10**9, quality=q).body) for q in (95, 90, 85, 80)}
+    assert at[95] > at[90] > at[85] > at[80]  # the premise
+    limit = (at[90] + at[85]) // 2  # fits at 85, not at 90
+
+    sent = encode_photo(photo, limit, quality=95)
+
+    assert sent.quality == 85
+    assert sent.size == (320, 240)
+    assert len(sent.body) <= limit
 
 
 def test_max_side_and_max_pixels_shrink_first() -> None:
@@ -193,3 +208,109 @@ def test_make_segmenter_builds_the_sagemaker_backend() -> None:
     assert segmenter.settings is settings and segmenter.classes is classes
     with pytest.raises(ParameterError, match="needs an endpoint name"):
         make_segmenter("sagemaker", classes=classes)
+
+
+def _camera_jpeg(rgb: np.ndarray, orientation: int | None = None, quality: int = 92) -> bytes:
+    """``rgb`` saved as a camera does, with an EXIF orientation tag if given."""
+    image = Image.fromarray(rgb)
+    exif = Image.Exif()
+    if orientation is not None:
+        exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality, exif=exif.tobytes())
+    return buffer.getvalue()
+
+
+def _scene(width: int = 320, height: int = 240) -> np.ndarray:
+    photo = np.full((height, width, 3), 128, np.uint8)
+    photo[60:180, 40:200] = (220, 30, 30)
+    photo[20:70, 240:300] = (30, 30, 220)
+    return photo
+
+
+@pytest.mark.parametrize("orientation", [None, 1])
+def test_a_camera_jpeg_that_fits_is_sent_byte_for_byte(orientation: int | None) -> None:
+    jpeg = _camera_jpeg(_scene(), orientation)
+    image = load_image(jpeg)
+
+    sent = photo_for_endpoint(image, jpeg)
+
+    assert sent.body == jpeg
+    assert sent.original and sent.quality is None
+    assert sent.size == (320, 240)
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8, 2])
+def test_a_rotated_or_mirrored_jpeg_is_sent_as_its_oriented_pixels(orientation: int) -> None:
+    """The mask must match the photo as shown: the endpoint may ignore EXIF."""
+    jpeg = _camera_jpeg(_scene(), orientation)
+    image = load_image(jpeg)
+    height, width = image.shape[:2]
+    if orientation in (6, 8):
+        assert (width, height) == (240, 320)  # the premise: load_image turned it
+
+    sent = photo_for_endpoint(image, jpeg)
+
+    assert sent.body != jpeg and sent.quality == 95
+    assert sent.size == (width, height)
+    assert not own_jpeg_fits(jpeg, (width, height), 6 * 1024 * 1024)
+    # Decoded as an endpoint that ignores EXIF would decode it: the oriented pixels.
+    raw = cv2.imdecode(np.frombuffer(sent.body, np.uint8), cv2.IMREAD_COLOR)
+    assert raw.shape[:2] == (height, width)
+    assert np.abs(raw[..., ::-1].astype(int) - image).mean() < 2.0
+
+
+def test_a_png_is_sent_as_a_high_quality_jpeg() -> None:
+    photo = _scene()
+    png = encode_png(photo)
+
+    sent = photo_for_endpoint(photo, png)
+
+    assert sent.body.startswith(b"\xff\xd8") and sent.quality == 95
+    assert sent.body == encode_photo(photo, quality=95).body
+    decoded = load_image(sent.body)
+    assert np.abs(decoded.astype(int) - photo).mean() < 1.0
+
+
+def test_own_bytes_are_not_sent_when_they_do_not_fit_or_are_not_the_photo() -> None:
+    photo = _noise(240, 320)
+    jpeg = _camera_jpeg(photo, quality=95)
+    image = load_image(jpeg)
+
+    assert own_jpeg_fits(jpeg, (320, 240), len(jpeg))
+    assert not own_jpeg_fits(jpeg, (320, 240), len(jpeg) - 1)
+    assert not own_jpeg_fits(jpeg, (321, 240), len(jpeg))
+    assert not own_jpeg_fits(b"\xff\xd8 not a jpeg", (320, 240), 10**6)
+    cmyk = io.BytesIO()
+    Image.fromarray(photo).convert("CMYK").save(cmyk, format="JPEG")
+    assert not own_jpeg_fits(cmyk.getvalue(), (320, 240), 10**6)
+
+    smaller = photo_for_endpoint(image, jpeg, len(jpeg) - 1)
+    assert smaller.body != jpeg and len(smaller.body) < len(jpeg)
+    assert smaller.size == (320, 240)
+    # Fewer pixels asked for (probabilities, max_side_px): never the file itself.
+    assert photo_for_endpoint(image, jpeg, max_side_px=160).size == (160, 120)
+    assert photo_for_endpoint(image, jpeg, max_pixels=20_000).body != jpeg
+
+
+def test_segment_photo_gives_the_bytes_only_to_a_segmenter_that_uses_them() -> None:
+    class OneArgument:
+        name = "plain"
+
+        def segment(self, image_rgb: np.ndarray) -> Segmentation:
+            return Segmentation(mask=np.zeros(image_rgb.shape[:2], np.uint8))
+
+    class WantsBytes(OneArgument):
+        uses_source_bytes = True
+
+        def segment(
+            self, image_rgb: np.ndarray, *, source_bytes: bytes | None = None
+        ) -> Segmentation:
+            return Segmentation(
+                mask=np.zeros(image_rgb.shape[:2], np.uint8), notes=(str(source_bytes),)
+            )
+
+    photo = _scene()
+    assert segment_photo(OneArgument(), photo, source_bytes=b"x").mask.shape == (240, 320)
+    assert segment_photo(WantsBytes(), photo, source_bytes=b"x").notes == ("b'x'",)
+    assert segment_photo(WantsBytes(), photo).notes == ("None",)
