@@ -32,6 +32,8 @@ SIDE_BAND_PX = 3.0
 #: Neighbouring outline points are correlated: about one in this many counts
 #: as an independent sample of a side's position.
 OUTLINE_CORRELATION = 4.0
+#: Runs a side's residuals are cut into to estimate a correlated line's uncertainty.
+SIDE_BATCHES = 8
 #: Standard uncertainty of a fitted line's position that the pixel grid adds, px.
 LINE_FLOOR_PX = 0.3
 #: How far (px) either side of the mask's edge the photo's profile is read.
@@ -158,9 +160,29 @@ def _fit_sides(
             centroid = centroid + normal * (max(abs(normal[0]), abs(normal[1])) / 2)
         lines.append((centroid, direction))
         effective = max(len(points) / OUTLINE_CORRELATION, 2.0)
-        sigmas.append(np.hypot(rms, LINE_FLOOR_PX) * 2.0 / np.sqrt(effective))
+        independent = np.hypot(rms, LINE_FLOOR_PX) * 2.0 / np.sqrt(effective)
+        sigmas.append(max(independent, 2.0 * _batch_sigma(points, centroid, direction)))
     corners = np.array([intersect_lines(*lines[k - 1], *lines[k]) for k in range(4)])
     return corners, float(max(sigmas))
+
+
+def _batch_sigma(points: np.ndarray, centroid: np.ndarray, direction: np.ndarray) -> float:
+    """Standard uncertainty of a fitted line's offset when the residuals are correlated.
+
+    A segmentation model's boundary errors run in waves along a side, so
+    neighbouring points are far from independent. The residuals across the
+    line, in order along it, are cut into ``SIDE_BATCHES`` runs; the scatter
+    of the runs' means over ``sqrt(SIDE_BATCHES)`` estimates the offset's
+    uncertainty whatever the correlation length, as long as it is shorter
+    than a run (the batch-means method).
+    """
+    normal = np.array([-direction[1], direction[0]])
+    order = np.argsort((points - centroid) @ direction)
+    residuals = ((points - centroid) @ normal)[order]
+    if len(residuals) < 2 * SIDE_BATCHES:
+        return 0.0
+    means = np.array([run.mean() for run in np.array_split(residuals, SIDE_BATCHES)])
+    return float(means.std(ddof=1) / np.sqrt(SIDE_BATCHES))
 
 
 def quad_from_outline(outline: np.ndarray) -> Quad:
