@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from objlen.cli.batch import register as register_batch
+from objlen.cli.calibrate import register as register_calibrate
+from objlen.cli.mat import register as register_mat
 from objlen.cli.options import (
     add_measure_options,
     add_segmenter_options,
@@ -125,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serve_parser(commands)
     register_batch(commands)
     register_sagemaker(commands)
+    register_mat(commands)
+    register_calibrate(commands)
     return parser
 
 

@@ -1631,3 +1631,239 @@ __all__ = [
     "realistic_effects",
     "render_scene",
 ]
+
+
+# --------------------------------------------------------------------------
+# A ChArUco board (objlen's measuring mat) on the table
+# --------------------------------------------------------------------------
+
+#: Pixels per mm of the board picture that is sampled into the photo.
+BOARD_TEXTURE_PX_PER_MM = 16.0
+#: Samples per photo pixel along each axis when the board is drawn.
+BOARD_SUPERSAMPLE = 3
+#: White paper around a board's squares, mm (a mat's margins, roughly).
+BOARD_PAPER_MARGIN_MM = 12.0
+#: Fixed-point iterations that invert the radial lens distortion.
+UNDISTORT_ITERATIONS = 12
+
+
+def _undistort_radial(points_px: np.ndarray, k1: float, width: int, height: int) -> np.ndarray:
+    """Invert :func:`distort_points`: photo points ``(N, 2)`` -> ideal pinhole points, px."""
+    pts = np.asarray(points_px, dtype=np.float64).reshape(-1, 2)
+    if k1 == 0.0:
+        return pts
+    centre = np.array([(width - 1) / 2.0, (height - 1) / 2.0])
+    offset = pts - centre
+    ideal = offset.copy()
+    radius2 = distortion_radius_px(width, height) ** 2
+    for _ in range(UNDISTORT_ITERATIONS):
+        ideal = offset / (1.0 + k1 * np.sum(ideal**2, axis=1) / radius2)[:, None]
+    return centre + ideal
+
+
+def raised_homography(camera: Camera, height_mm: float) -> np.ndarray:
+    """Plane ``(X, Y)`` mm at ``height_mm`` above the table -> ideal image px (``H[2,2] = 1``).
+
+    A point at height ``h`` (towards the camera) is ``X r1 + Y r2 - h r3 + t``
+    in camera coordinates, ``r3 = r1 x r2`` pointing into the table.
+    """
+    columns = camera.extrinsic_columns()
+    r3 = np.cross(columns[:, 0], columns[:, 1])
+    raised = columns.copy()
+    raised[:, 2] = columns[:, 2] - height_mm * r3
+    h = camera.intrinsics() @ raised
+    return h / h[2, 2]
+
+
+def _paint_board(
+    image: np.ndarray,
+    texture: np.ndarray,
+    board_to_image: np.ndarray,
+    board_size_mm: tuple[float, float],
+    distortion_k1: float,
+    ink: Sequence[float],
+) -> None:
+    """Paint the board picture (255 white paper, 0 ink) into ``image`` (float32 RGB, in place).
+
+    Every photo pixel near the board is sampled ``BOARD_SUPERSAMPLE**2`` times;
+    each sample is undistorted, mapped back onto the board and read from
+    ``texture`` (bilinear); the mean darkness of the samples is the ink's
+    coverage of the pixel.
+    """
+    height, width = image.shape[:2]
+    board_w, board_h = board_size_mm
+    corners = project_points(board_to_image, _box(0.0, 0.0, board_w, board_h))
+    corners = distort_points(corners, distortion_k1, width, height) if distortion_k1 else corners
+    bend_margin = abs(distortion_k1) * distortion_radius_px(width, height) + 2
+    window = _window_of([corners], (height, width), margin=math.ceil(bend_margin))
+    if window.empty:
+        return
+    s = BOARD_SUPERSAMPLE
+    to_board = np.linalg.inv(board_to_image)
+    px_per_mm = texture.shape[1] / board_w
+    # The mapping is smooth: compute it at the pixel centres and let a linear
+    # resize (half-pixel aligned) place it at the s x s sub-pixel samples,
+    # which sit at offsets (k + 0.5) / s - 0.5 from each centre.
+    grid_x, grid_y = np.meshgrid(
+        np.arange(window.x0, window.x1, dtype=np.float64),
+        np.arange(window.y0, window.y1, dtype=np.float64),
+    )
+    pts = np.column_stack([grid_x.ravel(), grid_y.ravel()])
+    board = project_points(to_board, _undistort_radial(pts, distortion_k1, width, height))
+    # Texture pixel (i, j) covers board [i, i+1] / px_per_mm: its centre is i + 0.5.
+    maps = [
+        cv2.resize(
+            (board[:, axis] * px_per_mm - 0.5).astype(np.float32).reshape(window.shape),
+            (window.shape[1] * s, window.shape[0] * s),
+            interpolation=cv2.INTER_LINEAR,
+        )
+        for axis in (0, 1)
+    ]
+    values = cv2.remap(
+        texture.astype(np.float32),
+        maps[0],
+        maps[1],
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=255.0,
+    )
+    darkness = (255.0 - values) / 255.0
+    rows, cols = window.shape
+    darkness = darkness.reshape(rows, s, cols, s).mean(axis=(1, 3))
+    _composite(image, np.clip(darkness, 0.0, 1.0), window, ink)
+
+
+def render_board_scene(
+    objects: Sequence[PlaneShape],
+    board: Any,
+    camera: Camera,
+    *,
+    mat: bool = True,
+    board_center_mm: tuple[float, float] = (0.0, 0.0),
+    board_angle_deg: float = 0.0,
+    object_heights_mm: Sequence[float] | None = None,
+    supersample: int = 4,
+    mask_noise_px: float = 0.0,
+    lighting: str = "plain",
+    seed: int = 0,
+    object_colors: Sequence[tuple[int, int, int]] | None = None,
+    effects: PhotoEffects | None = None,
+) -> Scene:
+    """Photograph a ChArUco board (objlen's mat by default) with objects on it.
+
+    The board's picture (:func:`objlen.board.board_image`, OpenCV's
+    ``generateImage``; with ``mat`` its middle squares blank) lies on a white
+    sheet ``BOARD_PAPER_MARGIN_MM`` wider on every side, centred at
+    ``board_center_mm`` and turned by ``board_angle_deg``. The objects are
+    drawn over it, each as a flat top face at its height above the table
+    (``object_heights_mm``, default 0: lying on the table); a raised face
+    is seen through the homography of its own plane
+    (:func:`raised_homography`) and its sides are not drawn. Table,
+    lighting, shadows, vignetting, blur, noise, JPEG and lens distortion as
+    in :func:`render_scene` (rims do not apply).
+
+    Args:
+        objects: shapes of class 1 (their plane coordinates, mm, are those
+            of their own plane; true sizes are their extents).
+        board: an :class:`objlen.board.BoardSpec`.
+        camera: the pinhole camera.
+        object_heights_mm: height of each object's top face above the table, mm.
+
+    Returns:
+        The :class:`Scene`: ``mask`` and ``clean_mask`` hold the objects only
+        (the board is found in the photo); ``reference`` is the board's
+        rectangle (``size_mm`` the squares' extent) in the plane;
+        ``plane_to_image`` maps the table plane.
+    """
+    from objlen.board import board_image
+
+    if int(supersample) < 1:
+        raise ParameterError(f"supersample must be at least 1, got {supersample}")
+    effects = effects if effects is not None else PhotoEffects()
+    palette = _check_lighting(lighting)
+    objects = tuple(objects)
+    heights = tuple(float(h) for h in (object_heights_mm or [0.0] * len(objects)))
+    if len(heights) != len(objects) or not all(math.isfinite(h) and h >= 0 for h in heights):
+        raise ParameterError("give one non-negative height (mm) per object")
+    if object_colors is None:
+        object_colors = [palette.objects[k % len(palette.objects)] for k in range(len(objects))]
+    colors = tuple(tuple(int(c) for c in color) for color in object_colors)
+    k1 = effects.distortion_k1
+    size = (camera.height, camera.width)
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)]
+
+    board_w, board_h = board.size_mm
+    reference = PlaneShape("rectangle", board_center_mm, (board_w, board_h), board_angle_deg)
+    margin = BOARD_PAPER_MARGIN_MM
+    paper = PlaneShape(
+        "rectangle", board_center_mm, (board_w + 2 * margin, board_h + 2 * margin), board_angle_deg
+    )
+    homography = camera.homography()
+    # Board mm (origin at its top-left outer corner) -> plane mm -> image px.
+    angle = math.radians(board_angle_deg)
+    c, s = math.cos(angle), math.sin(angle)
+    board_to_plane = np.array(
+        [
+            [c, -s, board_center_mm[0] - c * board_w / 2 + s * board_h / 2],
+            [s, c, board_center_mm[1] - s * board_w / 2 - c * board_h / 2],
+            [0.0, 0.0, 1.0],
+        ]
+    )
+
+    def bend(polygon: np.ndarray) -> np.ndarray:
+        if k1 == 0.0:
+            return polygon
+        return distort_points(
+            _densified(polygon, DISTORTION_CHORD_PX), k1, camera.width, camera.height
+        )
+
+    paper_px = bend(_project_checked(paper.outline_mm(), homography, camera))
+    object_px = []
+    for shape, height_mm in zip(objects, heights, strict=True):
+        raised = raised_homography(camera, height_mm) if height_mm else homography
+        object_px.append(bend(_outline_px(shape, raised, camera)))
+
+    image = _table(size, palette, streams[0])
+    if effects.texture != "none":
+        image *= (1.0 + _texture(effects.texture, size, streams[4]))[..., None]
+    if effects.shadow is not None:
+        _cast_shadow(image, [paper_px, *object_px], effects.shadow, int(supersample))
+    _paint_layers(image, [([paper_px], palette.paper)], int(supersample))
+    texture = board_image(board, BOARD_TEXTURE_PX_PER_MM, mat=mat)
+    _paint_board(image, texture, homography @ board_to_plane, (board_w, board_h), k1, palette.ink)
+    _paint_layers(
+        image,
+        [([px], color) for px, color in zip(object_px, colors, strict=False)],
+        int(supersample),
+    )
+    image_u8 = _finish(image, lighting, streams[1], effects.vignetting, effects.blur_px)
+    if effects.jpeg_quality is not None:
+        image_u8 = _jpeg(image_u8, int(effects.jpeg_quality))
+
+    mask = np.zeros(size, dtype=np.uint8)
+    clean = np.zeros(size, dtype=np.uint8)
+    if object_px:
+        window, clean_part, noisy_part = _class_mask(
+            object_px, size, int(supersample), mask_noise_px, streams[3]
+        )
+        if not window.empty:
+            clean[window.slices][clean_part] = _CLASSES.object
+            mask[window.slices][noisy_part] = _CLASSES.object
+    return Scene(
+        image=image_u8,
+        mask=mask,
+        clean_mask=clean,
+        plane_to_image=homography,
+        objects=objects,
+        reference=reference,
+        camera=camera,
+        mask_noise_px=float(mask_noise_px),
+        lighting=lighting,
+        seed=int(seed),
+        supersample=int(supersample),
+        object_colors=colors[: len(objects)],
+        effects=effects,
+    )
+
+
+__all__ += ["raised_homography", "render_board_scene"]
