@@ -60,6 +60,43 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX measurements_created_at ON measurements (created_at);
     CREATE INDEX measurements_image ON measurements (image_sha256);
     """,
+    # 2: every object of a measurement (filled from the saved JSON, so nothing
+    # saved before is lost), the operator's choices, and versions: a measurement
+    # reopened, corrected and saved again is a new row whose parent is the old one.
+    """
+    ALTER TABLE measurements ADD COLUMN parent_id INTEGER REFERENCES measurements (id);
+    ALTER TABLE measurements ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE measurements ADD COLUMN choices_json TEXT NOT NULL DEFAULT '{}';
+    CREATE INDEX measurements_parent ON measurements (parent_id);
+    CREATE TABLE measurement_objects (
+        measurement_id INTEGER NOT NULL REFERENCES measurements (id),
+        object_index INTEGER NOT NULL,
+        width REAL NOT NULL,
+        width_u REAL NOT NULL,
+        height REAL NOT NULL,
+        height_u REAL NOT NULL,
+        area_px INTEGER,
+        moved_points TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (measurement_id, object_index)
+    );
+    INSERT INTO measurement_objects
+        (measurement_id, object_index, width, width_u, height, height_u, area_px, moved_points)
+    SELECT m.id, CAST(o.key AS INTEGER),
+        json_extract(o.value, '$.width.value'), json_extract(o.value, '$.width.uncertainty'),
+        json_extract(o.value, '$.height.value'), json_extract(o.value, '$.height.uncertainty'),
+        json_extract(o.value, '$.area_px'),
+        COALESCE((SELECT group_concat(p.value, '') FROM json_each(o.value, '$.moved') AS p), '')
+    FROM measurements AS m,
+        json_each(
+            CASE WHEN json_valid(m.result_json) AND json_type(m.result_json, '$.objects') = 'array'
+            THEN m.result_json ELSE '{"objects": []}' END,
+            '$.objects'
+        ) AS o
+    WHERE json_type(o.value, '$.width.value') IN ('integer', 'real')
+        AND json_type(o.value, '$.width.uncertainty') IN ('integer', 'real')
+        AND json_type(o.value, '$.height.value') IN ('integer', 'real')
+        AND json_type(o.value, '$.height.uncertainty') IN ('integer', 'real')
+    """,
 )
 
 CSV_COLUMNS = (
@@ -108,6 +145,19 @@ class SavedMeasurement:
     result_json: str
     settings_json: str
     note: str
+    parent_id: int | None = None
+    version: int = 1
+    choices_json: str = "{}"
+
+    @property
+    def choices(self) -> dict[str, Any]:
+        """What the operator chose (reference preset, corrections of the mask,
+        moved points, selected object), as saved; ``{}`` when it is damaged."""
+        try:
+            value = json.loads(self.choices_json or "{}")
+        except (TypeError, ValueError, RecursionError):
+            return {}
+        return value if isinstance(value, dict) else {}
 
     @property
     def result(self) -> dict[str, Any]:
@@ -118,6 +168,20 @@ class SavedMeasurement:
     def settings(self) -> dict[str, Any]:
         """The settings the measurement was made with."""
         return json.loads(self.settings_json)
+
+
+@dataclass(frozen=True)
+class SavedObject:
+    """One measured object of a saved measurement (lengths in the row's unit)."""
+
+    measurement_id: int
+    object_index: int
+    width: float
+    width_u: float
+    height: float
+    height_u: float
+    area_px: int | None
+    moved_points: str
 
 
 _ROW_COLUMNS = ", ".join(SavedMeasurement.__dataclass_fields__)
@@ -218,12 +282,17 @@ class Store:
         settings: dict[str, Any] | None = None,
         note: str = "",
         image_sha256: str | None = None,
+        parent_id: int | None = None,
+        choices: dict[str, Any] | None = None,
     ) -> int:
         """Save a measurement (as the operator corrected it); return its id.
 
         The photo and mask bytes are kept in the file store; the row holds the
         schema-v1 JSON, the settings, a thumbnail and the headline numbers of
-        the first object.
+        the first object; every object gets a row of its own
+        (:meth:`objects`). ``parent_id``: the saved measurement this one
+        corrects (it stays as it was; this one is its next version).
+        ``choices``: what the operator chose, JSON-ready (:attr:`SavedMeasurement.choices`).
         """
         if image_bytes is None and image_sha256 is None:
             raise StoreError("saving needs the photo's bytes or at least its hash")
@@ -259,14 +328,45 @@ class Store:
                 "settings_json": json.dumps(settings or {}, sort_keys=True, default=str),
                 "thumbnail_png": thumbnail_png,
                 "note": note,
+                "parent_id": parent_id,
+                "choices_json": json.dumps(choices or {}, sort_keys=True, default=str),
             }
-            columns = ", ".join(values)
-            marks = ", ".join("?" for _ in values)
             with self._transaction() as connection:
+                if parent_id is not None:
+                    parent = connection.execute(
+                        "SELECT version FROM measurements WHERE id = ?", (parent_id,)
+                    ).fetchone()
+                    if parent is None:
+                        raise StoreError(
+                            f"measurement {parent_id} is no longer in the history: save this "
+                            "one as a new measurement"
+                        )
+                    values["version"] = int(parent[0]) + 1
+                columns = ", ".join(values)
+                marks = ", ".join("?" for _ in values)
                 cursor = connection.execute(
                     f"INSERT INTO measurements ({columns}) VALUES ({marks})", tuple(values.values())
                 )
-                return int(cursor.lastrowid)
+                row_id = int(cursor.lastrowid)
+                connection.executemany(
+                    "INSERT INTO measurement_objects (measurement_id, object_index, width, "
+                    "width_u, height, height_u, area_px, moved_points) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            row_id,
+                            index,
+                            obj.width.value,
+                            obj.width.uncertainty,
+                            obj.height.value,
+                            obj.height.uncertainty,
+                            obj.area_px,
+                            "".join(obj.moved),
+                        )
+                        for index, obj in enumerate(measurement.objects)
+                    ],
+                )
+                return row_id
         except (OSError, sqlite3.Error) as error:
             raise StoreError(f"could not save to {self.path}: {error}") from error
 
@@ -293,6 +393,9 @@ class Store:
             ).fetchone()
             if found is None:
                 return False
+            connection.execute(
+                "DELETE FROM measurement_objects WHERE measurement_id = ?", (row_id,)
+            )
             connection.execute("DELETE FROM measurements WHERE id = ?", (row_id,))
         image_file, mask_hash = found
         with self._connect() as connection:
@@ -361,6 +464,18 @@ class Store:
             ).fetchone()
         return None if row is None else SavedMeasurement(*row)
 
+    def objects(self, row_id: int) -> list[SavedObject]:
+        """Every measured object of one saved measurement, in the saved order
+        (largest first, as measured)."""
+        with self._connect() as connection:
+            rows = connection.execute(
+                "SELECT measurement_id, object_index, width, width_u, height, height_u, "
+                "area_px, moved_points FROM measurement_objects WHERE measurement_id = ? "
+                "ORDER BY object_index",
+                (row_id,),
+            ).fetchall()
+        return [SavedObject(*row) for row in rows]
+
     def thumbnail(self, row_id: int) -> bytes | None:
         """The thumbnail PNG of one saved measurement."""
         with self._connect() as connection:
@@ -403,6 +518,9 @@ def table_rows(rows: list[SavedMeasurement], unit: str) -> list[dict[str, Any]]:
                 "moved": row.moved_points,
                 "warnings": row.warning_count,
                 "note": row.note,
+                "objects": row.object_count,
+                "version": row.version,
+                "parent": row.parent_id,
             }
         )
     return table
