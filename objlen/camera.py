@@ -213,4 +213,69 @@ def radial_profile(k1: float, width: int, height: int, source: str) -> CameraPro
     )
 
 
-__all__ = ["CameraProfile", "half_diagonal_px", "radial_profile"]
+@dataclass(frozen=True)
+class PlanePose:
+    """Where the camera is, seen from a plane.
+
+    Attributes:
+        distance: the camera centre's perpendicular distance from the plane,
+            in the plane's unit.
+        foot: ``(X, Y)`` the plane point straight below the camera centre.
+    """
+
+    distance: float
+    foot: np.ndarray
+
+    def raised_corners(self, plane_corners: np.ndarray, height: float) -> np.ndarray:
+        """Plane coordinates of the same image points in the parallel plane ``height`` higher.
+
+        A ray from the camera meets the plane at ``P`` and the raised plane
+        at ``foot + (P - foot) (d - h) / d``: the two planes are related by
+        a scaling about the foot, by ``(d - h) / d``.
+        """
+        scale = (self.distance - height) / self.distance
+        return self.foot + (np.asarray(plane_corners, dtype=np.float64) - self.foot) * scale
+
+
+def plane_pose(
+    matrix: np.ndarray, image_corners: np.ndarray, plane_corners: np.ndarray
+) -> PlanePose:
+    """The camera's pose over a plane from four ideal (undistorted) image points.
+
+    Args:
+        matrix: ``(3, 3)`` intrinsics ``K`` (px).
+        image_corners: ``(4, 2)`` ideal pinhole points ``(x, y)`` px.
+        plane_corners: ``(4, 2)`` the same points in the plane ``(X, Y)``.
+
+    Uses OpenCV's ``solvePnP`` (IPPE, for planes).
+    """
+    objects = np.column_stack([plane_corners, np.zeros(len(plane_corners))]).astype(np.float64)
+    ok, rvec, tvec = cv2.solvePnP(
+        objects,
+        np.asarray(image_corners, dtype=np.float64),
+        np.asarray(matrix, dtype=np.float64),
+        None,
+        flags=cv2.SOLVEPNP_IPPE,
+    )
+    if not ok:
+        raise ParameterError("the reference's corners give no camera pose")
+    rotation, _ = cv2.Rodrigues(rvec)
+    centre = -rotation.T @ tvec.ravel()
+    return PlanePose(distance=float(abs(centre[2])), foot=centre[:2].copy())
+
+
+def focal_matrix(focal_px: float, width: int, height: int) -> np.ndarray:
+    """``K`` with square pixels of focal length ``focal_px``, principal point at the centre."""
+    return np.array(
+        [[focal_px, 0.0, (width - 1) / 2.0], [0.0, focal_px, (height - 1) / 2.0], [0, 0, 1.0]]
+    )
+
+
+__all__ = [
+    "CameraProfile",
+    "PlanePose",
+    "focal_matrix",
+    "half_diagonal_px",
+    "plane_pose",
+    "radial_profile",
+]

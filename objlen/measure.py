@@ -25,6 +25,8 @@ from dataclasses import replace
 
 import numpy as np
 
+from objlen.board import MIN_TILT_FOR_FOCAL_DEG, locate_board
+from objlen.camera import PlanePose, focal_matrix, plane_pose
 from objlen.errors import MaskError, ParameterError, ReferenceNotFoundError
 from objlen.geometry import (
     Box,
@@ -41,6 +43,7 @@ from objlen.reference import Quad, detect_aruco, quad_from_outline, refine_quad_
 from objlen.regions import ClassMap, Region, dense_outline, outline_noise_px
 from objlen.result import POINT_NAMES, Length, Measurement, ObjectResult, ReferenceResult
 from objlen.shapes import ellipse_fit
+from objlen.units import convert
 
 #: Coverage factor of a 95 % interval for a normal distribution.
 COVERAGE_FACTOR = 1.96
@@ -72,6 +75,10 @@ NOTES = {
         "parts of the object above or below that plane are not corrected"
     ),
 }
+
+
+#: The object height the note on heights speaks of, mm.
+HEIGHT_NOTE_MM = 10.0
 
 
 # --------------------------------------------------------------------------- lengths
@@ -330,6 +337,10 @@ def locate_reference(
     if spec.scale is not None:
         return ReferenceResult(kind="scale", given_scale=spec.scale), []
     warnings: list[str] = []
+    if spec.board is not None:
+        if image is None:
+            raise ParameterError("a ChArUco board is found in the photo: pass the image too")
+        return _board_reference(image, options), warnings
     if spec.aruco_dictionary is not None:
         if image is None:
             raise ParameterError("an ArUco reference is found in the photo: pass the image too")
@@ -386,6 +397,148 @@ def locate_reference(
     return _checked(result, options), warnings
 
 
+def _board_reference(image: np.ndarray, options: MeasureOptions) -> ReferenceResult:
+    """The board's plane as four virtual correspondences (see :mod:`objlen.board`).
+
+    The board's outer corners, where the fit puts them in the photo, with the
+    fit's corner uncertainty; ``camera`` is the lens model the fit used, and
+    the pose is known when the focal length is (a calibrated profile, or the
+    fit's estimate from a tilted board).
+    """
+    fit = locate_board(image, options.reference.board, options.camera)
+    quad = Quad(corners=fit.image_corners, sigma_px=fit.corner_sigma_px, source="board")
+    plane_corners = fit.plane_corners(options.unit)
+    plane_size = (float(plane_corners[1, 0]), float(plane_corners[2, 1]))
+    c, d, real = _axis_of_quad(quad, plane_size)
+    height, width = image.shape[:2]
+    camera = fit.lens
+    matrix = None
+    if camera is not None and camera.focal_known:
+        matrix = camera.matrix
+    elif fit.focal_px is not None:
+        matrix = focal_matrix(fit.focal_px, width, height)
+    pose = (
+        plane_pose(matrix, camera.undistort_points(quad.corners), plane_corners)
+        if matrix is not None
+        else None
+    )
+    lens = (
+        f"lens k1 {fit.k1:+.4f} ± {fit.k1_sigma:.4f} estimated from the board"
+        if fit.k1 is not None
+        else f"lens from the camera profile ({camera.source})"
+    )
+    notes = (
+        f"board {fit.spec.name or fit.spec.text()}: {fit.used} of {fit.found} corners fit one "
+        f"plane, reprojection RMS {fit.rms_px:.3f} px, corner uncertainty "
+        f"{fit.corner_sigma_px:.3f} px; {lens}",
+    )
+    reference = ReferenceResult(
+        kind="board",
+        C=c,
+        D=d,
+        real=real,
+        corners=quad.corners if options.method == "homography" else None,
+        plane_size=plane_size if options.method == "homography" else None,
+        plane_corners=plane_corners if options.method == "homography" else None,
+        corner_sigma_px=fit.corner_sigma_px,
+        located_on="board",
+        camera=camera,
+        fit_rms_px=fit.rms_px,
+        fit_corners=(fit.used, fit.found),
+        camera_distance=None if pose is None else pose.distance,
+        camera_foot=None if pose is None else pose.foot,
+        notes=notes,
+    )
+    return _checked(reference, options)
+
+
+def _with_camera(
+    reference: ReferenceResult, options: MeasureOptions, image_size: tuple[int, int]
+) -> ReferenceResult:
+    """The reference with the options' camera profile, the plane's pose and the object
+    height, and a note on how much an object's height changes its size.
+
+    Raises:
+        ParameterError: a profile for another image size; an object height
+            without a known pose.
+    """
+    camera = options.camera
+    if camera is not None:
+        camera.check_image(*image_size)
+        if reference.camera is None and reference.kind != "scale":
+            reference = replace(reference, camera=camera)
+        if (
+            reference.corners is not None
+            and reference.camera_distance is None
+            and camera.focal_known
+        ):
+            pose = plane_pose(
+                camera.matrix,
+                camera.undistort_points(reference.corners),
+                reference.plane_corners,
+            )
+            reference = replace(reference, camera_distance=pose.distance, camera_foot=pose.foot)
+    notes = list(reference.notes)
+    height = options.object_height
+    if height is not None and height > 0:
+        if reference.camera_distance is None:
+            raise ParameterError(
+                "--object-height needs the camera's distance from the reference's plane: "
+                "give a camera profile (--camera), or use a ChArUco board photographed "
+                f"at a tilt of at least {MIN_TILT_FOR_FOCAL_DEG:g} deg"
+            )
+        if height >= reference.camera_distance:
+            raise ParameterError(
+                f"the object height {height:g} {options.unit} is not below the camera, "
+                f"{reference.camera_distance:.4g} {options.unit} above the plane"
+            )
+        reference = replace(reference, object_height=float(height))
+        notes.append(
+            f"the object's face is measured {height:g} {options.unit} above the reference's "
+            f"plane (camera {reference.camera_distance:.4g} {options.unit} from it)"
+        )
+    elif reference.camera_distance is not None:
+        step = convert(HEIGHT_NOTE_MM, "mm", options.unit)
+        share = step / (reference.camera_distance - step)
+        notes.append(
+            f"a face above the reference's plane measures too large here: +{share:.1%} for "
+            f"each {step:g} {options.unit} of height (camera {reference.camera_distance:.4g} "
+            f"{options.unit} from the plane); give --object-height to measure a top face"
+        )
+    return replace(reference, notes=tuple(notes))
+
+
+def _object_plane_corners(reference: ReferenceResult) -> np.ndarray:
+    """The plane coordinates of the reference's corners in the measured faces' plane."""
+    if not reference.object_height or reference.camera_distance is None:
+        return reference.plane_corners
+    pose = PlanePose(reference.camera_distance, reference.camera_foot)
+    return pose.raised_corners(reference.plane_corners, reference.object_height)
+
+
+def _ideal_reference(reference: ReferenceResult) -> ReferenceResult:
+    """The reference in ideal pinhole pixels (its lens removed) and, for a raised face,
+    with the plane corners of that face's plane."""
+    camera = reference.camera
+
+    def ideal(points: np.ndarray | None) -> np.ndarray | None:
+        if points is None or camera is None:
+            return points
+        return camera.undistort_points(np.reshape(points, (-1, 2))).reshape(np.shape(points))
+
+    return replace(
+        reference,
+        C=ideal(reference.C),
+        D=ideal(reference.D),
+        corners=ideal(reference.corners),
+        plane_corners=(
+            None if reference.plane_corners is None else _object_plane_corners(reference)
+        ),
+        camera=None,
+        object_height=0.0,
+    )
+
+
 def _checked(reference: ReferenceResult, options: MeasureOptions) -> ReferenceResult:
     if reference.pixels is not None and reference.pixels < options.min_reference_px:
         raise ReferenceNotFoundError(
@@ -406,13 +559,22 @@ def _border_warning(region: Region, shape: tuple[int, ...], what: str) -> list[s
 # --------------------------------------------------------------------------- objects
 def _object_box(region: Region, reference: ReferenceResult, orientation: str) -> Box:
     """The object's box per the contract, in image coordinates."""
+    camera = reference.camera
     edge_points = region.edge_points()
+    if camera is not None:
+        edge_points = camera.undistort_points(edge_points)
+    ideal = _ideal_reference(reference)
     box_of = upright_box if orientation == "upright" else min_area_box
     if reference.corners is None:
-        return box_of(edge_points)
-    to_plane = Homography.from_points(reference.corners, reference.plane_corners)
-    plane_box = box_of(to_plane(edge_points))
-    a, b, e = to_plane.inverse(np.array([plane_box.A, plane_box.B, plane_box.E]))
+        box = box_of(edge_points)
+        points = np.array([box.A, box.B, box.E])
+    else:
+        to_plane = Homography.from_points(ideal.corners, ideal.plane_corners)
+        plane_box = box_of(to_plane(edge_points))
+        points = to_plane.inverse(np.array([plane_box.A, plane_box.B, plane_box.E]))
+    if camera is not None:  # back into the photo, for display and for moving
+        points = camera.distort_points(points)
+    a, b, e = points
     return Box(A=a, B=b, E=e)
 
 
@@ -442,6 +604,11 @@ def object_lengths(
             :func:`objlen.regions.outline_noise_px`).
         moved: names of the points the operator moved.
     """
+    undistorted = reference.camera is not None
+    if undistorted or reference.object_height:
+        if undistorted:
+            points = reference.camera.undistort_points(points)
+        reference = _ideal_reference(reference)
     a, b, e = points
     sigmas = [point_sigma(options, noise_px, name in moved) for name in "ABE"]
     edges = [0.0 if name in moved else options.edge_sigma_px for name in "ABE"]
@@ -575,6 +742,7 @@ def measure(
             "check the segmentation"
         )
     reference, reference_warnings = locate_reference(class_map, options, image)
+    reference = _with_camera(reference, options, (mask.shape[1], mask.shape[0]))
     objects = []
     fixed_warnings = list(input_warnings) + reference_warnings
     for region in regions:
@@ -593,7 +761,7 @@ def measure(
         objects=tuple(objects),
         fixed_warnings=tuple(dict.fromkeys(fixed_warnings)),
         warnings=tuple(dict.fromkeys(fixed_warnings + _point_warnings(objects, options))),
-        notes=(NOTES[options.method], *input_notes),
+        notes=(NOTES[options.method], *reference.notes, *input_notes),
     )
 
 

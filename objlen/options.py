@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from objlen.camera import CameraProfile
 from objlen.classes import ClassIds
 from objlen.errors import ParameterError
 from objlen.units import check_unit
@@ -31,7 +32,10 @@ class ReferenceSpec:
     * ``size``: ``(width, height)`` of a rectangular reference (any order) —
       for either method;
     * ``aruco_dictionary`` and ``marker_size``: an ArUco marker's black square;
-    * ``scale``: real units per pixel, known beforehand (no reference needed).
+    * ``scale``: real units per pixel, known beforehand (no reference needed);
+    * ``board``: a ChArUco board found in the photo, as ``--board`` names it
+      (``mat``, ``mat:A4``, ``charuco:COLSxROWS:SQUARE:MARKER:DICT``; see
+      :func:`objlen.board.parse_board`) — for either method.
     """
 
     length: float | None = None
@@ -39,6 +43,7 @@ class ReferenceSpec:
     aruco_dictionary: str | None = None
     marker_size: float | None = None
     scale: float | None = None
+    board: str | None = None
 
     def validated(self, method: str) -> ReferenceSpec:
         """Return self, or raise :class:`ParameterError` saying what is missing."""
@@ -57,12 +62,17 @@ class ReferenceSpec:
             self.size is not None,
             self.aruco_dictionary is not None,
             self.scale is not None,
+            self.board is not None,
         ]
         if sum(given) != 1:
             raise ParameterError(
                 "say what the reference is, once: its length, its width x height, an "
-                "ArUco marker with its size, or the scale"
+                "ArUco marker with its size, a ChArUco board, or the scale"
             )
+        if self.board is not None:
+            from objlen.board import parse_board
+
+            parse_board(self.board)
         if method == "homography" and (self.length is not None or self.scale is not None):
             raise ParameterError(
                 "the homography method needs a rectangular reference of known width x "
@@ -86,6 +96,14 @@ class MeasureOptions:
         warn_relative: relative 95 % uncertainty above which a warning is given.
         min_reference_px: a reference axis shorter than this is an error.
         min_object_area_px: object components smaller than this are ignored.
+        camera: a lens profile (:class:`objlen.camera.CameraProfile`): the
+            object's and the reference's points are undistorted with it
+            before measuring, and a rectangular or ArUco reference then gives
+            the plane's pose. None: no profile.
+        object_height: height of the measured face above the reference's
+            plane, in ``unit`` (homography method, with a known pose): the
+            object's top face is measured in its own plane. None: in the
+            reference's plane.
     """
 
     reference: ReferenceSpec = field(default_factory=ReferenceSpec)
@@ -100,6 +118,8 @@ class MeasureOptions:
     warn_relative: float = 0.02
     min_reference_px: float = 10.0
     min_object_area_px: int = 64
+    camera: CameraProfile | None = None
+    object_height: float | None = None
 
     def validated(self) -> MeasureOptions:
         """Return self if consistent, else raise :class:`ParameterError`."""
@@ -118,6 +138,17 @@ class MeasureOptions:
                 f"the mask edge uncertainty must be zero or positive; got {self.edge_sigma_px!r}"
             )
         _positive(self.warn_relative, "the warning threshold")
+        if self.object_height is not None and not (
+            math.isfinite(self.object_height) and self.object_height >= 0
+        ):
+            raise ParameterError(
+                f"the object height must be zero or positive; got {self.object_height!r}"
+            )
+        if self.object_height is not None and self.method != "homography":
+            raise ParameterError(
+                "--object-height needs the homography method (the plane's pose comes from "
+                "the reference's corners)"
+            )
         self.reference.validated(self.method)
         return self
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from objlen.camera import CameraProfile
 from objlen.options import MeasureOptions
 from objlen.units import convert
 
@@ -58,6 +59,17 @@ class ReferenceResult:
             1 - minor/major axis, a rectangle's departure from its shape), a
             bound on the relative error perspective gives a proportional
             measurement near it.
+        camera: the lens model that maps photo pixels to ideal pinhole pixels
+            (a camera profile, or the radial distortion a board fit
+            estimated); ``C``, ``D`` and ``corners`` stay in photo pixels and
+            every point is undistorted with it before any length is taken.
+        fit_rms_px, fit_corners: a board's reprojection RMS (px) and the
+            corners ``(used, found)`` by its fit.
+        camera_distance: the camera's distance from the reference's plane
+            (perpendicular), in the unit, when the plane's pose is known.
+        camera_foot: ``(X, Y)`` plane point below the camera, in the unit.
+        object_height: height of the measured faces above the plane, in the unit.
+        notes: remarks about the reference, for the measurement's notes.
     """
 
     kind: str
@@ -73,6 +85,13 @@ class ReferenceResult:
     noise_px: float = 0.0
     moved: tuple[str, ...] = ()
     perspective_rel: float = 0.0
+    camera: CameraProfile | None = None
+    fit_rms_px: float | None = None
+    fit_corners: tuple[int, int] | None = None
+    camera_distance: float | None = None
+    camera_foot: np.ndarray | None = None
+    object_height: float = 0.0
+    notes: tuple[str, ...] = ()
 
     @property
     def pixels(self) -> float | None:
@@ -165,6 +184,21 @@ class Measurement:
         if reference.corners is not None:
             reference_dict["corners"] = [_xy(p) for p in reference.corners]
             reference_dict["size"] = list(reference.plane_size)
+        if reference.fit_rms_px is not None:
+            reference_dict["fit"] = {
+                "rms_px": round(reference.fit_rms_px, 4),
+                "corners_used": reference.fit_corners[0],
+                "corners_found": reference.fit_corners[1],
+                "corner_sigma_px": round(reference.corner_sigma_px, 4),
+            }
+        if reference.camera is not None:
+            reference_dict["lens"] = {
+                "source": reference.camera.source,
+                "distortion": [round(float(v), 6) for v in reference.camera.distortion],
+            }
+        if reference.camera_distance is not None:
+            reference_dict["camera_distance"] = round(reference.camera_distance, 3)
+            reference_dict["object_height"] = reference.object_height
         return {
             "schema": SCHEMA,
             "image": {"width": self.image_size[0], "height": self.image_size[1]},

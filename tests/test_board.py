@@ -9,6 +9,7 @@ import pytest
 from pypdf import PdfReader
 from pypdf.generic import ContentStream
 
+from objlen import MeasureOptions, ReferenceSpec, measure, remeasure
 from objlen.board import (
     CHECK_BAR_MM,
     CHECK_BAR_TEXT,
@@ -23,7 +24,13 @@ from objlen.board import (
     parse_board,
 )
 from objlen.errors import ParameterError, ReferenceNotFoundError
-from objlen.testing.synthetic import Camera, PhotoEffects, PlaneShape, render_board_scene
+from objlen.testing.synthetic import (
+    Camera,
+    PhotoEffects,
+    PlaneShape,
+    project_points,
+    render_board_scene,
+)
 
 POINTS_PER_MM = 72.0 / 25.4
 
@@ -90,9 +97,7 @@ def test_mat_pdf_is_exactly_a4_with_a_100_mm_bar_and_its_spec_in_text():
     text = page.extract_text()
     assert CHECK_BAR_TEXT in text
     spec_text = next(word for word in text.split() if word.startswith("charuco:"))
-    assert parse_board(spec_text) == (MAT_BOARDS["A4"],) or parse_board(spec_text)[
-        0
-    ].text() == MAT_BOARDS["A4"].text()
+    assert parse_board(spec_text)[0].text() == MAT_BOARDS["A4"].text()
 
 
 def _rasterise(rectangles, page_pt: tuple[float, float], px_per_mm: float) -> np.ndarray:
@@ -160,8 +165,6 @@ def test_fit_finds_the_board_the_lens_and_the_focal_length():
     assert fit.focal_px == pytest.approx(scene.camera.focal_px, rel=0.02)
     # The virtual corners are where the board's outer corners are in the photo.
     board_to_plane = np.array([[1, 0, -90.0], [0, 1, -120.0], [0, 0, 1]])
-    from objlen.testing.synthetic import project_points
-
     truth = scene.to_image(project_points(board_to_plane, fit.board_corners))
     np.testing.assert_allclose(fit.image_corners, truth, atol=5 * fit.corner_sigma_px + 0.05)
     assert fit.plane_size_mm == pytest.approx((180.0, 240.0))
@@ -195,3 +198,90 @@ def test_too_few_corners_is_reference_not_found():
     detection = detect_board(rgb, (spec,))
     with pytest.raises(ReferenceNotFoundError):
         fit_board(detection, (rgb.shape[1], rgb.shape[0]))
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def _board_options(**kwargs) -> MeasureOptions:
+    return MeasureOptions(method="homography", reference=ReferenceSpec(board="mat"), **kwargs)
+
+
+def test_board_reference_measures_a_tilted_distorted_photo_within_its_interval():
+    objects = [PlaneShape("rectangle", (-10, 5), (70, 110))]
+    scene = _scene(30.0, k1=-0.08, objects=objects, jpeg=85, seed=3)
+    result = measure(scene.mask, _board_options(), image=scene.image)
+    obj = result.objects[0]
+    true_w, true_h = scene.object_size_mm(0)
+    assert abs(obj.width.value - true_w) <= obj.width.uncertainty
+    assert abs(obj.height.value - true_h) <= obj.height.uncertainty
+    assert abs(obj.width.value / true_w - 1) < 0.006
+    assert result.reference.kind == "board"
+    assert result.reference.fit_corners[0] >= 40
+    assert any("reprojection RMS" in note for note in result.notes)
+    data = result.to_dict()["reference"]
+    assert data["fit"]["corners_used"] == result.reference.fit_corners[0]
+
+
+def test_points_stay_in_photo_pixels_and_moving_them_onto_the_truth_gives_the_truth():
+    rectangle = PlaneShape("rectangle", (0, 0), (80, 100))
+    scene = _scene(35.0, k1=0.1, objects=[rectangle])
+    result = measure(scene.mask, _board_options(), image=scene.image)
+    # A, B, E are drawn on the photo: near the true corners there (within 1.5 px).
+    tl, _, br, bl = scene.to_image(rectangle.outline_mm())
+    obj = result.objects[0]
+    for point, truth in ((obj.A, bl), (obj.B, br), (obj.E, tl)):
+        assert np.linalg.norm(point - truth) < 1.5
+    moved = remeasure(result, {"A": bl, "B": br, "E": tl})
+    assert moved.objects[0].width.value == pytest.approx(80.0, abs=0.05)
+    assert moved.objects[0].height.value == pytest.approx(100.0, abs=0.05)
+
+
+def test_board_with_the_proportional_method_uses_its_axis_face_on():
+    scene = _scene(0.0)
+    options = MeasureOptions(reference=ReferenceSpec(board="mat"))
+    result = measure(scene.mask, options, image=scene.image)
+    assert result.reference.real == pytest.approx(240.0)
+    assert result.objects[0].width.value == pytest.approx(80.0, rel=0.01)
+
+
+def test_board_needs_the_photo_and_one_reference():
+    scene = _scene(0.0)
+    with pytest.raises(ParameterError):
+        measure(scene.mask, _board_options())
+    with pytest.raises(ParameterError):
+        MeasureOptions(reference=ReferenceSpec(board="mat", size=(85.6, 54.0))).validated()
+    with pytest.raises(ParameterError):
+        MeasureOptions(reference=ReferenceSpec(board="chessboard")).validated()
+
+
+# --------------------------------------------------------------------------- height
+def test_raised_face_is_measured_in_its_own_plane():
+    height_mm = 40.0
+    plate = PlaneShape("rectangle", (0, 0), (70, 90))
+    camera = Camera(tilt_deg=30.0, distance_mm=420.0)
+    scene = render_board_scene(
+        [plate], MAT_BOARDS["A4"], camera, object_heights_mm=[height_mm], seed=2
+    )
+    flat = measure(scene.mask, _board_options(), image=scene.image)
+    # The camera's distance from the table, from the synthetic camera's geometry.
+    columns = camera.extrinsic_columns()
+    r1, r2 = columns[:, 0], columns[:, 1]
+    rotation = np.column_stack([r1, r2, np.cross(r1, r2)])
+    distance = abs((-rotation.T @ columns[:, 2])[2])
+    assert flat.reference.camera_distance == pytest.approx(distance, rel=0.03)
+    magnified = 70.0 * distance / (distance - height_mm)
+    assert flat.objects[0].width.value == pytest.approx(magnified, rel=0.01)
+    note = next(n for n in flat.notes if "for each 10 mm" in n)
+    stated = float(note.split("+")[1].split("%")[0]) / 100
+    assert stated == pytest.approx(10.0 / (distance - 10.0), abs=0.002)
+    raised = measure(scene.mask, _board_options(object_height=height_mm), image=scene.image)
+    obj = raised.objects[0]
+    assert obj.width.value == pytest.approx(70.0, rel=0.006)
+    assert obj.height.value == pytest.approx(90.0, rel=0.006)
+
+
+def test_height_without_a_pose_is_refused():
+    scene = _scene(0.0)  # face-on: no focal length from the board alone
+    with pytest.raises(ParameterError, match="--camera"):
+        measure(scene.mask, _board_options(object_height=20.0), image=scene.image)

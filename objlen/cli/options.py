@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from objlen.camera import CameraProfile
 from objlen.classes import ClassIds
 from objlen.errors import ParameterError
 from objlen.options import METHODS, ORIENTATIONS, MeasureOptions, ReferenceSpec
@@ -33,6 +34,12 @@ def add_measure_options(parser: argparse.ArgumentParser) -> None:
         "e.g. DICT_4X4_50 (needs --marker-size)",
     )
     reference.add_argument(
+        "--board",
+        metavar="BOARD",
+        help="the reference is a ChArUco board in the photo: mat (objlen's printed mat, "
+        "python -m objlen mat), mat:A4|Letter|A3, or charuco:COLSxROWS:SQUARE:MARKER:DICT",
+    )
+    reference.add_argument(
         "--scale",
         type=float,
         metavar="UNITS_PER_PX",
@@ -50,6 +57,17 @@ def add_measure_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--object-class", type=int, default=1)
     parser.add_argument("--reference-class", type=int, default=2)
     parser.add_argument("--all", action="store_true", help="measure every object, largest first")
+    parser.add_argument(
+        "--camera",
+        metavar="PROFILE",
+        help="a camera profile (python -m objlen calibrate): undistort the points first",
+    )
+    parser.add_argument(
+        "--object-height",
+        metavar="H",
+        help="height of the measured face above the reference's plane (homography; needs "
+        "the plane's pose: a tilted board, or --camera)",
+    )
 
 
 def add_segmenter_options(parser: argparse.ArgumentParser, title: str = "segmentation") -> None:
@@ -94,10 +112,12 @@ def options_from_args(args: argparse.Namespace) -> MeasureOptions:
         )
     elif args.scale is not None:
         spec = ReferenceSpec(scale=args.scale)
+    elif getattr(args, "board", None) is not None:
+        spec = ReferenceSpec(board=args.board)
     else:
         raise ParameterError(
             "say what the reference is: --reference-length L, --reference-size WxH, "
-            "--aruco DICT --marker-size S, or --scale"
+            "--aruco DICT --marker-size S, --board BOARD, or --scale"
         )
     if args.marker_size is not None and args.aruco is None:
         raise ParameterError("--marker-size goes with --aruco")
@@ -109,6 +129,12 @@ def options_from_args(args: argparse.Namespace) -> MeasureOptions:
         offset=parse_length(args.offset, unit, what="--offset", allow_zero=True),
         classes=ClassIds(object=args.object_class, reference=args.reference_class),
         all_objects=args.all,
+        camera=CameraProfile.load(args.camera) if getattr(args, "camera", None) else None,
+        object_height=(
+            parse_length(args.object_height, unit, what="--object-height", allow_zero=True)
+            if getattr(args, "object_height", None) is not None
+            else None
+        ),
     ).validated()
 
 

@@ -1644,21 +1644,22 @@ BOARD_SUPERSAMPLE = 3
 #: White paper around a board's squares, mm (a mat's margins, roughly).
 BOARD_PAPER_MARGIN_MM = 12.0
 #: Fixed-point iterations that invert the radial lens distortion.
-UNDISTORT_ITERATIONS = 12
+UNDISTORT_ITERATIONS = 20
 
 
 def _undistort_radial(points_px: np.ndarray, k1: float, width: int, height: int) -> np.ndarray:
-    """Invert :func:`distort_points`: photo points ``(N, 2)`` -> ideal pinhole points, px."""
-    pts = np.asarray(points_px, dtype=np.float64).reshape(-1, 2)
+    """Invert :func:`distort_points`: photo points ``(N, 2)`` -> ideal pinhole points, px.
+
+    Fixed-point iteration on :func:`distort_points` itself, so it inverts
+    whatever lens model that function applies.
+    """
+    target = np.asarray(points_px, dtype=np.float64).reshape(-1, 2)
     if k1 == 0.0:
-        return pts
-    centre = np.array([(width - 1) / 2.0, (height - 1) / 2.0])
-    offset = pts - centre
-    ideal = offset.copy()
-    radius2 = distortion_radius_px(width, height) ** 2
+        return target
+    ideal = target.copy()
     for _ in range(UNDISTORT_ITERATIONS):
-        ideal = offset / (1.0 + k1 * np.sum(ideal**2, axis=1) / radius2)[:, None]
-    return centre + ideal
+        ideal -= distort_points(ideal, k1, width, height) - target
+    return ideal
 
 
 def raised_homography(camera: Camera, height_mm: float) -> np.ndarray:
