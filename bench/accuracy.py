@@ -6,7 +6,8 @@ rectangle, ellipse or irregular blob as the object, anti-aliased rendering,
 and mask boundary noise of 0-2 px. A second set adds, one at a time and then
 all together, what real photos have: cast shadows on a wood or paper
 texture, a dark or bright rim along the card, optical blur with JPEG, radial
-lens distortion k1 = +-0.1 (normalised by half the image diagonal), and model
+lens distortion k1 = +-0.1 (OpenCV's convention: normalised by the focal
+length; the image corner moves by 3.5 %), and model
 masks dilated or eroded by 1 px. Those scenes share their layouts across
 conditions (same seeds), so the conditions differ only by the effect.
 
@@ -26,19 +27,26 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import math
 import subprocess
 import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from objlen import MeasureOptions, ObjlenError, ReferenceSpec, measure
-from objlen.testing.synthetic import PhotoEffects, Scene, random_scene, realistic_effects
+from objlen.testing.synthetic import (
+    Camera,
+    PhotoEffects,
+    Scene,
+    random_scene,
+    realistic_effects,
+)
 
 CARD_MM = (85.6, 54.0)
 TILTS = (0, 10, 20, 30, 40)
@@ -50,8 +58,19 @@ INPUTS = ("mask", "photo")
 INPUT_NAMES = {"mask": "mask only", "photo": "with photo"}
 #: Camera tilts of the real-photo effect conditions.
 EFFECT_TILTS = (0, 20, 40)
-#: Radial distortion of the lens conditions (normalised by half the diagonal).
+#: Radial distortion of the lens conditions, in OpenCV's convention (radius
+#: normalised by the focal length), as calibration tools and camera profiles give it.
 LENS_K1 = 0.1
+#: The renderer normalises the radius by half the image diagonal instead: its k1
+#: is OpenCV's times (half diagonal / focal length)^2 for the default camera.
+_DEFAULT_CAMERA = Camera()
+RENDER_PER_OPENCV_K1 = (
+    math.hypot(_DEFAULT_CAMERA.width, _DEFAULT_CAMERA.height) / 2 / _DEFAULT_CAMERA.focal_px
+) ** 2
+
+
+def _lens(k1_opencv: float) -> PhotoEffects:
+    return PhotoEffects(distortion_k1=k1_opencv * RENDER_PER_OPENCV_K1)
 #: Mask boundary noise (px) of the "all of the above" condition.
 ALL_NOISE_PX = 1.0
 ALL = "all of the above"
@@ -76,7 +95,11 @@ def _draw_blur_jpeg(rng: np.random.Generator) -> tuple[PhotoEffects, int]:
 
 
 def _draw_all(rng: np.random.Generator) -> tuple[PhotoEffects, int]:
-    return realistic_effects(rng), 1 if rng.uniform() < 0.5 else -1
+    drawn = realistic_effects(rng)
+    # realistic_effects draws k1 in the renderer's convention, +-0.1 over half the
+    # diagonal; scaled to OpenCV's +-LENS_K1 as the lens conditions are.
+    k1 = drawn.distortion_k1 / 0.1 * LENS_K1 * RENDER_PER_OPENCV_K1
+    return replace(drawn, distortion_k1=k1), 1 if rng.uniform() < 0.5 else -1
 
 
 #: The real-photo conditions: label -> draw (photo effects, mask bias in px) for one scene.
@@ -85,8 +108,8 @@ EFFECT_CONDITIONS: dict[str, Callable[[np.random.Generator], tuple[PhotoEffects,
     "shadows + texture": _draw_shadow_texture,
     "edge lines (rim 1-2 px)": _draw_edge_lines,
     "blur + JPEG": _draw_blur_jpeg,
-    f"lens k1 = +{LENS_K1}": lambda rng: (PhotoEffects(distortion_k1=LENS_K1), 0),
-    f"lens k1 = -{LENS_K1}": lambda rng: (PhotoEffects(distortion_k1=-LENS_K1), 0),
+    f"lens k1 = +{LENS_K1}": lambda rng: (_lens(LENS_K1), 0),
+    f"lens k1 = -{LENS_K1}": lambda rng: (_lens(-LENS_K1), 0),
     "mask dilated 1 px": lambda rng: (PhotoEffects(), 1),
     "mask eroded 1 px": lambda rng: (PhotoEffects(), -1),
     ALL: _draw_all,
@@ -369,9 +392,10 @@ def report(rows: Sequence[dict], seconds: float, workers: int) -> str:
             "### Real-photo effects, card reference, by condition and camera tilt\n\n"
             "Shadows: 3-12 px long, penumbra sigma 2-6 px, 20-50 % darker, on wood or paper. "
             "Rim: 1-2 px, dark or bright, centred on the card's edge. Blur sigma 0.3-1.5 px, "
-            f"JPEG quality 70-95. Lens: k1 = +-{LENS_K1}, normalised by half the image "
-            "diagonal (the corner moves by k1 x 1000 px; OpenCV's k1, normalised by the "
-            "focal length of 1700 px, would be 2.89 times larger). Masks: clean, or dilated / "
+            f"JPEG quality 70-95. Lens: k1 = +-{LENS_K1} in OpenCV's convention (radius "
+            "normalised by the focal length of 1700 px; the 1600x1200 image's corner moves "
+            f"by {LENS_K1 * RENDER_PER_OPENCV_K1:.1%} of its distance from the centre). "
+            "Masks: clean, or dilated / "
             f"eroded by 1 px. All of the above: every effect drawn at random, lens k1 uniform "
             f"in +-{LENS_K1}, the mask dilated or eroded by 1 px and {ALL_NOISE_PX:.0f} px "
             "boundary noise. The last column: how often the homography with the photo "

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -62,6 +62,8 @@ UNBOUNDED_PERSPECTIVE = 0.10
 #: A region whose shape error as a disc is below this is taken for a disc seen
 #: at an angle (an ellipse), whose axis ratio tells the foreshortening.
 DISC_SHAPE_ERROR = 0.08
+#: A region whose area is within this share of its fitted quadrilateral's is a rectangle.
+RECTANGLE_FILL = 0.03
 #: A uniform error of +-x has the standard uncertainty x / sqrt(3).
 UNIFORM_TO_SIGMA = 1.0 / math.sqrt(3.0)
 
@@ -91,6 +93,7 @@ def proportional_lengths(
     sigmas_px: Sequence[float],
     offset: float,
     edge_sigmas_px: Sequence[float] = (0.0, 0.0, 0.0),
+    extra_rel_vars: Sequence[float] = (0.0, 0.0),
 ) -> tuple[Length, Length]:
     """Width and height by the seed's formulas, with 95 % half-widths.
 
@@ -105,6 +108,8 @@ def proportional_lengths(
             object mask's edge offset where the point sits (0 for a point the
             operator placed). An edge offset moves both ends of a length
             outward together, so the two ends' terms add, not in quadrature.
+        extra_rel_vars: further relative variances of the width and of the
+            height (the lens allowance, see :func:`lens_rel_vars`).
     """
     ab_px, ae_px = distance(a, b), distance(a, e)
     if ab_px <= 0 or ae_px <= 0:
@@ -114,10 +119,10 @@ def proportional_lengths(
     real_ab = ab_px * scale
     real_ae = ae_px * real_ab / ab_px
     width_sigma = real_ab * math.sqrt(
-        (s_a**2 + s_b**2 + (edge_a + edge_b) ** 2) / ab_px**2 + scale_rel_var
+        (s_a**2 + s_b**2 + (edge_a + edge_b) ** 2) / ab_px**2 + scale_rel_var + extra_rel_vars[0]
     )
     height_sigma = real_ae * math.sqrt(
-        (s_a**2 + s_e**2 + (edge_a + edge_e) ** 2) / ae_px**2 + scale_rel_var
+        (s_a**2 + s_e**2 + (edge_a + edge_e) ** 2) / ae_px**2 + scale_rel_var + extra_rel_vars[1]
     )
     return (
         Length(real_ab, COVERAGE_FACTOR * width_sigma),
@@ -135,6 +140,7 @@ def plane_lengths(
     step_px: float = 1e-3,
     edge_sigmas_px: Sequence[float] = (0.0, 0.0, 0.0),
     reference_edge_sigma_px: float = 0.0,
+    lens: LensAllowance | None = None,
 ) -> tuple[Length, Length]:
     """Width ``|AB|`` and height ``|AE| - N`` measured in the reference's plane.
 
@@ -148,6 +154,7 @@ def plane_lengths(
             object mask's edge offset (0 for a point the operator placed).
         reference_edge_sigma_px: the same for the reference's mask edge (0
             when its corners come from the photo or a marker).
+        lens: the uncorrected lens distortion allowed for, or None.
 
     The 95 % half-widths propagate, to first order with a central-difference
     Jacobian evaluated in one batch, the point and corner uncertainties and
@@ -157,12 +164,16 @@ def plane_lengths(
     reference's corner error is so amplified for objects beyond it.
     """
     edge_object = np.asarray(edge_sigmas_px, dtype=np.float64)
-    params = np.concatenate([points.ravel(), corners.ravel(), [0.0, 0.0]])
+    params = np.concatenate([points.ravel(), corners.ravel(), [0.0, 0.0, 0.0]])
     sigmas = np.concatenate(
         [
             np.repeat(np.asarray(sigmas_px, dtype=np.float64), 2),
             np.full(8, corner_sigma_px),
-            [1.0 if edge_object.any() else 0.0, reference_edge_sigma_px],
+            [
+                1.0 if edge_object.any() else 0.0,
+                reference_edge_sigma_px,
+                lens.sigma_k if lens is not None else 0.0,
+            ],
         ]
     )
     # The object's edge offset is one parameter of unit variance; each point
@@ -173,6 +184,9 @@ def plane_lengths(
     batch = np.vstack([params, params + steps, params - steps])
     point_batch = batch[:, :6].reshape(-1, 3, 2) + batch[:, 14, None, None] * outward_points
     corner_batch = batch[:, 6:14].reshape(-1, 4, 2) + batch[:, 15, None, None] * outward_corners
+    if lens is not None:
+        point_batch = point_batch + batch[:, 16, None, None] * lens.radial(points)
+        corner_batch = corner_batch + batch[:, 16, None, None] * lens.radial(corners)
     matrices = homography_matrices(corner_batch, plane_corners)
     mapped = apply_homographies(matrices, point_batch)
     widths = np.linalg.norm(mapped[:, 1] - mapped[:, 0], axis=1)
@@ -187,6 +201,76 @@ def plane_lengths(
         results.append((float(values[0]), COVERAGE_FACTOR * sigma))
     (width, width_u), (height, height_u) = results
     return Length(width, width_u), Length(height - offset, height_u)
+
+
+@dataclass(frozen=True)
+class LensAllowance:
+    """An uncorrected radial lens distortion, allowed for in the interval.
+
+    A lens moves an image point ``p`` to ``c + (p - c)(1 + k r^2)``, with
+    ``c`` the image centre and ``r = |p - c| / R``, ``R`` half the image
+    diagonal: ``k`` is the share by which the image's corner moves. Without a
+    camera profile ``k`` is unknown; it is taken as uniform in ``+-bound``.
+
+    Attributes:
+        centre: ``(x, y)`` image centre, px.
+        radius: half the image diagonal, px.
+        sigma_k: standard uncertainty of ``k``.
+    """
+
+    centre: tuple[float, float]
+    radius: float
+    sigma_k: float
+
+    @classmethod
+    def for_image(cls, image_size: tuple[int, int], bound: float) -> LensAllowance | None:
+        """The allowance for a ``(width, height)`` photo and a corner shift ``bound``."""
+        if bound <= 0:
+            return None
+        width, height = image_size
+        return cls(
+            centre=((width - 1) / 2.0, (height - 1) / 2.0),
+            radius=math.hypot(width, height) / 2.0,
+            sigma_k=bound * UNIFORM_TO_SIGMA,
+        )
+
+    def radial(self, points: np.ndarray) -> np.ndarray:
+        """How far each ``(N, 2)`` point moves per unit of ``k``: ``(p - c) r^2``."""
+        offset = np.asarray(points, dtype=np.float64) - np.asarray(self.centre)
+        r2 = np.sum(offset**2, axis=-1, keepdims=True) / self.radius**2
+        return offset * r2
+
+
+def lens_rel_vars(
+    points: np.ndarray, reference_points: np.ndarray | None, lens: LensAllowance | None
+) -> tuple[float, float]:
+    """Relative variances of a proportional width and height from the lens allowance.
+
+    Args:
+        points: ``(3, 2)`` A, B, E.
+        reference_points: ``(2, 2)`` C, D (the scale is their distance's), or
+            None when the scale was given.
+
+    The width ``|AB| / |CD|`` (and height ``|AE| / |CD|``) is evaluated with
+    every point moved by ``k = +-h``; the derivative times ``sigma_k``.
+    """
+    if lens is None:
+        return 0.0, 0.0
+    step = 1e-4
+    results = []
+    for first, second in ((0, 1), (0, 2)):
+        logs = []
+        for k in (step, -step):
+            moved = points + k * lens.radial(points)
+            length = distance(moved[first], moved[second])
+            if reference_points is not None:
+                ref = reference_points + k * lens.radial(reference_points)
+                length /= max(distance(ref[0], ref[1]), 1e-12)
+            if length <= 0:  # coincident points: the caller says what is wrong
+                return 0.0, 0.0
+            logs.append(math.log(length))
+        results.append(((logs[0] - logs[1]) / (2 * step) * lens.sigma_k) ** 2)
+    return results[0], results[1]
 
 
 def _outward(points: np.ndarray, *, closed: bool) -> np.ndarray:
@@ -263,7 +347,7 @@ def _quad_of_region(region: Region, image: np.ndarray | None) -> Quad:
 def _looks_rectangular(region: Region, quad: Quad) -> bool:
     x, y = quad.corners[:, 0], quad.corners[:, 1]
     quad_area = 0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
-    return abs(region.area_px - quad_area) <= 0.03 * quad_area
+    return abs(region.area_px - quad_area) <= RECTANGLE_FILL * quad_area
 
 
 def _perspective_warning(outline: np.ndarray, region: Region) -> list[str]:
@@ -305,6 +389,14 @@ def _foreshortening(
         return 0.0
     if not _looks_rectangular(region, quad):
         return 0.0
+    return _quad_foreshortening(quad, size)
+
+
+def _quad_foreshortening(quad: Quad, size: tuple[float, float] | None) -> float:
+    """How far a rectangular reference's quadrilateral looks foreshortened, as a share:
+    the larger of its opposite sides' relative difference, the sine of its corners'
+    departure from square and, when its real ``size`` is known, the relative
+    departure of its aspect from the real one."""
     angle_deg, sides = quad.squareness_deviation()
     share = max(sides, math.sin(math.radians(angle_deg)))
     if size is not None:
@@ -381,7 +473,16 @@ def locate_reference(
     warnings += _ambiguous_sides_warning(quad, size)
     c, d, real = _axis_of_quad(quad, plane_size)
     if options.method == "proportional":  # an ArUco marker's side as CD
-        reference = ReferenceResult(kind=kind, C=c, D=d, real=real, located_on=quad.source)
+        foreshortening = _quad_foreshortening(quad, size)
+        warnings += _unbounded_warning(foreshortening)
+        reference = ReferenceResult(
+            kind=kind,
+            C=c,
+            D=d,
+            real=real,
+            located_on=quad.source,
+            perspective_rel=foreshortening,
+        )
         return _checked(reference, options), warnings
     result = ReferenceResult(
         kind=kind,
@@ -612,6 +713,11 @@ def object_lengths(
     a, b, e = points
     sigmas = [point_sigma(options, noise_px, name in moved) for name in "ABE"]
     edges = [0.0 if name in moved else options.edge_sigma_px for name in "ABE"]
+    lens = (
+        LensAllowance.for_image(reference.image_size, options.lens_corner_shift)
+        if reference.image_size is not None and not undistorted
+        else None
+    )
     if reference.corners is not None:
         return plane_lengths(
             points,
@@ -624,10 +730,19 @@ def object_lengths(
             reference_edge_sigma_px=(
                 options.edge_sigma_px if reference.located_on == "mask" else 0.0
             ),
+            lens=lens,
         )
     if reference.kind == "scale":
         return proportional_lengths(
-            a, b, e, reference.given_scale, 0.0, sigmas, options.offset, edges
+            a,
+            b,
+            e,
+            reference.given_scale,
+            0.0,
+            sigmas,
+            options.offset,
+            edges,
+            lens_rel_vars(points, None, lens),
         )
     cd_px = reference.pixels
     s_c, s_d = (point_sigma(options, reference.noise_px, name in reference.moved) for name in "CD")
@@ -639,7 +754,10 @@ def object_lengths(
     perspective = reference.perspective_rel * UNIFORM_TO_SIGMA
     scale = reference.real / cd_px
     scale_rel_var = (s_c**2 + s_d**2 + edge_cd**2) / cd_px**2 + perspective**2
-    return proportional_lengths(a, b, e, scale, scale_rel_var, sigmas, options.offset, edges)
+    lens_vars = lens_rel_vars(points, np.array([reference.C, reference.D]), lens)
+    return proportional_lengths(
+        a, b, e, scale, scale_rel_var, sigmas, options.offset, edges, lens_vars
+    )
 
 
 def _object_result(
@@ -649,8 +767,15 @@ def _object_result(
     reference: ReferenceResult,
     options: MeasureOptions,
     moved: tuple[str, ...] = (),
+    lens_sensitivity: tuple[float, float] | None = None,
 ) -> ObjectResult:
-    width, height = object_lengths(points, reference, options, noise_px, moved)
+    if lens_sensitivity is not None and not moved and not reference.moved:
+        # The box's own lens sensitivity replaces the term of its three corners.
+        quiet = replace(options, lens_corner_shift=0.0)
+        width, height = object_lengths(points, reference, quiet, noise_px, moved)
+        width, height = _with_lens_term(width, height, lens_sensitivity, reference, options)
+    else:
+        width, height = object_lengths(points, reference, options, noise_px, moved)
     a, b, e = points
     return ObjectResult(
         A=a,
@@ -661,7 +786,73 @@ def _object_result(
         area_px=area_px,
         noise_px=noise_px,
         moved=moved,
+        lens_sensitivity=lens_sensitivity,
     )
+
+
+@dataclass(frozen=True)
+class _RadialShift:
+    """A lens that moves every photo point by ``k`` radially (see :class:`LensAllowance`),
+    in the shape of a camera profile, to recompute a box as a lens would change it."""
+
+    lens: LensAllowance
+    k: float
+
+    def undistort_points(self, points: np.ndarray) -> np.ndarray:
+        return np.asarray(points, dtype=np.float64) + self.k * self.lens.radial(points)
+
+    def distort_points(self, points: np.ndarray) -> np.ndarray:
+        return np.asarray(points, dtype=np.float64) - self.k * self.lens.radial(points)
+
+
+#: Lens coefficient step for the numerical derivative of a box's size.
+_LENS_STEP = 1e-3
+
+
+def _lens_sensitivity(
+    region: Region, reference: ReferenceResult, options: MeasureOptions
+) -> tuple[float, float] | None:
+    """``d ln(width)/dk`` and ``d ln(height)/dk`` of the object's box under the lens
+    allowance: the whole outline and the reference moved as a lens moves them, and
+    the box taken again (a lens bows the object's sides, so its box's extremes move
+    unlike its corners). None when there is no allowance (a camera profile, or 0).
+    """
+    if reference.camera is not None or reference.image_size is None:
+        return None
+    lens = LensAllowance.for_image(reference.image_size, options.lens_corner_shift)
+    if lens is None:
+        return None
+    quiet = replace(options, lens_corner_shift=0.0)
+    logs = []
+    for k in (_LENS_STEP, -_LENS_STEP):
+        shifted = replace(reference, camera=_RadialShift(lens, k))
+        box = _object_box(region, shifted, options.orientation)
+        width, height = object_lengths(np.array([box.A, box.B, box.E]), shifted, quiet)
+        logs.append((math.log(width.value), math.log(height.value + options.offset)))
+    return tuple(
+        (logs[0][i] - logs[1][i]) / (2 * _LENS_STEP) for i in range(2)
+    )  # type: ignore[return-value]
+
+
+def _with_lens_term(
+    width: Length,
+    height: Length,
+    sensitivity: tuple[float, float],
+    reference: ReferenceResult,
+    options: MeasureOptions,
+) -> tuple[Length, Length]:
+    """Width and height whose 95 % half-widths add the lens allowance, from the box's own
+    relative ``sensitivity`` to the lens coefficient."""
+    lens = LensAllowance.for_image(reference.image_size, options.lens_corner_shift)
+    results = []
+    for length, share, raw in zip(
+        (width, height), sensitivity, (width.value, height.value + options.offset), strict=True
+    ):
+        lens_sigma = abs(share) * lens.sigma_k * raw
+        results.append(
+            Length(length.value, float(np.hypot(length.uncertainty, COVERAGE_FACTOR * lens_sigma)))
+        )
+    return results[0], results[1]
 
 
 def _point_warnings(objects: Sequence[ObjectResult], options: MeasureOptions) -> list[str]:
@@ -743,6 +934,7 @@ def measure(
         )
     reference, reference_warnings = locate_reference(class_map, options, image)
     reference = _with_camera(reference, options, (mask.shape[1], mask.shape[0]))
+    reference = replace(reference, image_size=(mask.shape[1], mask.shape[0]))
     objects = []
     fixed_warnings = list(input_warnings) + reference_warnings
     for region in regions:
@@ -750,7 +942,12 @@ def measure(
         noise = outline_noise_px(dense_outline(region))
         objects.append(
             _object_result(
-                np.array([box.A, box.B, box.E]), region.area_px, noise, reference, options
+                np.array([box.A, box.B, box.E]),
+                region.area_px,
+                noise,
+                reference,
+                options,
+                lens_sensitivity=_lens_sensitivity(region, reference, options),
             )
         )
         fixed_warnings += _border_warning(region, mask.shape, "object")
@@ -822,7 +1019,17 @@ def remeasure(
                 if name in points:
                     abe[k] = points[name]
             names = tuple(n for n in "ABE" if n in points or n in obj.moved)
-        objects.append(_object_result(abe, obj.area_px, obj.noise_px, reference, options, names))
+        objects.append(
+            _object_result(
+                abe,
+                obj.area_px,
+                obj.noise_px,
+                reference,
+                options,
+                names,
+                lens_sensitivity=obj.lens_sensitivity,
+            )
+        )
     return replace(
         measurement,
         reference=reference,

@@ -10,7 +10,6 @@ import numpy as np
 
 from objlen.camera import CameraProfile
 from objlen.options import MeasureOptions
-from objlen.units import convert
 
 SCHEMA = "objlen.measurement/1"
 #: The measured points, in drawing order: A, B, E on the object, C, D on the reference.
@@ -72,6 +71,7 @@ class ReferenceResult:
         notes: remarks about the reference, for the measurement's notes.
     """
 
+        image_size: ``(width, height)`` of the photo, px (for the lens allowance).
     kind: str
     C: np.ndarray | None = None
     D: np.ndarray | None = None
@@ -94,6 +94,7 @@ class ReferenceResult:
     notes: tuple[str, ...] = ()
 
     @property
+    image_size: tuple[int, int] | None = None
     def pixels(self) -> float | None:
         """Length of CD in pixels."""
         if self.C is None or self.D is None:
@@ -111,7 +112,12 @@ class ReferenceResult:
 @dataclass(frozen=True)
 class ObjectResult:
     """One measured object: its points, lengths, pixel area, and the estimated
-    boundary noise of its mask in pixels (0 for a clean mask)."""
+    boundary noise of its mask in pixels (0 for a clean mask).
+
+    ``lens_sensitivity``: the relative change of its width and height per unit
+    of the lens coefficient (see :class:`objlen.measure.LensAllowance`), from
+    its whole outline; None when no lens allowance applies. Not in the JSON.
+    """
 
     A: np.ndarray
     B: np.ndarray
@@ -123,6 +129,7 @@ class ObjectResult:
     moved: tuple[str, ...] = ()
 
     def sizes_text(self, unit: str, separator: str = "   ") -> str:
+    lens_sensitivity: tuple[float, float] | None = None
         """For people: ``"width 154.41 ± 1.09 mm   height 111.88 ± 0.83 mm"``."""
         return f"width {self.width.text(unit)}{separator}height {self.height.text(unit)}"
 
@@ -226,13 +233,5 @@ class Measurement:
         }
 
     def to_json(self, indent: int | None = 2) -> str:
-        """:meth:`to_dict` as JSON text."""
-        return json.dumps(self.to_dict(), indent=indent)
-
-    def in_unit(self, unit: str) -> dict[str, float]:
-        """Width and height of the first object converted to ``unit`` (for display)."""
-        first = self.objects[0]
-        return {
-            "width": convert(first.width.value, self.unit, unit),
-            "height": convert(first.height.value, self.unit, unit),
-        }
+        """:meth:`to_dict` as JSON text (strict JSON: never NaN or Infinity)."""
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)

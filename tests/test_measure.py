@@ -18,6 +18,7 @@ from objlen import (
     remeasure,
 )
 from objlen.classes import ClassIds
+from objlen.measure import LensAllowance
 from tests.conftest import draw_mask, rotated_rectangle_mask
 
 
@@ -63,8 +64,9 @@ def test_offset_larger_than_height_warns_instead_of_hiding(simple_mask):
 
 
 def test_proportional_uncertainty_follows_first_order_propagation(simple_mask):
-    # Points alone (no mask-edge term): the seed's first-order propagation.
-    obj = measure(simple_mask, proportional(point_sigma_px=0.5, edge_sigma_px=0.0)).objects[0]
+    # Points alone (no mask-edge or lens term): the seed's first-order propagation.
+    points_only = proportional(point_sigma_px=0.5, edge_sigma_px=0.0, lens_corner_shift=0.0)
+    obj = measure(simple_mask, points_only).objects[0]
     # width = AB * L / CD; relative variance = 2 s^2/AB^2 + 2 s^2/CD^2.
     rel = math.sqrt(2 * 0.25 / 200**2 + 2 * 0.25 / 100**2)
     assert obj.width.uncertainty == pytest.approx(1.96 * 100.0 * rel)
@@ -76,7 +78,8 @@ def test_a_mask_edge_offset_widens_both_lengths_and_the_scale(simple_mask):
     # A mask edge that may sit e px off all round moves both ends of a length
     # together: AB by 2e, and CD by 2e too (the reference's mask).
     e = 0.6
-    obj = measure(simple_mask, proportional(point_sigma_px=0.5, edge_sigma_px=e)).objects[0]
+    options = proportional(point_sigma_px=0.5, edge_sigma_px=e, lens_corner_shift=0.0)
+    obj = measure(simple_mask, options).objects[0]
     rel = math.sqrt((2 * 0.25 + (2 * e) ** 2) / 200**2 + (2 * 0.25 + (2 * e) ** 2) / 100**2)
     assert obj.width.uncertainty == pytest.approx(1.96 * 100.0 * rel)
 
@@ -90,10 +93,38 @@ def test_an_edge_offset_is_checked_against_a_biased_mask(simple_mask):
     biased[cv2.dilate((simple_mask == 1).astype(np.uint8), square) > 0] = 1
     biased[cv2.erode((simple_mask == 2).astype(np.uint8), square) > 0] = 2
     truth = measure(simple_mask, proportional()).objects[0].width.value
-    honest = measure(biased, proportional()).objects[0].width
-    points_only = measure(biased, proportional(edge_sigma_px=0.0)).objects[0].width
+    honest = measure(biased, proportional(lens_corner_shift=0.0)).objects[0].width
+    points_only = measure(biased, proportional(edge_sigma_px=0.0, lens_corner_shift=0.0))
+    points_only = points_only.objects[0].width
     assert abs(honest.value - truth) <= honest.uncertainty
     assert abs(points_only.value - truth) > points_only.uncertainty
+
+
+def test_the_lens_allowance_covers_a_distorted_photo():
+    # An object near the corner of the frame and a reference near its centre,
+    # seen through a lens that moves the corner by 3 % of its distance: the
+    # truth is inside the interval with the allowance, outside without it.
+    shape = (600, 800)
+    truth_mask = draw_mask(shape, [(560, 420, 759, 559)], (360, 280, 459, 319))
+    lens = LensAllowance.for_image((shape[1], shape[0]), 0.03)
+    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
+    # Undistorted position of each distorted pixel: invert p_d = c + (p - c)(1 + k r^2)
+    # by fixed-point iteration, then sample the true mask there.
+    centre = np.array(lens.centre, np.float32)
+    offset = np.stack([xs, ys], axis=-1) - centre
+    undistorted = offset.copy()
+    for _ in range(20):
+        r2 = (undistorted**2).sum(axis=-1, keepdims=True) / lens.radius**2
+        undistorted = offset / (1 + 0.03 * r2)
+    source = undistorted + centre
+    photo_mask = cv2.remap(
+        truth_mask, source[..., 0], source[..., 1], cv2.INTER_NEAREST, borderValue=0
+    )
+    true_width = measure(truth_mask, proportional(50.0)).objects[0].width.value
+    allowed = measure(photo_mask, proportional(50.0, lens_corner_shift=0.03)).objects[0].width
+    ignored = measure(photo_mask, proportional(50.0, lens_corner_shift=0.0)).objects[0].width
+    assert abs(allowed.value - true_width) > ignored.uncertainty  # the lens matters here
+    assert abs(allowed.value - true_width) <= allowed.uncertainty
 
 
 def test_small_reference_raises_relative_uncertainty_warning():

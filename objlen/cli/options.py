@@ -54,6 +54,15 @@ def add_measure_options(parser: argparse.ArgumentParser) -> None:
         "--offset", default="0", metavar="N", help="constant subtracted from the height (default 0)"
     )
     parser.add_argument("--unit", choices=UNITS, default="mm")
+    parser.add_argument(
+        "--lens-allowance",
+        type=float,
+        default=MeasureOptions.lens_corner_shift,
+        metavar="SHARE",
+        help="uncorrected lens distortion allowed for in the interval: the share by which "
+        "it may move the photo's corner (default 0.035, OpenCV k1 = 0.1 at a 26 mm-equivalent "
+        "lens; 0 for a lens known to be corrected; not used with --camera or --board)",
+    )
     parser.add_argument("--object-class", type=int, default=1)
     parser.add_argument("--reference-class", type=int, default=2)
     parser.add_argument("--all", action="store_true", help="measure every object, largest first")
@@ -129,6 +138,7 @@ def options_from_args(args: argparse.Namespace) -> MeasureOptions:
         offset=parse_length(args.offset, unit, what="--offset", allow_zero=True),
         classes=ClassIds(object=args.object_class, reference=args.reference_class),
         all_objects=args.all,
+        lens_corner_shift=args.lens_allowance,
         camera=CameraProfile.load(args.camera) if getattr(args, "camera", None) else None,
         object_height=(
             parse_length(args.object_height, unit, what="--object-height", allow_zero=True)

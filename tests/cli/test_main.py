@@ -159,3 +159,15 @@ def test_bad_parameters(photo_and_mask, args, text):
 def test_usage_errors_exit_2_without_traceback():
     done = run("measure")
     assert done.returncode == 2 and "Traceback" not in done.stderr and "usage:" in done.stderr
+
+
+def test_the_lens_allowance_widens_the_interval_and_is_checked():
+    photo = str(ROOT / "samples" / "card_rectangle.jpg")
+    common = ("measure", photo, "--reference-size", "85.6x54", "--json")
+    corrected = json.loads(run(*common, "--lens-allowance", "0").stdout)["objects"][0]
+    default = json.loads(run(*common).stdout)["objects"][0]
+    assert default["width"]["value"] == corrected["width"]["value"]
+    assert default["width"]["uncertainty"] > corrected["width"]["uncertainty"]
+    refused = run(*common, "--lens-allowance", "-1")
+    assert refused.returncode == 2
+    assert "lens allowance" in refused.stderr and "Traceback" not in refused.stderr
