@@ -139,11 +139,6 @@ class BatchReport:
         """The run's ``results.csv``."""
         return self.out_dir / RESULTS_CSV
 
-    @property
-    def results_jsonl(self) -> Path:
-        """The run's journal, ``results.jsonl``."""
-        return self.out_dir / RESULTS_JSONL
-
 
 def run_batch(
     inputs: Iterable[str | Path | BatchInput],
