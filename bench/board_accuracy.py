@@ -169,10 +169,10 @@ def _truth_in_board_frame(scene: Scene, index: int = 0) -> tuple[float, float]:
 def calibration_table(scenes: int) -> None:
     print("## 2. Lens calibration: card scenes without and with the camera profile\n")
     print(
-        "| lens k1 | profile (views, RMS px, f px) | without: median / p90 / max "
-        "error, in 95 %, half-width | with profile |"
+        "| lens k1 | profile: views, RMS px, f px | without: median / p90 / max error | "
+        "in 95 % | half-width | with profile: median / p90 / max error | in 95 % | half-width |"
     )
-    print("|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for k1 in (0.1, -0.1):
         photos = []
         for tilt, roll, angle in CALIBRATION_VIEWS:
