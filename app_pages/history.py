@@ -8,7 +8,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import current_settings, get_store
+from app_pages.common import current_settings, get_store, show_error
+from objlen.errors import ObjlenError
 from objlen.options import METHODS
 from objlen.store import table_rows, to_csv
 from objlen.units import UNITS
@@ -40,7 +41,12 @@ def delete_ui(ids: list[int]) -> None:
         row_id = st.selectbox("Measurement id", ids, key="history_delete_id")
         sure = st.checkbox(f"Yes, delete measurement {row_id} for good", key="history_sure")
         if st.button("Delete", disabled=not sure, type="primary", key="history_delete"):
-            if get_store().delete(int(row_id)):
+            try:
+                deleted = get_store().delete(int(row_id))
+            except ObjlenError as error:
+                show_error(error, "Could not delete: ")
+                return
+            if deleted:
                 st.session_state.pop("history_sure", None)
                 st.toast(f"Deleted measurement {row_id}")
                 st.rerun()
@@ -70,9 +76,15 @@ def trend_chart(table: pd.DataFrame, unit: str) -> alt.Chart:
 def main() -> None:
     st.title("History")
     settings = current_settings()
-    store = get_store()
-    rows = store.list(**filters_ui())
-    st.caption(f"{len(rows)} of {store.count()} saved measurements · database {store.path}")
+    filters = filters_ui()
+    try:
+        store = get_store()
+        rows = store.list(**filters)
+        count = store.count()
+    except ObjlenError as error:
+        show_error(error, "The history cannot be shown: ")
+        return
+    st.caption(f"{len(rows)} of {count} saved measurements · database {store.path}")
     if not rows:
         st.info("No saved measurements match. Save one from the Measure page.")
         return

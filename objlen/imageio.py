@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import stat
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -33,28 +37,89 @@ MAX_PIXELS = 120_000_000
 Source = str | Path | bytes | BinaryIO
 
 
-def _open(source: Source, what: str) -> Image.Image:
-    """Open ``source`` lazily with Pillow, turning every failure into our error."""
-    name = str(source) if isinstance(source, str | Path) else what
+def open_regular_file(path: str | Path, *, what: str | None = None) -> BinaryIO:
+    """Open ``path`` for reading in binary, refusing anything but a regular file.
+
+    The file is opened without blocking and checked on the open descriptor,
+    so a named pipe (FIFO), a device or a socket is refused at once instead of
+    hanging the reader forever, and nothing can swap the file between the
+    check and the read. Symbolic links are followed.
+
+    Raises:
+        ImageReadError: no such file, a folder, not a regular file, or unreadable.
+    """
+    name = what or str(path)
     try:
-        stream = io.BytesIO(source) if isinstance(source, bytes) else source
-        with warnings.catch_warnings():
-            # Our own limit, checked in _check_size, speaks before Pillow's.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            return Image.open(stream)
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError as exc:
         raise ImageReadError(f"{name}: no such file") from exc
     except IsADirectoryError as exc:
-        raise ImageReadError(f"{name}: is a folder, not an image file") from exc
-    except Image.DecompressionBombError as exc:
-        raise ImageReadError(
-            f"{name}: image is too large to decode safely; resize it below "
-            f"{MAX_PIXELS / 1e6:.0f} megapixels"
-        ) from exc
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise ImageReadError(
-            f"{name}: not an image objlen can read (JPEG, PNG, TIFF, WebP, BMP, HEIC)"
-        ) from exc
+        raise ImageReadError(f"{name}: is a folder, not a file") from exc
+    except OSError as exc:
+        raise ImageReadError(f"{name}: cannot be opened ({exc.strerror or exc})") from exc
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if stat.S_ISDIR(mode):
+            raise ImageReadError(f"{name}: is a folder, not a file")
+        if not stat.S_ISREG(mode):
+            raise ImageReadError(
+                f"{name}: is not a regular file (a named pipe, device or socket); "
+                "give a file saved on disk"
+            )
+        os.set_blocking(descriptor, True)
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+def read_regular_file(path: str | Path, *, what: str | None = None) -> bytes:
+    """The bytes of the regular file at ``path`` (see :func:`open_regular_file`).
+
+    Raises:
+        ImageReadError: not a regular file, or unreadable.
+    """
+    with open_regular_file(path, what=what) as stream:
+        try:
+            return stream.read()
+        except OSError as exc:
+            raise ImageReadError(f"{what or path}: cannot be read ({exc.strerror or exc})") from exc
+
+
+@contextmanager
+def _open(source: Source, what: str) -> Iterator[Image.Image]:
+    """Open ``source`` lazily with Pillow, turning every failure into our error.
+
+    A path is opened with :func:`open_regular_file` (a pipe or a device is
+    refused, not waited on); the file is closed with the image.
+    """
+    name = str(source) if isinstance(source, str | Path) else what
+    if isinstance(source, str | Path):
+        stream: BinaryIO = open_regular_file(source, what=name)
+    elif isinstance(source, bytes):
+        stream = io.BytesIO(source)
+    else:
+        stream = source
+    try:
+        try:
+            with warnings.catch_warnings():
+                # Our own limit, checked in _check_size, speaks before Pillow's.
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                image = Image.open(stream)
+        except Image.DecompressionBombError as exc:
+            raise ImageReadError(
+                f"{name}: image is too large to decode safely; resize it below "
+                f"{MAX_PIXELS / 1e6:.0f} megapixels"
+            ) from exc
+        except (UnidentifiedImageError, OSError, ValueError) as exc:
+            raise ImageReadError(
+                f"{name}: not an image objlen can read (JPEG, PNG, TIFF, WebP, BMP, HEIC)"
+            ) from exc
+        with image:
+            yield image
+    finally:
+        if stream is not source:
+            stream.close()
 
 
 def _check_size(image: Image.Image, name: str, max_pixels: int) -> None:

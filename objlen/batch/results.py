@@ -15,8 +15,6 @@ a run is writing into the folder.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import re
 import tempfile
@@ -26,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from objlen.batch.journal import Journal
+from objlen.spreadsheet import csv_text as spreadsheet_csv
 
 RESULTS_JSONL = "results.jsonl"
 RESULTS_CSV = "results.csv"
@@ -52,15 +51,18 @@ CSV_COLUMNS = (
 
 
 def csv_text(records: Iterable[dict[str, Any]]) -> str:
-    """Records as ``results.csv`` text (header, then one row per record)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for record in records:
+    """Records as ``results.csv`` text (header, then one row per record).
+
+    Text cells that a spreadsheet would run as a formula (a photo named
+    ``=HYPERLINK(...).jpg``) are neutralised (:func:`objlen.spreadsheet.csv_text`).
+    """
+
+    def cells(record: dict[str, Any]) -> list[Any]:
         row = dict(record)
         row["warnings"] = "; ".join(record.get("warnings") or [])
-        writer.writerow(["" if row.get(c) is None else row.get(c) for c in CSV_COLUMNS])
-    return buffer.getvalue()
+        return [row.get(column) for column in CSV_COLUMNS]
+
+    return spreadsheet_csv(CSV_COLUMNS, (cells(record) for record in records))
 
 
 def load_results(out_dir: str | Path) -> list[dict[str, Any]]:

@@ -47,7 +47,9 @@ import json
 import math
 import os
 import shutil
+import stat
 import tempfile
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -61,8 +63,16 @@ from objlen.classes import ClassIds
 from objlen.display.canvas import DisplayTransform
 from objlen.display.overlay import CLASS_COLOURS
 from objlen.errors import ImageReadError, MaskError, ObjlenError, ParameterError
-from objlen.imageio import encode_jpeg, load_image, load_mask
-from objlen.store import SavedMeasurement, Store
+from objlen.imageio import (
+    MAX_PIXELS,
+    encode_jpeg,
+    load_image,
+    load_mask,
+    open_regular_file,
+    read_regular_file,
+    sha256_hex,
+)
+from objlen.store import SavedMeasurement, Store, StoreError, is_sha256
 
 TRAIN, VALIDATION = "train", "validation"
 #: The four mandatory channels: image folder -> annotation folder.
@@ -189,7 +199,10 @@ def training_rows(store: Store) -> list[dict[str, Any]]:
     has its photo and mask on disk (both are needed for training)."""
     table = []
     for row in store.list():
-        image_path, mask_path = store.image_path(row), store.mask_path(row)
+        try:
+            image_path, mask_path = store.image_path(row), store.mask_path(row)
+        except StoreError:  # a crafted file name: neither file is usable
+            image_path = mask_path = None
         has_photo = image_path is not None and image_path.is_file()
         has_mask = mask_path is not None and mask_path.is_file()
         table.append(
@@ -262,13 +275,25 @@ class ExportReport:
 
 
 def _usable_rows(store: Store) -> tuple[list[SavedMeasurement], list[tuple[int, str]]]:
-    """The newest row of every photo that has a photo and a mask on disk."""
+    """The newest row of every photo that has a photo and a mask on disk.
+
+    A row whose photo hash is not 64 hex digits, or whose file names lead
+    anywhere but into the store's folders, is skipped: names from a
+    database are data, never paths to follow.
+    """
     rows, skipped, seen = [], [], set()
     for row in store.list():
+        if not is_sha256(row.image_sha256):
+            skipped.append((row.id, "its photo hash is not a SHA-256 (64 hex digits)"))
+            continue
         if row.image_sha256 in seen:
             skipped.append((row.id, "a newer row of the same photo is used"))
             continue
-        image_path, mask_path = store.image_path(row), store.mask_path(row)
+        try:
+            image_path, mask_path = store.image_path(row), store.mask_path(row)
+        except StoreError as error:
+            skipped.append((row.id, str(error)))
+            continue
         if image_path is None or not image_path.is_file():
             skipped.append((row.id, "the photo was not saved with the measurement"))
         elif mask_path is None or not mask_path.is_file():
@@ -303,19 +328,115 @@ def _fill_empty_channel(
 
 
 def _target_dir(out_dir: Path) -> None:
-    """Refuse to replace a folder that is not empty and not an earlier export."""
-    if out_dir.exists() and (
-        not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / MANIFEST).is_file())
-    ):
+    """Refuse to replace a folder unless it is empty or holds only what an
+    earlier export wrote there (see :func:`foreign_files`)."""
+    if not out_dir.exists() and not out_dir.is_symlink():
+        return
+    if out_dir.is_symlink() or not out_dir.is_dir():
         raise ParameterError(
             f"{out_dir} exists and is not an objlen dataset; choose an empty or new folder"
         )
+    try:
+        empty = not any(out_dir.iterdir())
+    except OSError as error:
+        raise ParameterError(
+            f"{out_dir} cannot be read ({error.strerror}); choose another folder"
+        ) from error
+    if empty:
+        return
+    if not (out_dir / MANIFEST).is_file():
+        raise ParameterError(
+            f"{out_dir} exists and is not an objlen dataset; choose an empty or new folder"
+        )
+    foreign = foreign_files(out_dir)
+    if foreign:
+        more = f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+        shown = ", ".join(foreign[:5]) + more
+        raise ParameterError(
+            f"{out_dir} holds files objlen did not write there ({shown}); exporting again "
+            "would delete them: move them out, or choose an empty or new folder"
+        )
+
+
+def _manifest_files(out_dir: Path) -> dict[str, str | None] | None:
+    """What the export in ``out_dir`` says it wrote: relative path -> SHA-256
+    (``None`` for an export from before objlen kept the hashes: names only).
+    ``None`` when the manifest is unreadable."""
+    try:
+        manifest = json.loads(read_regular_file(out_dir / MANIFEST).decode("utf-8"))
+    except (ObjlenError, UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if not isinstance(manifest, dict):
+        return None
+    files = manifest.get("files")
+    if isinstance(files, dict):
+        return {str(k): v if isinstance(v, str) else "" for k, v in files.items()}
+    images = manifest.get("images")
+    if not isinstance(images, dict):
+        return None
+    written: dict[str, str | None] = {
+        f"{LABEL_MAP_DIR}/{split}_label_map.json": None for split in CHANNELS
+    }
+    for base, entry in images.items():
+        split = entry.get("split") if isinstance(entry, dict) else None
+        if split in CHANNELS:
+            written[f"{split}/{base}.jpg"] = None
+            written[f"{CHANNELS[split]}/{base}.png"] = None
+    return written
+
+
+def _file_sha256(path: Path) -> str | None:
+    try:
+        return sha256_hex(read_regular_file(path))
+    except ObjlenError:
+        return None
+
+
+def foreign_files(out_dir: str | Path) -> list[str]:
+    """What in an earlier export folder objlen did not write there.
+
+    objlen's files are the manifest, the four channel folders and
+    ``label_map/``, and each file the manifest lists, with the SHA-256 it
+    had when written (an export from before the hashes were kept is matched
+    by names). Anything else — another file or folder, a link, a file the
+    user changed — is foreign: an export never deletes it.
+
+    Returns:
+        The foreign paths, relative to ``out_dir``, sorted (every file, when
+        the manifest is unreadable).
+    """
+    root = Path(out_dir)
+    written = _manifest_files(root) or {}
+    folders = {*CHANNELS, *CHANNELS.values(), LABEL_MAP_DIR}
+    foreign: list[str] = []
+
+    def unreadable(error: OSError) -> None:
+        foreign.append(os.path.relpath(error.filename, root) if error.filename else ".")
+
+    for folder, subfolders, files in os.walk(root, onerror=unreadable):
+        relative = Path(folder).relative_to(root)
+        for name in sorted(subfolders):
+            path = relative / name
+            if path.as_posix() not in folders or (root / path).is_symlink():
+                foreign.append(path.as_posix())
+        subfolders[:] = [n for n in subfolders if (relative / n).as_posix() in folders]
+        for name in sorted(files):
+            key = (relative / name).as_posix()
+            if key == MANIFEST and not (root / key).is_symlink():
+                continue
+            full = root / key
+            ours = key in written and stat.S_ISREG(full.lstat().st_mode)
+            if not ours or (written[key] is not None and _file_sha256(full) != written[key]):
+                foreign.append(key)
+    return sorted(foreign)
 
 
 def _export_one(
     store: Store, row: SavedMeasurement, split: str, root: Path, classes: ClassIds
 ) -> ExportedImage:
-    data = store.image_path(row).read_bytes()
+    if not is_sha256(row.image_sha256):  # _usable_rows skips these; never a path
+        raise StoreError(f"measurement {row.id}: its photo hash is not a SHA-256")
+    data = read_regular_file(store.image_path(row), what=f"photo of {row.image_name}")
     jpeg, size, reencoded = training_jpeg(data, row.image_name)
     mask, notes = load_mask(store.mask_path(row), size, name=f"mask of {row.image_name}")
     labels = training_labels(mask, classes)
@@ -384,6 +505,7 @@ def export_dataset(
         for split in CHANNELS:
             (build / LABEL_MAP_DIR / f"{split}_label_map.json").write_text(label_map)
         manifest = _manifest(images, num_classes, classes, validation_fraction, seed)
+        manifest["files"] = _written_files(build)
         (build / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         _swap_into_place(build, out)
     except BaseException:
@@ -426,12 +548,23 @@ def _manifest(
     }
 
 
+def _written_files(build: Path) -> dict[str, str]:
+    """Every file of the export being built, relative path -> SHA-256: the
+    manifest's record of what objlen wrote (and may replace next time)."""
+    return {
+        path.relative_to(build).as_posix(): sha256_hex(path.read_bytes())
+        for path in sorted(build.rglob("*"))
+        if path.is_file()
+    }
+
+
 def _swap_into_place(build: Path, out: Path) -> None:
-    """Rename ``build`` to ``out``; an earlier export there is removed after."""
+    """Rename ``build`` to ``out``; an earlier export there is removed after
+    (it was checked by :func:`_target_dir` to hold only objlen's files)."""
     old = None
     if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        shutil.rmtree(old, ignore_errors=True)
+        old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+        old.rmdir()
         out.rename(old)
     build.rename(out)
     if old is not None:
@@ -461,12 +594,21 @@ class Problem:
 def _read_label_map(path: Path, root: Path, problems: list[Problem]) -> dict[str, Any]:
     """The label map at ``path`` (default ``scale 1`` when absent or broken)."""
     name = str(path.relative_to(root))
-    if not path.exists():
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return {"scale": 1}
+    except OSError as error:
+        problems.append(Problem(name, "unreadable", f"cannot be read ({error.strerror})"))
         return {"scale": 1}
     try:
-        content = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        problems.append(Problem(name, "label_map", f"not readable JSON: {error}"))
+        content = json.loads(read_regular_file(path, what=name).decode("utf-8"))
+    except ObjlenError as error:
+        problems.append(Problem(name, "unreadable", str(error).removeprefix(f"{name}: ")))
+        return {"scale": 1}
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        reason = "nested too deeply" if isinstance(error, RecursionError) else error
+        problems.append(Problem(name, "label_map", f"not readable JSON: {reason}"))
         return {"scale": 1}
     if isinstance(content, Mapping) and "map" in content:
         mapping = content["map"]
@@ -483,7 +625,7 @@ def _read_label_map(path: Path, root: Path, problems: list[Problem]) -> dict[str
     if isinstance(content, Mapping) and "scale" in content:
         try:
             scale = float(content["scale"])
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             scale = float("nan")
         if not (math.isfinite(scale) and scale >= 1):
             problems.append(Problem(name, "label_map", '"scale" must be a number >= 1'))
@@ -502,12 +644,43 @@ def _label_of(value: int, label_map: Mapping[str, Any]) -> int | None:
     return math.floor(value / label_map["scale"])
 
 
+def _too_large(size: tuple[int, int]) -> bool:
+    return size[0] * size[1] > MAX_PIXELS
+
+
+def _too_large_problem(name: str, what: str) -> Problem:
+    return Problem(
+        name,
+        "too_large",
+        f"{what} too many pixels to decode safely (limit {MAX_PIXELS / 1e6:.0f} "
+        "megapixels); scale it down",
+    )
+
+
+def _open_picture(path: Path, name: str) -> Image.Image:
+    """Open a picture of the dataset lazily: a regular file only, Pillow's
+    decompression-bomb warning silenced (the callers apply objlen's limit)."""
+    stream = open_regular_file(path, what=name)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            picture = Image.open(stream)
+    except BaseException:
+        stream.close()
+        raise
+    picture._exclusive_fp = True  # closing the picture closes the file
+    return picture
+
+
 def _check_image(path: Path, name: str, problems: list[Problem]) -> tuple[int, int] | None:
     if path.suffix.lower() not in (".jpg", ".jpeg"):
         problems.append(Problem(name, "not_jpeg_name", "image channels hold .jpg files only"))
         return None
     try:
-        with Image.open(path) as picture:
+        with _open_picture(path, name) as picture:
+            if _too_large(picture.size):
+                problems.append(_too_large_problem(name, "{}x{}: ".format(*picture.size)))
+                return None
             if picture.format != "JPEG":
                 problems.append(
                     Problem(name, "not_jpeg", f"named .jpg but is {picture.format}; save as JPEG")
@@ -526,6 +699,12 @@ def _check_image(path: Path, name: str, problems: list[Problem]) -> tuple[int, i
             picture.draft("RGB", (max(1, size[0] // 8), max(1, size[1] // 8)))
             picture.load()
             return size
+    except Image.DecompressionBombError:
+        problems.append(_too_large_problem(name, "its header claims"))
+        return None
+    except ObjlenError as error:
+        problems.append(Problem(name, "unreadable", str(error).removeprefix(f"{name}: ")))
+        return None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         problems.append(Problem(name, "unreadable", "not a readable image (corrupt or truncated)"))
         return None
@@ -543,7 +722,10 @@ def _check_annotation(
         problems.append(Problem(name, "not_png_name", "annotation channels hold .png files only"))
         return
     try:
-        with Image.open(path) as picture:
+        with _open_picture(path, name) as picture:
+            if _too_large(picture.size):
+                problems.append(_too_large_problem(name, "{}x{}: ".format(*picture.size)))
+                return
             if picture.format != "PNG":
                 problems.append(Problem(name, "not_png", f"named .png but is {picture.format}"))
                 return
@@ -559,6 +741,12 @@ def _check_annotation(
                 return
             size = picture.size
             values = np.asarray(picture)
+    except Image.DecompressionBombError:
+        problems.append(_too_large_problem(name, "its header claims"))
+        return
+    except ObjlenError as error:
+        problems.append(Problem(name, "unreadable", str(error).removeprefix(f"{name}: ")))
+        return
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         problems.append(Problem(name, "unreadable", "not a readable PNG (corrupt or truncated)"))
         return
@@ -590,8 +778,8 @@ def _check_annotation(
 
 def _manifest_classes(root: Path) -> int | None:
     try:
-        value = json.loads((root / MANIFEST).read_text()).get("num_classes")
-    except (OSError, ValueError, AttributeError):
+        value = json.loads(read_regular_file(root / MANIFEST)).get("num_classes")
+    except (ObjlenError, ValueError, AttributeError, RecursionError):
         return None
     return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
 
@@ -601,10 +789,26 @@ def _channel_files(root: Path, folder: str, problems: list[Problem]) -> dict[str
     if not path.is_dir():
         problems.append(Problem(folder, "missing_channel", "the channel folder is missing"))
         return None
+    try:
+        items = sorted(path.iterdir())
+    except OSError as error:
+        problems.append(
+            Problem(folder, "unreadable", f"the folder cannot be read ({error.strerror})")
+        )
+        return None
     files: dict[str, Path] = {}
-    for item in sorted(path.iterdir()):
+    for item in items:
         if item.is_dir():
             problems.append(Problem(f"{folder}/{item.name}", "stray_file", "a folder in a channel"))
+            continue
+        if not item.is_file():
+            problems.append(
+                Problem(
+                    f"{folder}/{item.name}",
+                    "not_a_file",
+                    "not a regular file (a named pipe, device, socket or broken link)",
+                )
+            )
             continue
         if item.stem in files:
             problems.append(
@@ -641,6 +845,10 @@ def validate_dataset(dataset_dir: str | Path, *, num_classes: int | None = None)
     root = Path(dataset_dir)
     if not root.is_dir():
         return [Problem(str(root), "missing_channel", "no such folder")]
+    try:
+        os.listdir(root)
+    except OSError as error:
+        return [Problem(str(root), "unreadable", f"the folder cannot be read ({error.strerror})")]
     problems: list[Problem] = []
     classes = num_classes if num_classes is not None else _manifest_classes(root)
     for split, annotation_folder in CHANNELS.items():

@@ -19,15 +19,20 @@ outside ``folder``.
 from __future__ import annotations
 
 import importlib
+import io
 import os
+import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from PIL import Image
 
 #: Modules whose :func:`attack` rows make up the table (imported by :func:`all_attacks`).
 ATTACK_MODULES: tuple[str, ...] = ("objlen.testing.redteam",)
@@ -130,6 +135,41 @@ def run_attacks(attacks: Iterable[Attack] | None = None) -> list[Row]:
     return [run_attack(item) for item in (all_attacks() if attacks is None else attacks)]
 
 
+# ------------------------------------------------------------ hostile files
+def png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims ``width`` x ``height`` pixels (its data is
+    one grey pixel): a reader that trusts the header allocates for the claim."""
+    buffer = io.BytesIO()
+    Image.new("L", (1, 1), 128).save(buffer, format="PNG")
+    data = bytearray(buffer.getvalue())
+    start = data.index(b"IHDR")
+    data[start + 4 : start + 12] = struct.pack(">II", width, height)
+    crc = zlib.crc32(bytes(data[start : start + 17])) & 0xFFFFFFFF
+    data[start + 17 : start + 21] = struct.pack(">I", crc)
+    return bytes(data)
+
+
+def jpeg_claiming(width: int, height: int) -> bytes:
+    """A tiny JPEG whose frame header (SOF0) claims ``width`` x ``height``
+    pixels, at most 65535 each (the format's limit)."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (128, 128, 128)).save(buffer, format="JPEG")
+    data = bytearray(buffer.getvalue())
+    start = data.index(b"\xff\xc0")
+    data[start + 5 : start + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+def deep_json(depth: int) -> str:
+    """A JSON array nested ``depth`` deep: ``[[[...]]]``."""
+    return "[" * depth + "]" * depth
+
+
+def long_number_json(digits: int) -> str:
+    """A JSON label map whose ``scale`` is a whole number of ``digits`` digits."""
+    return '{"scale": ' + "9" * digits + "}"
+
+
 # ------------------------------------------------------------------- helpers
 @dataclass(frozen=True)
 class CliRun:
@@ -209,7 +249,11 @@ __all__ = [
     "Row",
     "all_attacks",
     "attack",
+    "deep_json",
+    "jpeg_claiming",
+    "long_number_json",
     "one_line_error_outcome",
+    "png_claiming",
     "run_attack",
     "run_attacks",
     "run_cli",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,26 @@ def test_delete_needs_confirmation(db):
     at.button(key="history_delete").click().run()
     assert not at.exception
     assert [row.image_name for row in store.list()] == ["bolt.jpg"]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda path: path.write_bytes(b"not an SQLite file at all\n" * 64),
+        lambda path: _wreck_a_row(path),
+    ],
+    ids=["garbage", "damaged-row"],
+)
+def test_a_damaged_database_is_one_error_not_a_traceback(db, damage):
+    _saved(db)
+    damage(db)
+    at = AppTest.from_file(PAGE, default_timeout=30).run()
+    assert not at.exception
+    assert any("cannot be shown" in error.value for error in at.error)
+
+
+def _wreck_a_row(path: Path) -> None:
+    """A row whose save time and width are not what objlen wrote."""
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE measurements SET created_at = 'soon', width = 'wide'")
+    connection.close()

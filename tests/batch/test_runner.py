@@ -417,3 +417,26 @@ def test_sizes_of_annotated_pictures_follow_the_limit(tmp_path):
     assert report.ok == 1, report.failures
     with Image.open(tmp_path / "out" / report.records[0]["annotated"]) as picture:
         assert picture.size == (200, 120)  # small photos keep their size
+
+
+def test_results_csv_neutralises_formula_names(tmp_path, monkeypatch):
+    """Photos named like spreadsheet formulas (issue #12): in ``results.csv``
+    every such cell starts with a single quote; the JSONL keeps the name."""
+    monkeypatch.chdir(tmp_path)
+    hostile = '=HYPERLINK("evil.example",A1).jpg'
+    shutil.copy(SAMPLES / "card_rectangle.jpg", tmp_path / hostile)
+    (tmp_path / "@SUM(1+1).jpg").write_bytes(b"garbage, not a photo")
+    status = cli_main(
+        ["batch", hostile, "@SUM(1+1).jpg", "--out", "out", "--reference-size", "85.6x54",
+         "--quiet", "--no-annotate"]
+    )
+    assert status == 1  # the garbage fails, alone
+    rows = {r["sha256"]: r for r in read_csv(tmp_path / "out" / RESULTS_CSV)}
+    names = sorted(r["name"] for r in rows.values())
+    assert names == ["'" + hostile, "'@SUM(1+1).jpg"]
+    failed = next(r for r in rows.values() if r["status"] != "ok")
+    assert not failed["message"].startswith(("=", "+", "-", "@"))
+    assert {r["name"] for r in read_jsonl(tmp_path / "out" / RESULTS_JSONL)} == {
+        hostile,
+        "@SUM(1+1).jpg",
+    }

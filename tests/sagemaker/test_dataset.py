@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +31,14 @@ from objlen.sagemaker.dataset import (
     validate_dataset,
 )
 from objlen.store import Store
+from objlen.testing.redteam import (
+    CliRun,
+    deep_json,
+    jpeg_claiming,
+    long_number_json,
+    png_claiming,
+    run_cli,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
@@ -376,3 +386,130 @@ def test_strokes_on_a_letterboxed_canvas() -> None:
     transform = DisplayTransform.for_canvas((100, 100), (100, 100), (200, 100))
     new, _ = apply_strokes(mask, strokes, transform, ClassIds())
     assert (new[:, :50] == 1).all() and (new[:, 50:] == 0).all()
+
+
+# --------------------------------------------------------- hostile input (issue #12)
+def _cli(*args: str, prefix: tuple[str, ...] = (), timeout: float = 60) -> CliRun:
+    """``python -m objlen ARGS`` in a subprocess; a hang is killed after ``timeout``."""
+    return run_cli(args, timeout_s=timeout, prefix=prefix)
+
+
+def _without_file_permissions() -> tuple[str, ...]:
+    """A prefix that runs a command without the power to ignore file permissions
+    (root drops CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH with setpriv)."""
+    if os.geteuid() != 0:
+        return ()
+    if shutil.which("setpriv") is None:
+        pytest.skip("root without setpriv cannot be denied a folder")
+    return ("setpriv", "--inh-caps=-dac_override,-dac_read_search",
+            "--bounding-set=-dac_override,-dac_read_search")
+
+
+def test_a_crafted_photo_hash_writes_nothing_outside_the_export(tmp_path: Path) -> None:
+    store = Store(tmp_path / "a" / "history" / "objlen.sqlite3")
+    for name in PLAIN_JPEGS[:2]:
+        _save(store, f"{name}.jpg", (SAMPLES / f"{name}.jpg").read_bytes(), _mask(name))
+    crafted = _save(
+        store, "crafted.jpg", (SAMPLES / "card_ellipse.jpg").read_bytes(), _mask("card_ellipse")
+    )
+    with sqlite3.connect(store.path) as connection:
+        connection.execute(
+            "UPDATE measurements SET image_sha256 = ? WHERE id = ?", ("../../../x/ab", crafted)
+        )
+    connection.close()
+    (tmp_path / "x").mkdir()  # where ../../../x/ab.jpg would land from the build folder
+    (tmp_path / "a" / "x").mkdir()
+
+    report = export_dataset(store, tmp_path / "a" / "out" / "ds", classes=ClassIds())
+
+    assert [row_id for row_id, _ in report.skipped] == [crafted]
+    assert "SHA-256" in report.skipped[0][1]
+    assert len(report.images) == 2
+    written = {p for p in tmp_path.rglob("*") if p.is_file()}
+    outside = {p for p in written if tmp_path / "a" / "out" / "ds" not in p.parents}
+    assert {p.relative_to(tmp_path).as_posix() for p in outside} <= {
+        p.relative_to(tmp_path).as_posix() for p in (tmp_path / "a" / "history").rglob("*")
+    } | {"a/history/objlen.sqlite3"}
+    assert not list((tmp_path / "x").iterdir()) and not list((tmp_path / "a" / "x").iterdir())
+
+
+def test_reexport_never_deletes_what_objlen_did_not_write(store: Store, tmp_path: Path) -> None:
+    out = tmp_path / "dataset"
+    export_dataset(store, out, classes=ClassIds())
+    export_dataset(store, out, classes=ClassIds())  # an untouched export is replaced
+    notes = out / "train" / "my_notes.txt"
+    notes.write_text("the user's own notes")
+    (out / "README.md").write_text("mine")
+
+    with pytest.raises(ParameterError, match="did not write") as refused:
+        export_dataset(store, out, classes=ClassIds())
+
+    assert "README.md" in str(refused.value) and "train/my_notes.txt" in str(refused.value)
+    assert notes.read_text() == "the user's own notes"
+    assert (out / "README.md").read_text() == "mine"
+    notes.unlink()
+    (out / "README.md").unlink()
+    victim = next((out / "validation").glob("*.jpg"))
+    victim.write_bytes(b"the user replaced this photo with their own")
+    with pytest.raises(ParameterError, match=victim.name):
+        export_dataset(store, out, classes=ClassIds())
+    assert victim.read_bytes() == b"the user replaced this photo with their own"
+
+
+def test_reexport_over_an_export_without_file_hashes_goes_by_names(
+    store: Store, tmp_path: Path
+) -> None:
+    out = tmp_path / "dataset"
+    export_dataset(store, out, classes=ClassIds())
+    manifest = json.loads((out / MANIFEST).read_text())
+    del manifest["files"]  # as objlen wrote it before it kept the hashes
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    export_dataset(store, out, classes=ClassIds())
+    assert "files" in json.loads((out / MANIFEST).read_text())
+    (out / "label_map" / "extra.json").write_text("{}")
+    with pytest.raises(ParameterError, match=r"extra\.json"):
+        export_dataset(store, out, classes=ClassIds())
+
+
+def test_fifos_in_a_dataset_are_problems_not_hangs(exported: Path) -> None:
+    os.mkfifo(exported / "train" / "pipe.jpg")
+    os.mkfifo(exported / "train_annotation" / "pipe.png")
+    (exported / "label_map" / "train_label_map.json").unlink()
+    os.mkfifo(exported / "label_map" / "train_label_map.json")
+    (exported / MANIFEST).unlink()
+    os.mkfifo(exported / MANIFEST)
+
+    done = _cli("dataset", "validate", str(exported), timeout=60)
+
+    assert not done.timed_out, "dataset validate hung on a named pipe"
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "train/pipe.jpg: [not_a_file]" in done.stdout
+    assert "train_annotation/pipe.png: [not_a_file]" in done.stdout
+    assert "label_map/train_label_map.json: [unreadable]" in done.stdout
+
+
+def test_header_bombs_and_hostile_label_maps_are_problems(exported: Path) -> None:
+    image = next((exported / "train").glob("*.jpg"))
+    image.write_bytes(jpeg_claiming(65535, 65535))
+    annotation = next((exported / "validation_annotation").glob("*.png"))
+    annotation.write_bytes(png_claiming(100_000, 100_000))
+    (exported / "label_map" / "train_label_map.json").write_text(long_number_json(5000))
+    (exported / "label_map" / "validation_label_map.json").write_text(deep_json(100_000))
+
+    problems = {(p.file, p.kind): p.message for p in validate_dataset(exported)}
+
+    assert (f"train/{image.name}", "too_large") in problems
+    assert (f"validation_annotation/{annotation.name}", "too_large") in problems
+    assert ("label_map/train_label_map.json", "label_map") in problems
+    assert "nested too deeply" in problems[("label_map/validation_label_map.json", "label_map")]
+
+
+def test_an_unreadable_channel_folder_is_a_problem_not_a_traceback(exported: Path) -> None:
+    prefix = _without_file_permissions()
+    (exported / "train").chmod(0)
+    try:
+        done = _cli("dataset", "validate", str(exported), prefix=prefix)
+    finally:
+        (exported / "train").chmod(0o755)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "train: [unreadable]" in done.stdout
