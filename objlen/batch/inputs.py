@@ -6,6 +6,12 @@ only; each :class:`BatchInput` reads its bytes when a worker calls its
 than :data:`MAX_INPUT_BYTES` is refused when read, with an
 :class:`~objlen.errors.ImageReadError`.
 
+A zip file is opened once: its entries are read from that one open archive
+(thread-safe), so a zip of many entries costs time in proportion to their
+number. An entry that cannot be read (a bad CRC, a broken header, an
+unsupported compression, a password) is an
+:class:`~objlen.errors.ImageReadError` for that photo alone.
+
 S3 prefixes are listed and read with an S3 client of the shared
 :class:`~objlen.sagemaker.session.AwsSession` (its profile, retries and
 timeouts; no region needed), and S3's failures are told by its one
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,10 +55,13 @@ class BatchInput:
         name: unique name shown in the results: a path, ``archive.zip!entry``
             or ``s3://bucket/key``.
         read: returns the file's bytes (called in a worker thread).
+        size: the bytes ``read`` will return, when known before reading (a
+            file's size, a zip entry's declared size); ``None`` otherwise.
     """
 
     name: str
     read: Callable[[], bytes] = field(repr=False, compare=False)
+    size: int | None = field(default=None, compare=False)
 
 
 def _is_image_name(name: str) -> bool:
@@ -78,33 +88,79 @@ def _folder_inputs(folder: Path, exclude: Path | None) -> Iterator[BatchInput]:
             yield from _zip_inputs(path)
 
 
-def _read_zip_entry(archive: Path, entry: str) -> bytes:
-    with zipfile.ZipFile(archive) as zipped:
-        info = zipped.getinfo(entry)
+class _Archive:
+    """One zip file, opened once; its entries are read from it by any thread.
+
+    ``zipfile`` reads the members of one open archive safely from several
+    threads (each read seeks and reads under the archive's lock); opening the
+    archive again for every entry would parse its whole central directory
+    each time, a cost that grows with the square of the number of entries.
+    """
+
+    def __init__(self, zipped: zipfile.ZipFile, label: str) -> None:
+        self._zipped = zipped
+        self.label = label
+
+    def entries(self) -> list[zipfile.ZipInfo]:
+        """Image entries, sorted by name; hidden and ``__MACOSX`` ones skipped."""
+        return sorted(
+            (
+                info
+                for info in self._zipped.infolist()
+                if not info.is_dir()
+                and _is_image_name(info.filename)
+                and not any(p.startswith((".", "__MACOSX")) for p in info.filename.split("/"))
+            ),
+            key=lambda info: info.filename,
+        )
+
+    def read(self, info: zipfile.ZipInfo) -> bytes:
+        """The entry's bytes.
+
+        Raises:
+            ImageReadError: larger than :data:`MAX_INPUT_BYTES`, or it cannot be
+                read (bad CRC, broken header, encrypted, unknown compression).
+        """
+        name = f"{self.label}!{info.filename}"
         if info.file_size > MAX_INPUT_BYTES:
-            raise ImageReadError(f"{archive}!{entry}: too large for a photo")
-        return zipped.read(info)
+            raise ImageReadError(f"{name}: {info.file_size / 1e6:.0f} MB is too large for a photo")
+        try:
+            return self._zipped.read(info)
+        except zipfile.BadZipFile as error:
+            reason = "its CRC does not match" if "CRC" in str(error) else "its header is broken"
+            raise ImageReadError(f"{name}: the zip entry is corrupt ({reason})") from error
+        except (zlib.error, EOFError) as error:
+            raise ImageReadError(f"{name}: the zip entry is corrupt (cannot inflate it)") from error
+        except NotImplementedError as error:
+            raise ImageReadError(
+                f"{name}: the zip entry uses an unsupported compression"
+            ) from error
+        except RuntimeError as error:  # zipfile: "File ... is encrypted, password required"
+            raise ImageReadError(f"{name}: the zip entry is encrypted") from error
+        except OSError as error:
+            raise ImageReadError(
+                f"{name}: cannot read the zip file ({error.strerror or error})"
+            ) from error
 
-
-def _zip_entries(zipped: zipfile.ZipFile) -> list[str]:
-    """Image entries of a zip file, sorted; hidden and ``__MACOSX`` ones skipped."""
-    return sorted(
-        info.filename
-        for info in zipped.infolist()
-        if not info.is_dir()
-        and _is_image_name(info.filename)
-        and not any(p.startswith((".", "__MACOSX")) for p in info.filename.split("/"))
-    )
+    def inputs(self) -> list[BatchInput]:
+        """A :class:`BatchInput` per image entry, all reading from this open archive."""
+        return [
+            BatchInput(
+                f"{self.label}!{info.filename}",
+                lambda info=info: self.read(info),
+                size=info.file_size,
+            )
+            for info in self.entries()
+        ]
 
 
 def _zip_inputs(archive: Path) -> Iterator[BatchInput]:
+    """The image entries of the zip file ``archive``, read from one open archive."""
     try:
-        with zipfile.ZipFile(archive) as zipped:
-            entries = _zip_entries(zipped)
+        zipped = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as error:
         raise BatchError(f"{archive}: not a readable zip file ({error})") from error
-    for entry in entries:
-        yield BatchInput(f"{archive}!{entry}", lambda entry=entry: _read_zip_entry(archive, entry))
+    yield from _Archive(zipped, str(archive)).inputs()
 
 
 def _s3_client(session: AwsSession, uri: str) -> Any:
@@ -169,17 +225,10 @@ def inputs_from_uploads(files: Iterable[tuple[str, bytes]]) -> list[BatchInput]:
             found.append(BatchInput(name, lambda data=data: data))
             continue
         try:
-            with zipfile.ZipFile(io.BytesIO(data)) as zipped:
-                entries = _zip_entries(zipped)
+            zipped = zipfile.ZipFile(io.BytesIO(data))
         except zipfile.BadZipFile as error:
             raise BatchError(f"{name}: not a readable zip file ({error})") from error
-        for entry in entries:
-
-            def read(entry: str = entry, data: bytes = data) -> bytes:
-                with zipfile.ZipFile(io.BytesIO(data)) as zipped:
-                    return zipped.read(entry)
-
-            found.append(BatchInput(f"{name}!{entry}", read))
+        found += _Archive(zipped, name).inputs()
     return found
 
 

@@ -6,7 +6,10 @@ decodes, segments (with a segmenter of its own from the
 :class:`SegmenterPool`), measures, writes the annotated PNG and appends the
 photo's record to the journal, in that order. A photo that cannot be read,
 segmented or measured raises nothing: it gets an ``error`` record with a
-message for the operator.
+message for the operator (any URL in it without its user-info and query,
+:func:`objlen.redact.redact_url`). From before it is decoded until its
+annotated PNG is written, a photo holds its decoded size from the run's
+:class:`~objlen.batch.budget.MemoryBudget`.
 """
 
 from __future__ import annotations
@@ -15,13 +18,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from objlen.batch.budget import MemoryBudget, photo_cost
 from objlen.batch.inputs import BatchInput
-from objlen.batch.journal import Journal
+from objlen.batch.journal import Journal, disk_full_error, is_disk_full
 from objlen.batch.ledger import Ledger
 from objlen.batch.results import ANNOTATED_DIR, annotated_name
 from objlen.classes import ClassIds
@@ -31,6 +35,7 @@ from objlen.files import write_atomically
 from objlen.imageio import encode_png, load_image, sha256_hex
 from objlen.measure import measure
 from objlen.options import MeasureOptions
+from objlen.redact import redact_url
 from objlen.segment.base import Segmenter, segment_photo
 
 logger = logging.getLogger(__name__)
@@ -100,6 +105,7 @@ class PhotoJob:
         ledger: which photos are finished or in flight.
         annotate: write the annotated PNGs.
         annotate_max_side: longest side of an annotated PNG, pixels.
+        budget: the memory the photos in flight may take at once.
     """
 
     options: MeasureOptions
@@ -110,6 +116,7 @@ class PhotoJob:
     ledger: Ledger
     annotate: bool
     annotate_max_side: int
+    budget: MemoryBudget = field(default_factory=MemoryBudget)
 
 
 def _record(name: str, digest: str | None, job: PhotoJob, **values: Any) -> dict[str, Any]:
@@ -129,9 +136,10 @@ def _error(
     name: str, digest: str | None, job: PhotoJob, error: BaseException, start: float
 ) -> dict:
     known = isinstance(error, ObjlenError)
-    message = str(error) if known else f"unexpected error: {error!r}"
+    message = redact_url(str(error) if known else f"unexpected error: {error!r}")
     if not known:
-        logger.exception("batch: %s failed unexpectedly", name, exc_info=error)
+        logger.error("batch: %s failed unexpectedly: %s", name, message)
+        logger.debug("batch: the traceback of %s", name, exc_info=error)
     return _record(
         name,
         digest,
@@ -145,7 +153,14 @@ def _error(
 
 
 def _measure_photo(name: str, data: bytes, digest: str, job: PhotoJob) -> dict[str, Any]:
-    """Decode, segment, measure and annotate one photo; return its ok record."""
+    """Decode, segment, measure and annotate one photo, holding its decoded
+    size from the run's memory budget; return its ok record."""
+    with job.budget.hold(photo_cost(data)):
+        return _measure_decoded(name, data, digest, job)
+
+
+def _measure_decoded(name: str, data: bytes, digest: str, job: PhotoJob) -> dict[str, Any]:
+    """The body of :func:`_measure_photo`, within the memory budget."""
     start = time.perf_counter()
     image = load_image(data, name=name)
     segmenter = job.pool.acquire()
@@ -220,6 +235,8 @@ def process_photo(item: BatchInput, job: PhotoJob) -> tuple[str, dict[str, Any]]
         try:
             record = _measure_photo(item.name, data, digest, job)
         except Exception as error:
+            if is_disk_full(error):  # not the photo's fault: the batch stops
+                raise disk_full_error(job.out_dir / ANNOTATED_DIR / item.name) from error
             record = _error(item.name, digest, job, error, start)
         del data
         job.journal.append(record)

@@ -16,8 +16,14 @@ Promises:
   (names only) and read one by one as slots free up, so memory holds at most
   ``concurrency`` decoded photos. Segmenter calls run in a thread pool of that
   size, each thread with a segmenter of its own.
+* **Bounded memory.** Before a photo is decoded, its decoded size (read
+  from its header) is held from a :class:`~objlen.batch.budget.MemoryBudget`
+  of ``memory_budget_bytes``: photos wait while the others hold too much, and
+  one larger than the whole budget runs alone.
 * **Failures do not stop the batch.** A photo that cannot be read, segmented
-  or measured gets an ``error`` record with a message for the operator.
+  or measured gets an ``error`` record with a message for the operator. A
+  full disk does stop it, with a :class:`~objlen.batch.journal.DiskFullError`
+  that says to free space and run again.
 * **Resumable and crash-safe.** A record is appended to the journal with one
   write, then flushed and fsync'ed, after the photo's annotated PNG is in
   place (written to a temporary file and renamed). A run that is killed loses
@@ -55,8 +61,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from objlen.batch.budget import DEFAULT_MEMORY_BUDGET_BYTES, MemoryBudget
 from objlen.batch.inputs import BatchError, BatchInput, expand_inputs
-from objlen.batch.journal import Journal
+from objlen.batch.journal import DiskFullError, Journal, disk_full_error, is_disk_full
 from objlen.batch.ledger import Ledger, options_key
 from objlen.batch.photo import PhotoJob, SegmenterFactory, SegmenterPool, process_photo
 from objlen.batch.results import ANNOTATED_DIR, RESULTS_CSV, RESULTS_JSONL, csv_text
@@ -71,8 +78,20 @@ LOCK_FILE = ".objlen-batch.lock"
 @contextlib.contextmanager
 def _exclusive(out: Path) -> Iterator[None]:
     """Hold ``out``'s lock file for the run (released by the OS if the process
-    dies), and clear the temporary files a killed run left behind."""
-    with open(out / LOCK_FILE, "a+b") as lock:
+    dies), and clear the temporary files a killed run left behind.
+
+    Raises:
+        BatchError: the lock file cannot be created (a read-only or special
+            folder such as ``/proc``), or another run holds it.
+    """
+    try:
+        lock_file = open(out / LOCK_FILE, "a+b")  # noqa: SIM115 - closed by the with below
+    except OSError as error:
+        raise BatchError(
+            f"cannot write into the results folder {out} ({error.strerror or error}); "
+            "choose a folder you can write to"
+        ) from error
+    with lock_file as lock:
         try:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as error:
@@ -152,6 +171,7 @@ def run_batch(
     annotate: bool = True,
     annotate_max_side: int = 1600,
     retry_errors: bool = True,
+    memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET_BYTES,
 ) -> BatchReport:
     """Measure every photo of ``inputs``; write the results into ``out_dir``.
 
@@ -172,21 +192,27 @@ def run_batch(
         annotate_max_side: longest side of an annotated PNG, pixels.
         retry_errors: re-try photos that failed in an earlier run (except
             unreadable photos, which fail the same way every time).
+        memory_budget_bytes: memory the photos in flight may take at once,
+            by their decoded size (:mod:`objlen.batch.budget`).
 
     Returns:
         A :class:`BatchReport`; failures are in it, not raised.
 
     Raises:
-        ParameterError: invalid options or concurrency.
-        BatchError: an input is missing or cannot be listed; no photos.
+        ParameterError: invalid options, concurrency or memory budget.
+        BatchError: an input is missing or cannot be listed; no photos; the
+            results folder is a file or cannot be written.
+        DiskFullError: the disk filled up (run again once there is space).
     """
     options = options.validated()
     if concurrency < 1:
         raise ParameterError(f"concurrency must be at least 1; got {concurrency}")
     if annotate_max_side < 64:
         raise ParameterError("annotate_max_side must be at least 64 pixels")
+    if memory_budget_bytes < 1:
+        raise ParameterError("the memory budget must be at least 1 byte")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    _make_folder(out)
     items = expand_inputs(inputs, exclude=out, s3_endpoint_url=s3_endpoint_url)
     with _exclusive(out):
         return _run(
@@ -199,7 +225,55 @@ def run_batch(
             annotate,
             annotate_max_side,
             retry_errors,
+            MemoryBudget(memory_budget_bytes),
         )
+
+
+def _make_folder(out: Path) -> None:
+    """Create the results folder ``out`` (and its parents).
+
+    Raises:
+        BatchError: ``out`` (or a parent) is a file, or cannot be created.
+        DiskFullError: there is no space to create it.
+    """
+    if out.exists() and not out.is_dir():
+        raise BatchError(f"the results folder {out} is a file, not a folder; choose a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        if is_disk_full(error):
+            raise disk_full_error(out) from error
+        if isinstance(error, FileExistsError | NotADirectoryError):
+            reason = "a part of its path is a file, not a folder"
+        else:
+            reason = error.strerror or str(error)
+        raise BatchError(
+            f"cannot create the results folder {out} ({reason}); choose a folder you can write to"
+        ) from error
+
+
+def _finish(
+    journal: Journal, order: list[str], out: Path, *, failing: bool
+) -> list[dict[str, Any]]:
+    """Compact the journal and rebuild ``results.csv``; return the records.
+
+    When the disk is full and the run is already ``failing`` (an exception on
+    its way out), the journal is left as it is (whole records, only more of
+    them) and nothing is raised here, so that exception goes on; otherwise a
+    full disk raises :class:`~objlen.batch.journal.DiskFullError`.
+    """
+    try:
+        records = journal.compact(order)
+        write_atomically(out / RESULTS_CSV, csv_text(records).encode())
+    except (DiskFullError, OSError) as error:
+        if not (isinstance(error, DiskFullError) or is_disk_full(error)):
+            raise
+        if failing:
+            return journal.latest(order)
+        if isinstance(error, DiskFullError):
+            raise
+        raise disk_full_error(out / RESULTS_CSV) from error
+    return records
 
 
 def _run(
@@ -212,6 +286,7 @@ def _run(
     annotate: bool,
     annotate_max_side: int,
     retry_errors: bool,
+    budget: MemoryBudget,
 ) -> BatchReport:
     """The body of :func:`run_batch`, with the folder's lock held."""
     pool = SegmenterPool(segmenter_factory)
@@ -226,6 +301,7 @@ def _run(
         ledger=Ledger(journal, key, retry_errors),
         annotate=annotate,
         annotate_max_side=annotate_max_side,
+        budget=budget,
     )
     counts = {"ok": 0, "error": 0, "resumed": 0, "done": 0}
     start = time.perf_counter()
@@ -245,6 +321,7 @@ def _run(
             )
 
     order = [item.name for item in items]
+    failing = False
     try:
         report()
         with ThreadPoolExecutor(concurrency, thread_name_prefix="objlen-batch") as executor:
@@ -269,9 +346,11 @@ def _run(
                 for future in pending:
                     future.cancel()
                 raise
+    except BaseException:
+        failing = True
+        raise
     finally:
-        records = journal.compact(order)
-        write_atomically(out / RESULTS_CSV, csv_text(records).encode())
+        records = _finish(journal, order, out, failing=failing)
     wanted = set(order)
     mine = tuple(r for r in records if r["name"] in wanted)
     ok = sum(1 for r in mine if r["status"] == "ok")

@@ -18,11 +18,13 @@ by ``objlen.cli.main.main`` without a traceback).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from objlen.batch.budget import DEFAULT_MEMORY_BUDGET_BYTES
 from objlen.batch.photo import SegmenterFactory, segmenter_factory_for
 from objlen.batch.runner import BatchProgress, run_batch
 from objlen.classes import ClassIds
@@ -91,6 +93,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
         progress=None if args.quiet else ProgressLine(sys.stderr),
         s3_endpoint_url=args.s3_endpoint_url,
         annotate=not args.no_annotate,
+        memory_budget_bytes=_memory_budget_bytes(args.max_memory_mb),
     )
     for name, message in report.failures:
         print(f"objlen: failed: {name}: {message}", file=sys.stderr)
@@ -99,6 +102,17 @@ def run_batch_command(args: argparse.Namespace) -> int:
         f"({report.resumed} already done); results in {report.results_csv}"
     )
     return EXIT_FAILURES if report.failed else 0
+
+
+def _memory_budget_bytes(megabytes: float) -> int:
+    """``--max-memory-mb`` in bytes.
+
+    Raises:
+        ParameterError: not a number within 64..1,000,000 MB.
+    """
+    if not (math.isfinite(megabytes) and 64 <= megabytes <= 1_000_000):
+        raise ParameterError("--max-memory-mb must be a number of megabytes within 64..1000000")
+    return int(megabytes * 1024 * 1024)
 
 
 def _add_batch_parser(commands: argparse._SubParsersAction) -> None:
@@ -116,6 +130,14 @@ def _add_batch_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--s3-endpoint-url", help="S3 endpoint instead of AWS's")
     parser.add_argument("--no-annotate", action="store_true", help="write no annotated PNGs")
+    parser.add_argument(
+        "--max-memory-mb",
+        type=float,
+        default=DEFAULT_MEMORY_BUDGET_BYTES / 1024 / 1024,
+        metavar="MB",
+        help="memory the photos in flight may take at once, by their decoded size; a "
+        f"larger photo runs alone (default {DEFAULT_MEMORY_BUDGET_BYTES // 1024 // 1024})",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     add_measure_options(parser)
     add_segmenter_options(parser)

@@ -23,6 +23,25 @@ For tests, :class:`Faults` makes the next requests slow, fail (500, 503,
 ModelError, throttling, model not ready) or answer a broken mask; every
 request is recorded in :attr:`EndpointServer.log`.
 
+Under load and against hostile clients (:class:`ServerLimits`):
+
+* the listen backlog is :data:`LISTEN_BACKLOG` (the kernel caps it at
+  ``net.core.somaxconn``), so a burst of clients waits to be accepted
+  instead of being reset;
+* a client has ``client_timeout_s`` (default 30 s) to send a whole request,
+  headers and body, and an idle kept-alive connection as long; past it the
+  connection is cut (a body shorter than its ``Content-Length``, half-sent
+  headers, a client that never reads its answer);
+* at most ``max_connections`` connections are served at once (one thread
+  each); more wait in the listen queue;
+* at most ``max_in_flight`` requests are read or processed at once; past it a
+  request is answered 429 ``ThrottlingException`` (as SageMaker answers past
+  an endpoint's capacity) without its body being kept;
+* a photo is refused by its pixel count, read from its header before it is
+  decoded (``max_pixels``, default 24 megapixels), and photos are decoded,
+  segmented and encoded one at a time: memory stays within about
+  ``max_in_flight`` bodies of at most 6 MiB plus one photo at the limit.
+
 The server listens on 127.0.0.1 unless told otherwise and checks no
 credentials: do not expose it to a network.
 """
@@ -30,14 +49,18 @@ credentials: do not expose it to a network.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import ipaddress
 import json
 import logging
+import math
+import socket
 import sys
 import threading
 import time
 import uuid
+import warnings
 from collections import deque
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -62,6 +85,12 @@ SERVICE_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024
 _DRAIN_LIMIT_BYTES = 64 * 1024 * 1024
 #: Account id shown in messages, as the real service shows the caller's.
 LOCAL_ACCOUNT_ID = "000000000000"
+#: Connections the kernel queues before they are accepted (capped by ``somaxconn``).
+LISTEN_BACKLOG = 1024
+#: Longest simulated model time ``--latency`` takes, in seconds.
+MAX_LATENCY_S = 600.0
+#: Chunk in which a refused body is read and thrown away, in bytes.
+_DRAIN_CHUNK_BYTES = 64 * 1024
 
 _IMAGE_TYPES = ("image/jpeg", "image/png", "application/x-image")
 _PROBABILITY_TYPES = (RECORDIO_PROTOBUF, PROTOBUF)
@@ -256,6 +285,83 @@ class _Stopped(Exception):
     """The server is stopping while a request waits."""
 
 
+class _ClientGone(Exception):
+    """The client stopped sending before its request was whole (or was cut)."""
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    """What one client, and all of them together, may take from the server.
+
+    Attributes:
+        client_timeout_s: seconds a client has to send one whole request
+            (headers and body) and to take its answer; also how long an idle
+            kept-alive connection stays open. Past it the connection is cut.
+        max_connections: connections served at once (a thread each); more
+            wait in the listen queue.
+        max_in_flight: requests read or processed at once; past it a request
+            is answered 429 ``ThrottlingException``.
+        max_pixels: largest photo, in pixels (width x height), read from its
+            header before it is decoded; larger ones get a ``ModelError``
+            with original status 413.
+    """
+
+    client_timeout_s: float = 30.0
+    max_connections: int = 256
+    max_in_flight: int = 16
+    max_pixels: int = 24_000_000
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.client_timeout_s) and self.client_timeout_s > 0):
+            raise ValueError("client_timeout_s must be a positive number of seconds")
+        if self.max_connections < 1 or self.max_in_flight < 1 or self.max_pixels < 1:
+            raise ValueError("max_connections, max_in_flight and max_pixels must be at least 1")
+
+
+class _Watchdog:
+    """Cuts connections whose request is not in by its deadline.
+
+    One thread for the whole server: it wakes every ``period_s`` and shuts
+    down (``SHUT_RDWR``) every socket whose deadline passed, which ends the
+    handler's blocked read with end-of-file.
+    """
+
+    def __init__(self, period_s: float = 0.1) -> None:
+        self._period_s = period_s
+        self._lock = threading.Lock()
+        self._deadlines: dict[socket.socket, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="objlen-watchdog", daemon=True)
+        self._thread.start()
+
+    def arm(self, connection: socket.socket, seconds: float) -> None:
+        """Cut ``connection`` unless :meth:`disarm` is called within ``seconds``."""
+        with self._lock:
+            self._deadlines[connection] = time.monotonic() + seconds
+
+    def disarm(self, connection: socket.socket) -> None:
+        """Forget ``connection``'s deadline."""
+        with self._lock:
+            self._deadlines.pop(connection, None)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._period_s):
+            now = time.monotonic()
+            with self._lock:
+                late = [c for c, deadline in self._deadlines.items() if deadline <= now]
+                for connection in late:
+                    del self._deadlines[connection]
+            for connection in late:
+                with contextlib.suppress(OSError):  # already closed by its handler
+                    connection.shutdown(socket.SHUT_RDWR)
+                logger.info("cut a client that did not send its request in time")
+
+    def stop(self) -> None:
+        """Stop the thread."""
+        self._stop.set()
+        self._thread.join(timeout=2)
+
+
 class EndpointServer(ThreadingHTTPServer):
     """The server; build it with :func:`make_server`.
 
@@ -267,9 +373,11 @@ class EndpointServer(ThreadingHTTPServer):
         log: the :class:`InvocationLog`.
         endpoint_names: names served on the runtime API (``None``: any).
         max_payload_bytes: largest request body accepted.
+        limits: the :class:`ServerLimits`.
     """
 
     daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
 
     def __init__(
         self,
@@ -281,7 +389,9 @@ class EndpointServer(ThreadingHTTPServer):
         faults: Faults,
         endpoint_names: Collection[str] | None,
         max_payload_bytes: int,
+        limits: ServerLimits | None = None,
     ) -> None:
+        self.limits = limits or ServerLimits()
         super().__init__(address, _Handler)
         self.segmenter = segmenter
         self.classes = classes
@@ -291,7 +401,11 @@ class EndpointServer(ThreadingHTTPServer):
         self.endpoint_names = None if endpoint_names is None else frozenset(endpoint_names)
         self.max_payload_bytes = max_payload_bytes
         self.stopping = threading.Event()
+        # One photo at a time is decoded, segmented and encoded: memory holds one.
         self.segment_lock = threading.Lock()
+        self.watchdog = _Watchdog()
+        self._connections = threading.BoundedSemaphore(self.limits.max_connections)
+        self.in_flight = threading.BoundedSemaphore(self.limits.max_in_flight)
         self._thread: threading.Thread | None = None
 
     @property
@@ -318,6 +432,40 @@ class EndpointServer(ThreadingHTTPServer):
             self._thread = None
         self.server_close()
 
+    def server_close(self) -> None:
+        """Close the listening socket and stop the watchdog."""
+        super().server_close()
+        self.watchdog.stop()
+
+    def process_request(self, request: socket.socket, client_address: object) -> None:  # type: ignore[override]
+        """Serve ``request`` in a thread once fewer than ``max_connections`` are
+        served (until then it waits here, and later clients in the listen queue)."""
+        while not self._connections.acquire(timeout=0.2):
+            if self.stopping.is_set():
+                self.shutdown_request(request)
+                return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._connections.release()
+            raise
+
+    def process_request_thread(self, request: socket.socket, client_address: object) -> None:  # type: ignore[override]
+        """One connection's thread; frees its place when done."""
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.watchdog.disarm(request)
+            self._connections.release()
+
+    def handle_error(self, request: object, client_address: object) -> None:  # type: ignore[override]
+        """One log line for a client that went away; the traceback for a bug."""
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError):
+            logger.info("%s: connection ended: %s", client_address, error)
+        else:
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
@@ -339,9 +487,34 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         logger.info("%s %s", self.address_string(), format % args)
 
+    # -- the connection ------------------------------------------------------
+
+    def setup(self) -> None:
+        # Every read and write of the socket gives up after the client timeout.
+        self.timeout = self.server.limits.client_timeout_s
+        super().setup()
+
+    def handle_one_request(self) -> None:
+        # The client has client_timeout_s to send the whole request (the
+        # handler disarms the watchdog once the body is in); an idle
+        # kept-alive connection is cut after as long.
+        watchdog = self.server.watchdog
+        watchdog.arm(self.connection, self.server.limits.client_timeout_s)
+        try:
+            super().handle_one_request()
+        except (TimeoutError, ConnectionError):
+            self.close_connection = True
+        finally:
+            watchdog.disarm(self.connection)
+
+    def _request_is_in(self) -> None:
+        """The whole request was received: processing it has no deadline."""
+        self.server.watchdog.disarm(self.connection)
+
     # -- routing -------------------------------------------------------------
 
     def do_GET(self) -> None:
+        self._request_is_in()
         if urlsplit(self.path).path == "/ping":
             self._send(HTTPStatus.OK, b"", "text/plain")
         else:
@@ -355,7 +528,12 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/invocations":
             self._invocation(path, None)
         else:
-            self._read_body()
+            try:
+                self._discard_body(self._content_length())
+            except _ClientGone:
+                self.close_connection = True
+                return
+            self._request_is_in()
             self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
 
     # -- one invocation --------------------------------------------------------
@@ -368,18 +546,21 @@ class _Handler(BaseHTTPRequestHandler):
         runtime = endpoint_name is not None
         answer: tuple[bytes, str] | None = None
         failure: _Failure | None = None
+        gone = False
         try:
-            answer = self._answer(endpoint_name, request_id, length)
+            answer = self._admitted_answer(endpoint_name, request_id, length)
         except _Failure as caught:
             failure = caught
         except _Stopped:
             self.close_connection = True
+        except _ClientGone:
+            self.close_connection = gone = True
         if answer is not None:
             status, code = 200, ""
         elif failure is not None:
             status, code = failure.status, failure.code
         else:
-            status, code = 0, "ServerStopping"
+            status, code = 0, "ClientGone" if gone else "ServerStopping"
         # Recorded before answering, so a client that has its answer sees the record.
         self.server.log.append(
             Invocation(
@@ -400,10 +581,33 @@ class _Handler(BaseHTTPRequestHandler):
         elif failure is not None:
             self._send_failure(failure, request_id, runtime=runtime)
 
+    def _admitted_answer(
+        self, endpoint_name: str | None, request_id: str, length: int
+    ) -> tuple[bytes, str]:
+        """:meth:`_answer` within the bound on requests in flight; past it, 429."""
+        in_flight = self.server.in_flight
+        if not in_flight.acquire(blocking=False):
+            if self.headers.get("Transfer-Encoding") or length > _DRAIN_LIMIT_BYTES:
+                self.close_connection = True
+            else:
+                self._discard_body(length)
+            raise _Failure(
+                429,
+                "ThrottlingException",
+                f"Rate exceeded: {self.server.limits.max_in_flight} requests are in flight; "
+                "retry later",
+                container_status=429,
+            )
+        try:
+            return self._answer(endpoint_name, request_id, length)
+        finally:
+            in_flight.release()
+
     def _answer(self, endpoint_name: str | None, request_id: str, length: int) -> tuple[bytes, str]:
         """The answer body and its type, after the checks and faults; or raise."""
         server = self.server
         body = self._accept_body(request_id, length)
+        self._request_is_in()
         self._body_sha256 = sha256_hex(body)
         if endpoint_name is not None and (
             server.endpoint_names is not None and endpoint_name not in server.endpoint_names
@@ -433,7 +637,7 @@ class _Handler(BaseHTTPRequestHandler):
             if length > _DRAIN_LIMIT_BYTES:
                 self.close_connection = True
             else:
-                self._read_body()
+                self._discard_body(length)
             raise _Failure(
                 400,
                 "ValidationError",
@@ -457,27 +661,37 @@ class _Handler(BaseHTTPRequestHandler):
                 f"accept type {accept!r} is not supported; "
                 f"ask for image/png or {RECORDIO_PROTOBUF}",
             )
-        try:
-            image = load_image(body, name="request body")
-        except ImageReadError as exc:
-            raise _model_error(400, str(exc)) from exc
-        try:
-            with self.server.segment_lock:
+        max_pixels = self.server.limits.max_pixels
+        pixels = _pixel_count(body)
+        if pixels is not None and pixels > max_pixels:
+            raise _model_error(
+                413,
+                f"the photo has {pixels / 1e6:.1f} megapixels, more than this endpoint's "
+                f"limit of {max_pixels / 1e6:g}; send fewer pixels",
+            )
+        with self.server.segment_lock:  # one decoded photo in memory at a time
+            try:
+                image = load_image(body, name="request body", max_pixels=max_pixels)
+            except ImageReadError as exc:
+                raise _model_error(400, str(exc)) from exc
+            try:
                 segmentation = self.server.segmenter.segment(image)
-        except ObjlenError as exc:
-            raise _model_error(500, f"segmentation failed: {exc}") from exc
-        except Exception as exc:  # a bug in the segmenter: answer as a crashed model would
-            logger.exception("the segmenter crashed")
-            raise _model_error(500, f"the segmenter crashed: {exc!r}") from exc
-        mask = segmentation.mask
-        if mask.shape != image.shape[:2]:
-            raise _model_error(500, "the segmenter returned a mask of the wrong size")
-        if fault_kind in _BROKEN_ANSWERS:
-            return _broken_answer(fault_kind, mask), "image/png"
-        if answer_type == "image/png":
-            return encode_index_png(mask), answer_type
-        probabilities = probabilities_from(segmentation, self.server.n_classes())
-        return encode_probabilities(probabilities), answer_type
+            except ObjlenError as exc:
+                raise _model_error(500, f"segmentation failed: {exc}") from exc
+            except Exception as exc:  # a bug in the segmenter: answer as a crashed model would
+                logger.exception("the segmenter crashed")
+                raise _model_error(500, f"the segmenter crashed: {exc!r}") from exc
+            shape = image.shape[:2]
+            del image
+            mask = segmentation.mask
+            if mask.shape != shape:
+                raise _model_error(500, "the segmenter returned a mask of the wrong size")
+            if fault_kind in _BROKEN_ANSWERS:
+                return _broken_answer(fault_kind, mask), "image/png"
+            if answer_type == "image/png":
+                return encode_index_png(mask), answer_type
+            probabilities = probabilities_from(segmentation, self.server.n_classes())
+            return encode_probabilities(probabilities), answer_type
 
     # -- input and output ----------------------------------------------------
 
@@ -490,8 +704,37 @@ class _Handler(BaseHTTPRequestHandler):
             return 0
 
     def _read_body(self) -> bytes:
+        """The whole body of ``Content-Length`` bytes.
+
+        Raises:
+            _ClientGone: the connection ended (or was cut) before it was whole.
+        """
         length = self._content_length()
-        return self.rfile.read(length) if length > 0 else b""
+        if length <= 0:
+            return b""
+        try:
+            body = self.rfile.read(length)
+        except (TimeoutError, ConnectionError) as exc:
+            raise _ClientGone from exc
+        if len(body) < length:
+            raise _ClientGone
+        return body
+
+    def _discard_body(self, length: int) -> None:
+        """Read ``length`` bytes of body and throw them away, a chunk at a time.
+
+        Raises:
+            _ClientGone: the connection ended (or was cut) before they came.
+        """
+        left = length
+        try:
+            while left > 0:
+                chunk = self.rfile.read(min(left, _DRAIN_CHUNK_BYTES))
+                if not chunk:
+                    raise _ClientGone
+                left -= len(chunk)
+        except (TimeoutError, ConnectionError) as exc:
+            raise _ClientGone from exc
 
     def _send(
         self,
@@ -517,8 +760,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            # The client gave up (e.g. its read timeout): nothing to answer to.
+        except (ConnectionError, TimeoutError):
+            # The client gave up (e.g. its read timeout), or does not read its
+            # answer within the client timeout: nothing to answer to.
             self.close_connection = True
 
     def _send_failure(self, failure: _Failure, request_id: str, *, runtime: bool) -> None:
@@ -536,6 +780,21 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             text = failure.container_message + "\n"
             self._send(failure.container_status, text.encode("utf-8"), "text/plain", request_id)
+
+
+def _pixel_count(body: bytes) -> int | None:
+    """Width x height from the photo's header, without decoding it; ``None``
+    when Pillow cannot tell (the decoder then says what is wrong)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(body)) as image:
+                width, height = image.size
+    except Image.DecompressionBombError:
+        return SERVICE_PAYLOAD_LIMIT_BYTES * 1024  # far past any limit
+    except Exception:  # not an image: load_image says so in words
+        return None
+    return width * height
 
 
 def _model_error(original_status: int, original_message: str) -> _Failure:
@@ -590,6 +849,7 @@ def make_server(
     classes: ClassIds = ClassIds(),  # noqa: B008 - frozen, immutable default
     endpoint_names: Collection[str] | None = None,
     max_payload_bytes: int = SERVICE_PAYLOAD_LIMIT_BYTES,
+    limits: ServerLimits | None = None,
 ) -> EndpointServer:
     """Build (and bind) a local endpoint server; call ``start()`` or ``serve_forever()``.
 
@@ -603,7 +863,15 @@ def make_server(
         endpoint_names: endpoint names served on the runtime API; others get
             the runtime's "not found" ValidationError. ``None`` serves any name.
         max_payload_bytes: largest request body accepted.
+        limits: timeouts and bounds (:class:`ServerLimits`; its defaults when ``None``).
+
+    Raises:
+        ValueError: ``latency_s`` is negative, not finite or over
+            :data:`MAX_LATENCY_S`.
+        OSError: the address cannot be bound.
     """
+    if not (math.isfinite(latency_s) and 0 <= latency_s <= MAX_LATENCY_S):
+        raise ValueError(f"latency_s must be a number of seconds within 0..{MAX_LATENCY_S:g}")
     if segmenter is None:
         from objlen.segment.local import LocalSegmenter
 
@@ -616,11 +884,15 @@ def make_server(
         faults=faults or Faults(),
         endpoint_names=endpoint_names,
         max_payload_bytes=max_payload_bytes,
+        limits=limits,
     )
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--host``, ``--port``, ``--latency`` and ``--endpoint`` to ``parser``."""
+    """Add ``--host``, ``--port``, ``--latency``, ``--endpoint`` and the limits
+    (``--client-timeout``, ``--max-connections``, ``--max-in-flight``,
+    ``--max-megapixels``) to ``parser``."""
+    defaults = ServerLimits()
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: loopback only)"
     )
@@ -636,6 +908,32 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="endpoint name to serve (repeatable; default: any name)",
     )
+    parser.add_argument(
+        "--client-timeout",
+        type=float,
+        default=defaults.client_timeout_s,
+        help="seconds a client has to send a whole request; slower ones are cut "
+        f"(default {defaults.client_timeout_s:g})",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=defaults.max_connections,
+        help=f"connections served at once (default {defaults.max_connections})",
+    )
+    parser.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=defaults.max_in_flight,
+        help="requests read or processed at once; more are answered 429 "
+        f"(default {defaults.max_in_flight})",
+    )
+    parser.add_argument(
+        "--max-megapixels",
+        type=float,
+        default=defaults.max_pixels / 1e6,
+        help=f"largest photo accepted (default {defaults.max_pixels / 1e6:g})",
+    )
 
 
 def _is_loopback(host: str) -> bool:
@@ -647,14 +945,42 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _serve_arguments_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with ``serve``'s numbers, in one line; ``None`` if nothing."""
+    if not (math.isfinite(args.latency) and 0 <= args.latency <= MAX_LATENCY_S):
+        return f"--latency must be a number of seconds within 0..{MAX_LATENCY_S:g}"
+    if not 0 <= args.port <= 65535:
+        return "--port must be within 0..65535"
+    if not (math.isfinite(args.client_timeout) and 0 < args.client_timeout <= 3600):
+        return "--client-timeout must be a number of seconds within 0..3600 (not 0)"
+    if not 1 <= args.max_connections <= 10_000:
+        return "--max-connections must be within 1..10000"
+    if not 1 <= args.max_in_flight <= args.max_connections:
+        return "--max-in-flight must be within 1..--max-connections"
+    if not (math.isfinite(args.max_megapixels) and 0.01 <= args.max_megapixels <= 120):
+        return "--max-megapixels must be within 0.01..120"
+    return None
+
+
 def run_serve(args: argparse.Namespace) -> int:
     """Run the server in the foreground until Ctrl+C; returns the exit status."""
-    if args.latency < 0 or not 0 <= args.port <= 65535:
-        print("objlen serve: --latency must be >= 0 and --port within 0..65535", file=sys.stderr)
+    problem = _serve_arguments_problem(args)
+    if problem:
+        print(f"objlen serve: {problem}", file=sys.stderr)
         return 2
+    limits = ServerLimits(
+        client_timeout_s=args.client_timeout,
+        max_connections=args.max_connections,
+        max_in_flight=args.max_in_flight,
+        max_pixels=int(args.max_megapixels * 1e6),
+    )
     try:
         server = make_server(
-            host=args.host, port=args.port, latency_s=args.latency, endpoint_names=args.endpoint
+            host=args.host,
+            port=args.port,
+            latency_s=args.latency,
+            endpoint_names=args.endpoint,
+            limits=limits,
         )
     except OSError as exc:
         print(f"objlen serve: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
@@ -695,6 +1021,7 @@ __all__ = [
     "Faults",
     "Invocation",
     "InvocationLog",
+    "ServerLimits",
     "add_serve_arguments",
     "encode_index_png",
     "main",
