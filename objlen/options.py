@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 from objlen.camera import CameraProfile
@@ -18,9 +18,19 @@ Method = Literal["proportional", "homography"]
 Orientation = Literal["upright", "auto"]
 
 
+#: The range of every positive quantity an operator gives (a length in the
+#: unit, a scale in units per pixel, an uncertainty): outside it a number is a
+#: slip or an attack (1e-320, 1e308), and the results would be zero or overflow.
+POSITIVE_RANGE = (1e-9, 1e9)
+
+
 def _positive(value: float | None, what: str) -> None:
+    """Raise :class:`ParameterError` unless ``value`` is None or in :data:`POSITIVE_RANGE`."""
+    low, high = POSITIVE_RANGE
     if value is not None and (not math.isfinite(value) or value <= 0):
         raise ParameterError(f"{what} must be a positive, finite number; got {value!r}")
+    if value is not None and not low <= value <= high:
+        raise ParameterError(f"{what} must be between {low:g} and {high:g}; got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -93,6 +103,11 @@ class MeasureOptions:
         edge_sigma_px: standard uncertainty of where a mask's edge sits,
             pixels: a segmentation model's mask edge lies up to about +-1 px
             off the true edge all the way round (a uniform +-1 px: 0.58 px).
+        lens_corner_shift: the uncorrected lens distortion allowed for: a
+            radial distortion that moves the image's corner by up to this share
+            of its distance from the centre (0.035: OpenCV's k1 = +-0.1 for a
+            lens of about 26 mm equivalent focal length); 0 when the photo's
+            points are undistorted with a camera profile.
         warn_relative: relative 95 % uncertainty above which a warning is given.
         min_reference_px: a reference axis shorter than this is an error.
         min_object_area_px: object components smaller than this are ignored.
@@ -103,11 +118,6 @@ class MeasureOptions:
         object_height: height of the measured face above the reference's
             plane, in ``unit`` (homography method, with a known pose): the
             object's top face is measured in its own plane. None: in the
-        lens_corner_shift: the uncorrected lens distortion allowed for: a
-            radial distortion that moves the image's corner by up to this share
-            of its distance from the centre (0.035: OpenCV's k1 = +-0.1 for a
-            lens of about 26 mm equivalent focal length); 0 when the photo's
-            points are undistorted with a camera profile.
             reference's plane.
     """
 
@@ -120,6 +130,7 @@ class MeasureOptions:
     all_objects: bool = False
     point_sigma_px: float = 0.5
     edge_sigma_px: float = 0.58
+    lens_corner_shift: float = 0.035
     warn_relative: float = 0.02
     min_reference_px: float = 10.0
     min_object_area_px: int = 64
@@ -130,7 +141,6 @@ class MeasureOptions:
         """Return self if consistent, else raise :class:`ParameterError`."""
         if self.method not in METHODS:
             raise ParameterError(f"unknown method {self.method!r}; use {' or '.join(METHODS)}")
-    lens_corner_shift: float = 0.035
         if self.orientation not in ORIENTATIONS:
             raise ParameterError(
                 f"unknown orientation {self.orientation!r}; use {' or '.join(ORIENTATIONS)}"
@@ -139,6 +149,11 @@ class MeasureOptions:
         if not math.isfinite(self.offset) or self.offset < 0:
             raise ParameterError(f"the offset N must be zero or positive; got {self.offset!r}")
         _positive(self.point_sigma_px, "the point uncertainty")
+        if not (math.isfinite(self.lens_corner_shift) and 0 <= self.lens_corner_shift < 0.5):
+            raise ParameterError(
+                "the lens allowance must be a share of the corner's distance in [0, 0.5); "
+                f"got {self.lens_corner_shift!r}"
+            )
         if not math.isfinite(self.edge_sigma_px) or self.edge_sigma_px < 0:
             raise ParameterError(
                 f"the mask edge uncertainty must be zero or positive; got {self.edge_sigma_px!r}"
@@ -149,11 +164,6 @@ class MeasureOptions:
         ):
             raise ParameterError(
                 f"the object height must be zero or positive; got {self.object_height!r}"
-        if not (math.isfinite(self.lens_corner_shift) and 0 <= self.lens_corner_shift < 0.5):
-            raise ParameterError(
-                "the lens allowance must be a share of the corner's distance in [0, 0.5); "
-                f"got {self.lens_corner_shift!r}"
-            )
             )
         if self.object_height is not None and self.method != "homography":
             raise ParameterError(
