@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from objlen.camera import CameraProfile
+from objlen.errors import ParameterError
 from objlen.options import MeasureOptions
 
 SCHEMA = "objlen.measurement/1"
@@ -69,9 +71,9 @@ class ReferenceResult:
         camera_foot: ``(X, Y)`` plane point below the camera, in the unit.
         object_height: height of the measured faces above the plane, in the unit.
         notes: remarks about the reference, for the measurement's notes.
+        image_size: ``(width, height)`` of the photo, px (for the lens allowance).
     """
 
-        image_size: ``(width, height)`` of the photo, px (for the lens allowance).
     kind: str
     C: np.ndarray | None = None
     D: np.ndarray | None = None
@@ -92,9 +94,9 @@ class ReferenceResult:
     camera_foot: np.ndarray | None = None
     object_height: float = 0.0
     notes: tuple[str, ...] = ()
+    image_size: tuple[int, int] | None = None
 
     @property
-    image_size: tuple[int, int] | None = None
     def pixels(self) -> float | None:
         """Length of CD in pixels."""
         if self.C is None or self.D is None:
@@ -127,9 +129,9 @@ class ObjectResult:
     area_px: int | None
     noise_px: float = 0.0
     moved: tuple[str, ...] = ()
+    lens_sensitivity: tuple[float, float] | None = None
 
     def sizes_text(self, unit: str, separator: str = "   ") -> str:
-    lens_sensitivity: tuple[float, float] | None = None
         """For people: ``"width 154.41 ± 1.09 mm   height 111.88 ± 0.83 mm"``."""
         return f"width {self.width.text(unit)}{separator}height {self.height.text(unit)}"
 
@@ -166,6 +168,24 @@ class Measurement:
     fixed_warnings: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        """Refuse a result whose numbers overflowed: every length, uncertainty
+        and the scale must be finite (JSON has no NaN or Infinity)."""
+        numbers = [("the scale", self.reference.scale)]
+        for index, obj in enumerate(self.objects, start=1):
+            numbers += [
+                (f"object {index}'s width", obj.width.value),
+                (f"object {index}'s width uncertainty", obj.width.uncertainty),
+                (f"object {index}'s height", obj.height.value),
+                (f"object {index}'s height uncertainty", obj.height.uncertainty),
+            ]
+        for what, value in numbers:
+            if value is None or not math.isfinite(value):
+                raise ParameterError(
+                    f"{what} cannot be computed ({value!r}): the reference's size or the "
+                    "scale is out of any sensible range; check it"
+                )
 
     @property
     def method(self) -> str:
