@@ -279,15 +279,35 @@ class Workbench:
         options = replace(self.options, orientation=self.orientation().orientation)
         key = f"automatic:{self.mask_version}:{options!r}"
         if key not in self._cache:
-            segmented = self.segmented
+            warnings, notes = self._segmenter_remarks()
             self._cache[key] = measure(
                 self._require_mask(),
                 options,
                 image=self.image,
-                input_warnings=() if segmented is None else segmented.warnings,
-                input_notes=() if segmented is None else segmented.notes,
+                input_warnings=warnings,
+                input_notes=notes,
             )
         return self._cache[key]
+
+    def _segmenter_remarks(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The segmenter's warnings and notes; once the operator has clicked the
+        reference, what the segmenter said about choosing it no longer applies."""
+        segmented = self.segmented
+        if segmented is None:
+            return (), ()
+        chosen = [e for e in self.edits if e.kind == "role" and e.params.get("role") == "reference"]
+        if not chosen:
+            return segmented.warnings, segmented.notes
+        about_reference = ("reference", "C-D")
+        warnings = tuple(
+            w for w in segmented.warnings if not any(word in w for word in about_reference)
+        )
+        notes = tuple(n for n in segmented.notes if "reference" not in n)
+        last = chosen[-1].params
+        return warnings, (
+            *notes,
+            f"the reference is the region you clicked at ({last['x']:.0f}, {last['y']:.0f})",
+        )
 
     def current(self) -> Measurement:
         """The measurement as the operator corrected it (moved points applied).

@@ -90,6 +90,7 @@ def test_every_object_is_measured_largest_first():
 
 def test_a_real_photo_gives_five_objects_and_the_quarter_as_reference(real_photo):
     bench = real_bench(real_photo)
+    assert any("equally like the reference" in w for w in bench.warnings())
     current = bench.current()
     assert len(current.objects) == 5
     # the quarter, about 131 px across in this photo, is the reference
@@ -145,6 +146,9 @@ def test_choosing_the_reference_by_a_click_on_a_real_photo(real_photo):
     bench.apply_event({"type": "role", "x": 120, "y": 360, "role": "reference", "seq": "b"})
     assert bench.current().reference.pixels == pytest.approx(131, abs=6)
     assert len(bench.current().objects) == 5
+    # the segmenter's doubt about which disc is the reference no longer applies
+    assert not any("equally like the reference" in w for w in bench.warnings())
+    assert any("the reference is the region you clicked at (120, 360)" in n for n in bench.notes())
 
 
 # ------------------------------------------------------------------ box and brush

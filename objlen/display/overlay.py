@@ -23,6 +23,7 @@ white with a dark edge so they read on any photo.
 from __future__ import annotations
 
 import functools
+import io
 from collections.abc import Mapping, Sequence
 
 import cv2
@@ -33,7 +34,7 @@ from objlen.classes import ClassIds
 from objlen.display.canvas import POINT_COLOURS
 from objlen.errors import ParameterError
 from objlen.geometry import Homography, PixelScaling
-from objlen.imageio import encode_png
+from objlen.imageio import encode_jpeg, encode_png
 from objlen.result import POINT_NAMES, Measurement
 
 RGB = tuple[int, int, int]
@@ -526,6 +527,54 @@ def annotated_image(
     return draw_legend(picture, lines, legend_items(classes), round(LEGEND_FONT_PX * marks))
 
 
+def mask_layer_png(
+    mask: np.ndarray, classes: ClassIds, opacity: float, outline_px: int = 1
+) -> bytes:
+    """The mask as a transparent layer for the photo editor: a palette PNG of
+    the mask's own size, each class in its colour at ``opacity`` (background
+    fully transparent), its boundary ``outline_px`` pixels wide and opaque, so
+    that the editor draws it over the photo at any zoom, pixel for pixel.
+
+    >>> from PIL import Image; import io
+    >>> m = np.zeros((4, 6), np.uint8); m[1:3, 1:5] = 1
+    >>> layer = Image.open(io.BytesIO(mask_layer_png(m, ClassIds(), 0.5)))
+    >>> layer.size, layer.mode
+    ((6, 4), 'P')
+    """
+    if mask.ndim != 2:
+        raise ParameterError(f"a mask has one channel; got an array of shape {mask.shape}")
+    if not 0.0 <= opacity <= 1.0:
+        raise ParameterError(f"opacity must be in 0..1, got {opacity!r}")
+    indices = np.zeros(mask.shape, np.uint8)
+    palette = [0, 0, 0]
+    alpha = [0]
+    kernel = np.ones((2 * max(1, int(outline_px)) + 1,) * 2, np.uint8)
+    for value, colour in class_colours(classes).items():
+        region = mask == value
+        if not region.any():
+            continue
+        fill, edge = len(alpha), len(alpha) + 1
+        palette += [*colour, *colour]
+        alpha += [round(255 * opacity), 255]
+        indices[region] = fill
+        inner = cv2.erode(region.astype(np.uint8), kernel, borderType=cv2.BORDER_REPLICATE)
+        indices[region & (inner == 0)] = edge
+    picture = Image.fromarray(indices, mode="P")
+    picture.putpalette(palette + [0, 0, 0] * (256 - len(alpha)))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG", transparency=bytes(alpha), compress_level=1)
+    return buffer.getvalue()
+
+
+def display_jpeg(image: np.ndarray, max_side: int | None = None, quality: int = 90) -> bytes:
+    """The photo as JPEG bytes for the browser, shrunk (area averaging) so that
+    its longer side is at most ``max_side`` pixels (``None``: full size)."""
+    size = annotated_size((image.shape[1], image.shape[0]), max_side)
+    if size != (image.shape[1], image.shape[0]):
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return encode_jpeg(image, quality=quality)
+
+
 def annotated_png(
     image: np.ndarray,
     mask: np.ndarray,
@@ -580,11 +629,13 @@ __all__ = [
     "blend_mask",
     "class_colours",
     "display_base",
+    "display_jpeg",
     "display_size",
     "draw_annotations",
     "draw_legend",
     "draw_outlines",
     "legend_items",
+    "mask_layer_png",
     "points_of",
     "render_display",
     "render_display_png",

@@ -1,0 +1,111 @@
+"""On a new photo the page asks what the reference in it is, before measuring
+anything: a preset (a card, a sheet, a coin, an ArUco marker) or a size typed
+in. Nothing is carried over silently from the last photo; the last answer is
+offered as one click."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages.measure_ui.editor import photo_layers
+from app_pages.measure_ui.options import KINDS, preset_label, set_preset
+from app_pages.measure_ui.state import PREFIX
+from objlen.presets import PRESETS
+from objlen.reference import ARUCO_DICTIONARIES
+from objlen.workbench import Workbench
+
+QUESTION_KEY = "measure_reference_question"
+#: Session key of the preset said for the photo before this one (set by
+#: :func:`app_pages.measure_ui.photo.photo_ui` when a new photo comes).
+LAST_KEY = f"{PREFIX}_last_preset"
+
+
+def _answered() -> None:
+    preset = st.session_state.get(QUESTION_KEY)
+    if preset in PRESETS:
+        set_preset(PREFIX, preset)
+    st.session_state[QUESTION_KEY] = None
+
+
+def _same_as_before(preset: str) -> None:
+    set_preset(PREFIX, preset)
+
+
+def _size_given(preset: str) -> None:
+    """The size typed in the main area goes into the sidebar's fields."""
+    kind = st.session_state.get("measure_question_kind", "size")
+    text = str(st.session_state.get("measure_question_size", "")).strip()
+    if preset == "aruco":
+        set_preset(
+            PREFIX,
+            "aruco",
+            aruco_dictionary=st.session_state.get("measure_question_dictionary", "DICT_4X4_50"),
+            marker_size=text,
+        )
+    elif kind == "length":
+        set_preset(PREFIX, "custom", reference_kind="length", reference_length=text)
+    else:
+        set_preset(PREFIX, "custom", reference_kind="size", reference_size=text)
+
+
+def size_question_ui(preset: str, unit: str, problem: str) -> None:
+    """The size of a reference that is not a preset (or of an ArUco marker),
+    asked in the main area."""
+    st.subheader("What is the reference's real size?")
+    st.caption(f"{PRESETS[preset].label}: {problem}.")
+    with st.form("measure_size_question", border=False):
+        if preset == "aruco":
+            st.selectbox("ArUco dictionary", ARUCO_DICTIONARIES, key="measure_question_dictionary")
+            label, example = "Side of the marker's black square", "40 mm"
+        else:
+            kind = st.radio(
+                "Its size is",
+                list(KINDS),
+                format_func=KINDS.get,
+                key="measure_question_kind",
+                horizontal=True,
+            )
+            label, example = (
+                ("Real length (a coin's diameter, a ruler's marks)", "24.26 mm")
+                if kind == "length"
+                else ("Real width × height", "85.6 x 54 mm")
+            )
+        st.text_input(
+            label,
+            key="measure_question_size",
+            placeholder=f"e.g. {example}",
+            help=f"a number in {unit}, or with its unit",
+        )
+        st.form_submit_button("Measure", type="primary", on_click=_size_given, args=(preset,))
+
+
+def question_ui(bench: Workbench, unit: str) -> None:
+    """Ask what the reference is; show the photo below the question."""
+    st.subheader("What is the reference in this photo?")
+    st.caption(
+        "objlen measures against an object of known size lying beside the one you measure. "
+        "Choose it (you can change it later in the sidebar)."
+    )
+    last = st.session_state.get(LAST_KEY)
+    if last in PRESETS:
+        st.button(
+            f"Same as before: {preset_label(last, unit)}",
+            key="measure_same_reference",
+            on_click=_same_as_before,
+            args=(last,),
+            type="primary",
+        )
+    st.pills(
+        "The reference",
+        list(PRESETS),
+        format_func=lambda key: PRESETS[key].label,
+        key=QUESTION_KEY,
+        on_change=_answered,
+        label_visibility="collapsed",
+    )
+    if bench.photo is not None and bench.image is not None:
+        display, _, _ = photo_layers(bench.photo.sha256, bench.image)
+        st.image(display, caption=bench.photo.name, width=640)
+
+
+__all__ = ["LAST_KEY", "QUESTION_KEY", "question_ui", "size_question_ui"]
