@@ -66,6 +66,10 @@ def make_segmenter(
         ParameterError: unknown backend, or its required setting missing.
     """
     if backend == "local":
+        if reference is not None and reference.board is not None:
+            from objlen.segment.mat import MatSegmenter
+
+            return MatSegmenter(reference.board, classes=classes)
         from objlen.segment.local import LocalSegmenter
 
         marker_dictionary = {}
