@@ -295,3 +295,31 @@ def test_json_has_the_contract_fields(simple_mask):
     assert data["offset_N"] == 2.0
     assert data["uncertainty"] == {"level": 0.95, "point_px": 0.5}
     assert data["notes"] and isinstance(data["warnings"], list)
+
+
+@pytest.mark.parametrize("reference_kind", ["card", "aruco"])
+def test_a_foreshortened_reference_widens_a_proportional_interval(reference_kind):
+    # Seen face-on a reference looks like its real shape; at 35 deg it looks
+    # foreshortened, and the proportional method's interval says so.
+    from objlen.testing.synthetic import random_scene
+
+    widths = {}
+    for tilt in (0.0, 35.0):
+        scene = random_scene(
+            np.random.default_rng(7),
+            shape="rectangle",
+            tilt_deg=tilt,
+            mask_noise_px=0.0,
+            reference=reference_kind,
+        )
+        spec = (
+            ReferenceSpec(aruco_dictionary=scene.reference.aruco_dictionary, marker_size=40.0)
+            if reference_kind == "aruco"
+            else ReferenceSpec(size=(85.6, 54.0))
+        )
+        result = measure(scene.mask, MeasureOptions(reference=spec), image=scene.image)
+        widths[tilt] = (result.reference.perspective_rel, result.objects[0].width.relative)
+        if tilt:
+            assert any("foreshortened" in w for w in result.warnings)
+    assert widths[0.0][0] < 0.02 < 0.10 < widths[35.0][0]
+    assert widths[35.0][1] > 2 * widths[0.0][1]
