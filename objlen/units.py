@@ -11,6 +11,7 @@ from objlen.errors import ParameterError
 MM_PER_UNIT = {"mm": 1.0, "cm": 10.0, "in": 25.4}
 UNITS = tuple(MM_PER_UNIT)
 
+_MAX_LENGTH_CHARS = 100
 _LENGTH = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(mm|cm|in)?\s*$")
 
 
@@ -30,6 +31,12 @@ def convert(value: float, from_unit: str, to_unit: str) -> float:
     return value * MM_PER_UNIT[check_unit(from_unit)] / MM_PER_UNIT[check_unit(to_unit)]
 
 
+def _shown(value: object, limit: int = 40) -> str:
+    """``repr(value)`` for a message, cut to about ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
 def parse_length(
     text: str | float, unit: str, *, what: str = "length", allow_zero: bool = False
 ) -> float:
@@ -41,16 +48,21 @@ def parse_length(
             allowed with ``allow_zero``, for offsets).
     """
     if isinstance(text, int | float):
-        value, given_unit = float(text), unit
+        try:
+            value, given_unit = float(text), unit
+        except OverflowError:  # an int too large for a float
+            value, given_unit = math.inf, unit
     else:
+        if len(text) > _MAX_LENGTH_CHARS:
+            raise ParameterError(f"{what} is {len(text)} characters long, not a length")
         match = _LENGTH.match(text)
         if not match:
             raise ParameterError(f"{what} {text!r} is not a length like 85.6 or 85.6mm")
         value, given_unit = float(match.group(1)), match.group(2) or unit
     if not math.isfinite(value):
-        raise ParameterError(f"{what} must be a finite number, got {text!r}")
+        raise ParameterError(f"{what} must be a finite number, got {_shown(text)}")
     if value < 0 or (value == 0 and not allow_zero):
-        raise ParameterError(f"{what} must be positive, got {text!r}")
+        raise ParameterError(f"{what} must be positive, got {_shown(text)}")
     return convert(value, given_unit, unit)
 
 

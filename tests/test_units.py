@@ -47,3 +47,17 @@ def test_parse_size():
 def test_unknown_unit():
     with pytest.raises(ParameterError, match="unknown unit"):
         convert(1.0, "mm", "ft")
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        pytest.param(10**400, "finite", id="huge-int"),  # a JSON number too large for a float
+        pytest.param("9" * 5000, "characters long", id="5000-digits"),
+        ("1e999", "finite"),
+    ],
+)
+def test_absurd_numbers_are_parameter_errors_with_short_messages(value, words):
+    with pytest.raises(ParameterError, match=words) as refused:
+        parse_length(value, "mm", what="reference_length")
+    assert len(str(refused.value)) < 200

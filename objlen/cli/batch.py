@@ -82,7 +82,11 @@ class ProgressLine:
 
 def run_batch_command(args: argparse.Namespace) -> int:
     """``batch``: measure every photo; return 0, or 1 when some failed."""
+    from objlen.sagemaker.session import check_endpoint_url
+
     options = options_from_args(args)
+    s3_endpoint_url = check_endpoint_url(args.s3_endpoint_url, "--s3-endpoint-url")
+    check_endpoint_url(args.endpoint_url, "--endpoint-url")
     factory = segmenter_factory_from_args(args, options)
     report = run_batch(
         args.inputs,
@@ -91,7 +95,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
         segmenter_factory=factory,
         concurrency=args.concurrency,
         progress=None if args.quiet else ProgressLine(sys.stderr),
-        s3_endpoint_url=args.s3_endpoint_url,
+        s3_endpoint_url=s3_endpoint_url,
         annotate=not args.no_annotate,
         memory_budget_bytes=_memory_budget_bytes(args.max_memory_mb),
     )
@@ -228,7 +232,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``batch`` / ``dataset`` on their own (``python -m objlen.cli.batch``),
     with the same error handling as ``objlen.cli.main.main``."""
-    parser = argparse.ArgumentParser(prog="objlen")
+    from objlen.cli.parser import OneLineParser
+
+    parser = OneLineParser(prog="objlen")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     try:

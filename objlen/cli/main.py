@@ -20,9 +20,10 @@ from objlen.cli.options import (
     options_from_args,
     sagemaker_settings_from_args,
 )
+from objlen.cli.parser import OneLineParser
 from objlen.cli.sagemaker import register as register_sagemaker
 from objlen.errors import ObjlenError
-from objlen.imageio import load_image, load_mask
+from objlen.imageio import load_image, load_mask, read_regular_file
 from objlen.measure import measure
 from objlen.options import MeasureOptions
 from objlen.result import Measurement
@@ -58,12 +59,15 @@ def _segment(args: argparse.Namespace, image, options: MeasureOptions):
         reference_rule=args.reference_rule,
         reference=options.reference,
     )
-    return segment_photo(segmenter, image, source_bytes=Path(args.image).read_bytes())
+    return segment_photo(segmenter, image, source_bytes=read_regular_file(Path(args.image)))
 
 
 def run_measure(args: argparse.Namespace) -> int:
     """``measure``: print the measurement; return the exit status."""
+    from objlen.sagemaker.session import check_endpoint_url
+
     options = options_from_args(args)
+    check_endpoint_url(args.endpoint_url, "--endpoint-url")
     image = load_image(args.image)
     height, width = image.shape[:2]
     extra_notes: list[str] = []
@@ -121,7 +125,7 @@ def _add_serve_parser(commands: argparse._SubParsersAction) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``objlen`` argument parser with all its commands."""
-    parser = argparse.ArgumentParser(prog="objlen", description="Measure objects in photos.")
+    parser = OneLineParser(prog="objlen", description="Measure objects in photos.")
     commands = parser.add_subparsers(dest="command", required=True)
     _add_measure_parser(commands)
     _add_serve_parser(commands)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -34,8 +35,42 @@ from botocore.exceptions import (
 )
 
 from objlen.errors import AwsError, ObjlenError, ParameterError
+from objlen.redact import redact_url
 
 T = TypeVar("T")
+
+
+def check_endpoint_url(url: str | None, what: str = "the endpoint URL") -> str | None:
+    """``url`` stripped (``None`` when empty), if botocore can use it as an endpoint.
+
+    An endpoint URL is ``http://`` or ``https://`` with a host and, if given,
+    a port in 1..65535, and no white space. The message shows the URL with
+    its user-info and query hidden (:func:`objlen.redact.redact_url`).
+
+    Raises:
+        ParameterError: anything else (``notaurl``, ``http://[::1``, ``ftp://x``).
+    """
+    text = (url or "").strip()
+    if not text:
+        return None
+    shown = redact_url(text)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    example = "give one like http://127.0.0.1:8080"
+    if any(character.isspace() or ord(character) < 32 for character in text):
+        raise ParameterError(f"{what} {shown!r} holds white space; {example}")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise ParameterError(f"{what} {shown!r} is not a valid URL; {example}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ParameterError(
+            f"{what} {shown!r} must start with http:// or https:// and name a host; {example}"
+        )
+    if port == 0:
+        raise ParameterError(f"{what} {shown!r} has port 0; {example}")
+    return text
 
 
 class AwsSession:
@@ -75,7 +110,7 @@ class AwsSession:
         if not connect_timeout_s > 0 or not read_timeout_s > 0:
             raise ParameterError("AWS timeouts must be positive numbers of seconds")
         self.profile = (profile or "").strip() or None
-        self.endpoint_url = (endpoint_url or "").strip() or None
+        self.endpoint_url = check_endpoint_url(endpoint_url)
         self._region = (region or "").strip() or None
         self.read_timeout_s = read_timeout_s
         self._config = Config(
@@ -386,6 +421,7 @@ __all__ = [
     "THROTTLING_ERROR_CODES",
     "AwsSession",
     "calling_aws",
+    "check_endpoint_url",
     "describe",
     "explain_aws_error",
     "is_not_found",

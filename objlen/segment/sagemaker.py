@@ -47,6 +47,7 @@ from objlen.sagemaker.session import (
     CREDENTIAL_ERROR_CODES,
     THROTTLING_ERROR_CODES,
     AwsSession,
+    check_endpoint_url,
     explain_aws_error,
 )
 from objlen.segment.base import Segmentation
@@ -131,6 +132,8 @@ class SageMakerSettings:
             raise ParameterError("jpeg_quality must be within 1..100")
         if self.max_side_px is not None and self.max_side_px < _MIN_SIDE_PX:
             raise ParameterError(f"max_side_px must be at least {_MIN_SIDE_PX}")
+        check_endpoint_url(self.endpoint_url)
+        check_endpoint_url(self.control_endpoint_url, "the control-plane endpoint URL")
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -156,9 +157,24 @@ def test_bad_parameters(photo_and_mask, args, text):
     _assert_one_line_error(run("measure", str(photo), "--mask", str(mask), *args), text)
 
 
-def test_usage_errors_exit_2_without_traceback():
-    done = run("measure")
-    assert done.returncode == 2 and "Traceback" not in done.stderr and "usage:" in done.stderr
+@pytest.mark.parametrize(
+    ("args", "text"),
+    [
+        (["measure"], "measure: the following arguments are required: image"),
+        ([], "the following arguments are required: command"),
+        (["measure", "x.jpg", "--method", "bogus"], "invalid choice: 'bogus'"),
+        (["measure", "x.jpg", "--scale", "big"], "invalid float value: 'big'"),
+        (["batch", "x", "--concurrency", "many"], "invalid int value: 'many'"),
+        (["dataset", "validate"], "dataset validate: the following arguments are required"),
+        (["sagemaker", "status"], "the following arguments are required"),
+        (["no-such-command"], "invalid choice: 'no-such-command'"),
+    ],
+)
+def test_usage_errors_are_one_line_exit_2_without_traceback(args, text):
+    """argparse's errors too are one line (issue #12), naming what to run for help."""
+    done = run(*args)
+    _assert_one_line_error(done, text)
+    assert "usage:" not in done.stderr and "--help" in done.stderr
 
 
 def test_the_lens_allowance_widens_the_interval_and_is_checked():
@@ -171,3 +187,65 @@ def test_the_lens_allowance_widens_the_interval_and_is_checked():
     refused = run(*common, "--lens-allowance", "-1")
     assert refused.returncode == 2
     assert "lens allowance" in refused.stderr and "Traceback" not in refused.stderr
+
+
+# -- hostile values (issue #12) ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "text"),
+    [
+        (["--scale", "1e308"], "the scale must be between"),
+        (["--scale", "nan"], "the scale must be a positive, finite number"),
+        (["--reference-length", "1e-320"], "the reference length must be between"),
+        (["--reference-length", "1e300"], "the reference length must be between"),
+        (["--reference-length", "9" * 5000], "5000 characters long"),
+        (["--reference-size", "1e300x54"], "must be between"),
+        (["--aruco", "DICT_4X4_50", "--marker-size", "1e-300"], "the marker size must be between"),
+    ],
+)
+def test_absurd_numbers_are_one_line_errors_never_inf_or_nan(photo_and_mask, args, text):
+    photo, mask = photo_and_mask
+    for output in ([], ["--json"]):
+        done = run("measure", str(photo), "--mask", str(mask), *args, *output)
+        _assert_one_line_error(done, text)
+        assert done.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "url", ["notaurl", "http://[::1", "http://user:hunter2@[::1", "ftp://x/", "http://h:99999"]
+)
+def test_a_malformed_endpoint_url_is_one_line(photo_and_mask, tmp_path, url):
+    photo, mask = photo_and_mask
+    runs = [
+        run("measure", str(photo), "--reference-length", "50", "--segmenter", "sagemaker",
+            "--endpoint", "e", "--region", "ap-northeast-1", "--endpoint-url", url),
+        run("measure", str(photo), "--mask", str(mask), "--reference-length", "50",
+            "--endpoint-url", url),
+        run("batch", str(photo), "--out", str(tmp_path / "out"), "--reference-length", "50",
+            "--s3-endpoint-url", url),
+        run("batch", "s3://bucket/photos/", "--out", str(tmp_path / "out"),
+            "--reference-length", "50", "--s3-endpoint-url", url),
+        run("sagemaker", "status", "job-1", "--region", "ap-northeast-1", "--endpoint-url", url),
+    ]
+    for done in runs:
+        _assert_one_line_error(done, "give one like http://127.0.0.1:8080")
+        assert "hunter2" not in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("which", ["photo", "mask"])
+def test_a_named_pipe_as_photo_or_mask_is_refused_at_once(tmp_path, photo_and_mask, which):
+    photo, mask = photo_and_mask
+    fifo = tmp_path / f"{which}-pipe.png"
+    os.mkfifo(fifo)
+    image, mask = (fifo, mask) if which == "photo" else (photo, fifo)
+    args = [str(image), "--mask", str(mask)]
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "objlen", "measure", *args, "--reference-length", "50"],
+            capture_output=True, text=True, cwd=ROOT, timeout=30,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"measure hung on a named pipe as the {which}")
+    _assert_one_line_error(done, "not a regular file")

@@ -17,6 +17,7 @@ from objlen.sagemaker.session import (
     HOW_TO_CONFIGURE,
     AwsSession,
     calling_aws,
+    check_endpoint_url,
     explain_aws_error,
 )
 from objlen.segment.sagemaker import SageMakerSettings, explain_failure
@@ -107,3 +108,31 @@ def test_a_client_without_region_only_where_none_is_needed(aws_env: None) -> Non
     with pytest.raises(ParameterError, match="the AWS region is not set"):
         session.client("sagemaker")
     assert session.client("s3", needs_region=False).meta.service_model.service_name == "s3"
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("notaurl", "must start with http"),
+        ("http://[::1", "not a valid URL"),
+        ("http://host:99999/", "not a valid URL"),
+        ("ftp://host/", "must start with http"),
+        ("http://", "must start with http"),
+        ("http://host /x", "white space"),
+        ("http://user:hunter2@[::1", "not a valid URL"),
+    ],
+)
+def test_a_malformed_endpoint_url_is_a_parameter_error(url: str, words: str) -> None:
+    with pytest.raises(ParameterError, match=words) as refused:
+        check_endpoint_url(url, "--endpoint-url")
+    assert "hunter2" not in str(refused.value)
+    with pytest.raises(ParameterError, match=words):
+        AwsSession(region=REGION, endpoint_url=url)
+    with pytest.raises(ParameterError, match=words):
+        SageMakerSettings(endpoint_name="e", region=REGION, endpoint_url=url)
+
+
+def test_good_endpoint_urls_pass() -> None:
+    assert check_endpoint_url(" http://127.0.0.1:8080 ") == "http://127.0.0.1:8080"
+    assert check_endpoint_url("https://[::1]:9000/path") == "https://[::1]:9000/path"
+    assert check_endpoint_url("") is None and check_endpoint_url(None) is None
