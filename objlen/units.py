@@ -18,7 +18,7 @@ _LENGTH = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(mm|cm|
 def check_unit(unit: str) -> str:
     """Return ``unit`` if objlen knows it, else raise :class:`ParameterError`."""
     if unit not in MM_PER_UNIT:
-        raise ParameterError(f"unknown unit {unit!r}; use one of {', '.join(UNITS)}")
+        raise ParameterError(f"unknown unit {_shown(unit)}; use one of {', '.join(UNITS)}")
     return unit
 
 

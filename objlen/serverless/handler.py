@@ -44,8 +44,10 @@ The handler answers before API Gateway gives up (:mod:`objlen.serverless.budget`
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
+import uuid
 from typing import Any
 
 from objlen.errors import (
@@ -74,8 +76,25 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Answer one API Gateway proxy event (REST v1 or HTTP API v2) with JSON.
 
     Never raises: every outcome is an HTTP answer (see the module docstring
-    for the statuses), with CORS headers, and one JSON log line.
+    for the statuses), with CORS headers, and one JSON log line. A malformed
+    event (a ``requestContext`` that is not an object, headers that are not
+    text, JSON nested too deeply, numbers out of range) is a 400.
     """
+    try:
+        return _answer(event, context)
+    except Exception:  # a fault in the handler itself: still an answer, never a raise
+        request_id = str(uuid.uuid4())
+        with contextlib.suppress(Exception):  # the log swallows its own errors anyway
+            log_failure({"request_id": request_id, "stage": "handler"})
+        return error_answer(
+            HttpError(500, "internal_error", "an unexpected error occurred; it has been logged"),
+            "*",
+            request_id,
+        )
+
+
+def _answer(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """:func:`handler`'s work: every expected outcome as an answer, logged."""
     start = time.monotonic()
     first = first_invocation()
     cold_start_s = cold_start_seconds(start, first)

@@ -3,7 +3,8 @@
 The line holds the request id, the API flavour, sizes, options, status and
 timings, as the handler collects them (and, for a 500, one more line with the
 traceback). Never the photo, headers or credentials: only what the handler
-puts in its fields is written.
+puts in its fields is written, and every URL in it (a 502's detail, a
+traceback) has its user-info and query hidden (:func:`objlen.redact.redact_url`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,21 @@ import traceback
 from datetime import UTC, datetime
 from typing import Any
 
+from objlen.redact import redact_url
+
 _logger = logging.getLogger("objlen.lambda")
+
+
+def redacted(value: Any) -> Any:
+    """``value`` with :func:`~objlen.redact.redact_url` applied to every text in
+    it (in dicts, lists and tuples too); other values are returned unchanged."""
+    if isinstance(value, str):
+        return redact_url(value)
+    if isinstance(value, dict):
+        return {key: redacted(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [redacted(item) for item in value]
+    return value
 
 
 class _JsonLineHandler(logging.Handler):
@@ -34,7 +49,8 @@ class _JsonLineHandler(logging.Handler):
             line.update(getattr(record, "fields", {}))
             if record.exc_info:
                 line["exception"] = "".join(traceback.format_exception(*record.exc_info))
-            sys.stdout.write(json.dumps(line, default=str) + "\n")
+            line = redacted(line)
+            sys.stdout.write(json.dumps(line, default=lambda v: redact_url(str(v))) + "\n")
             sys.stdout.flush()
         except Exception:  # pragma: no cover - logging must never break a request
             self.handleError(record)
@@ -75,4 +91,4 @@ def runtime_versions() -> dict[str, str]:
     return versions
 
 
-__all__ = ["log_failure", "log_request", "runtime_versions"]
+__all__ = ["log_failure", "log_request", "redacted", "runtime_versions"]

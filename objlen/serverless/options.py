@@ -39,24 +39,42 @@ _TRUE = frozenset({"", "1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
 
+def _shown(value: object, limit: int = 40) -> str:
+    """A caller's value for a message: its ``repr``, cut to about ``limit``
+    characters (a value may be megabytes long or deeply nested)."""
+    if isinstance(value, list | tuple | dict):
+        return f"a JSON {'object' if isinstance(value, dict) else 'list'}"
+    try:
+        text = repr(value)
+    except (RecursionError, ValueError):  # pragma: no cover - JSON values repr fine
+        return "an unreadable value"
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
 def _length(value: object, unit: str, what: str, *, allow_zero: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ParameterError(f"{what} must be a number or a length like 85.6mm, got {value!r}")
+        raise ParameterError(
+            f"{what} must be a number or a length like 85.6mm, got {_shown(value)}"
+        )
     return parse_length(value, unit, what=what, allow_zero=allow_zero)
 
 
 def _number(value: object, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ParameterError(f"{what} must be a number, got {value!r}")
+        raise ParameterError(f"{what} must be a number, got {_shown(value)}")
+    if isinstance(value, str) and len(value) > 100:
+        raise ParameterError(f"{what} is {len(value)} characters long, not a number")
     try:
         return float(value)
-    except ValueError:
-        raise ParameterError(f"{what} must be a number, got {value!r}") from None
+    except (ValueError, OverflowError):
+        raise ParameterError(f"{what} must be a finite number, got {_shown(value)}") from None
 
 
 def _text(value: object, what: str) -> str:
     if not isinstance(value, str):
-        raise ParameterError(f"{what} must be text, got {value!r}")
+        raise ParameterError(f"{what} must be text, got {_shown(value)}")
+    if len(value) > 100:
+        raise ParameterError(f"{what} is {len(value)} characters long; no option value is")
     return value.strip()
 
 
@@ -65,7 +83,7 @@ def _flag(value: object, what: str) -> bool:
         return value
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
-    raise ParameterError(f"{what} must be true or false, got {value!r}")
+    raise ParameterError(f"{what} must be true or false, got {_shown(value)}")
 
 
 def _given(params: Mapping[str, object], name: str) -> bool:
@@ -84,8 +102,10 @@ def options_from_params(params: Mapping[str, object]) -> MeasureOptions:
     """
     unknown = sorted(set(params) - set(OPTION_NAMES))
     if unknown:
+        shown = ", ".join(_shown(name).strip("'") for name in unknown[:5])
+        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
         raise ParameterError(
-            f"unknown option {', '.join(unknown)}; the options are {', '.join(OPTION_NAMES)}"
+            f"unknown option {shown}{more}; the options are {', '.join(OPTION_NAMES)}"
         )
     unit = _text(params["unit"], "unit") if _given(params, "unit") else "mm"
     check_unit(unit)
@@ -133,7 +153,9 @@ def _size(value: object, unit: str) -> tuple[float, float]:
             _length(value[0], unit, "reference_size"),
             _length(value[1], unit, "reference_size"),
         )
-    raise ParameterError(f'reference_size must be like "85.6x54" or [85.6, 54], got {value!r}')
+    raise ParameterError(
+        f'reference_size must be like "85.6x54" or [85.6, 54], got {_shown(value)}'
+    )
 
 
 def describe_options(options: MeasureOptions) -> dict[str, Any]:

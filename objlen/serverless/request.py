@@ -142,9 +142,41 @@ def request_id_for(event: object, context: object) -> str:
     Never raises, whatever ``event`` and ``context`` are.
     """
     value = getattr(context, "aws_request_id", None)
-    if not value and isinstance(event, Mapping):
-        value = (event.get("requestContext") or {}).get("requestId")
-    return str(value) if value else str(uuid.uuid4())
+    if not isinstance(value, str) or not value:
+        value = None
+        request_context = event.get("requestContext") if isinstance(event, Mapping) else None
+        if isinstance(request_context, Mapping):
+            candidate = request_context.get("requestId")
+            value = candidate if isinstance(candidate, str) and candidate else None
+    return value[:200] if value else str(uuid.uuid4())
+
+
+def _bad_event(what: str) -> HttpError:
+    return HttpError(
+        400, "bad_request", f"the request is not a valid API Gateway proxy event: {what}"
+    )
+
+
+def _mapping(value: object, what: str) -> Mapping[str, Any]:
+    """An object of the event (``None`` reads as empty); anything else is a 400."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise _bad_event(f"{what} must be an object")
+    return value
+
+
+def _text_map(value: object, what: str) -> dict[str, str]:
+    """Headers or query parameters: text names to text values (``None`` values
+    are left out); anything else is a 400."""
+    result: dict[str, str] = {}
+    for name, item in _mapping(value, what).items():
+        if item is None:
+            continue
+        if not isinstance(name, str) or not isinstance(item, str):
+            raise _bad_event(f"{what} must map names to text")
+        result[name] = item
+    return result
 
 
 def parse_event(event: object) -> ApiRequest:
@@ -156,40 +188,52 @@ def parse_event(event: object) -> ApiRequest:
     """
     if not isinstance(event, Mapping):
         raise HttpError(400, "bad_request", "the request is not an API Gateway proxy event")
-    context = event.get("requestContext") or {}
+    context = _mapping(event.get("requestContext"), "requestContext")
     if event.get("version") == "2.0":
         api = "http-v2"
-        method = str((context.get("http") or {}).get("method") or "")
-        query = {str(k): str(v) for k, v in (event.get("queryStringParameters") or {}).items()}
+        method = _mapping(context.get("http"), "requestContext.http").get("method")
+        query = _text_map(event.get("queryStringParameters"), "queryStringParameters")
     else:
         api = "rest-v1"
-        method = str(event.get("httpMethod") or context.get("httpMethod") or "")
+        method = event.get("httpMethod") or context.get("httpMethod")
         query = _v1_query(event)
-    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    if method is not None and not isinstance(method, str):
+        raise _bad_event("the HTTP method must be text")
+    headers = {k.lower(): v for k, v in _text_map(event.get("headers"), "headers").items()}
     body = event.get("body")
     if body is not None and not isinstance(body, str):
         raise HttpError(400, "bad_request", "the request body must be text or base64")
+    is_base64 = event.get("isBase64Encoded")
+    if is_base64 is not None and not isinstance(is_base64, bool):
+        raise _bad_event("isBase64Encoded must be true or false")
+    gateway_request_id = context.get("requestId")
     return ApiRequest(
         api=api,
-        method=method.upper(),
+        method=(method or "").upper(),
         headers=headers,
         query=query,
         body=body,
-        is_base64=bool(event.get("isBase64Encoded")),
-        gateway_request_id=context.get("requestId"),
+        is_base64=bool(is_base64),
+        gateway_request_id=gateway_request_id if isinstance(gateway_request_id, str) else None,
     )
 
 
 def _v1_query(event: Mapping[str, Any]) -> dict[str, str]:
-    multi = event.get("multiValueQueryStringParameters") or {}
+    multi = _mapping(
+        event.get("multiValueQueryStringParameters"), "multiValueQueryStringParameters"
+    )
     for name, values in multi.items():
-        if isinstance(values, list) and len(set(values)) > 1:
+        if values is not None and not (
+            isinstance(values, list) and all(isinstance(v, str) for v in values)
+        ):
+            raise _bad_event("multiValueQueryStringParameters must map names to lists of text")
+        if values and len(set(values)) > 1:
             raise HttpError(
                 400,
                 "bad_request",
                 f"the query string gives {name} {len(values)} times; give it once",
             )
-    return {str(k): str(v) for k, v in (event.get("queryStringParameters") or {}).items()}
+    return _text_map(event.get("queryStringParameters"), "queryStringParameters")
 
 
 def _media_type(value: str | None) -> str:
@@ -278,6 +322,12 @@ def _read_json(request: ApiRequest) -> tuple[bytes, dict[str, Any]]:
             "bad_json",
             f"the request body is not valid JSON ({exc.msg} at line {exc.lineno}, "
             f"column {exc.colno})",
+        ) from None
+    except RecursionError:
+        raise HttpError(400, "bad_json", "the request body's JSON is nested too deeply") from None
+    except ValueError:  # e.g. a number of more digits than Python converts
+        raise HttpError(
+            400, "bad_json", "the request body's JSON holds a number too long to read"
         ) from None
     if not isinstance(document, dict):
         raise HttpError(400, "bad_json", 'the JSON body must be an object: {"image": ..., ...}')

@@ -669,3 +669,95 @@ def test_the_versions_logged_on_a_cold_start_are_the_installed_ones() -> None:
     assert versions["numpy"] == np.__version__
     assert versions["opencv-python-headless"].startswith(cv2.__version__.split("-")[0][:3])
     assert set(versions) >= {"python", "boto3", "botocore", "pillow"}
+
+
+# -- hostile events (issue #12) ------------------------------------------------------------
+
+
+def _json_event(body: str, **changes: Any) -> dict[str, Any]:
+    event = rest_event(body, content_type="application/json", base64_encoded=False)
+    event.update(changes)
+    return event
+
+
+def _photo_b64() -> str:
+    return base64.b64encode(sample_bytes("card_ellipse")).decode("ascii")
+
+
+def _malformed_events() -> dict[str, dict[str, Any]]:
+    good = json.dumps({"image": _photo_b64(), "reference_length": "85.6"})
+    v2 = http_event(good)
+    return {
+        "requestContext is text": _json_event(good, requestContext="hello"),
+        "requestContext is a list": _json_event(good, requestContext=[1, 2]),
+        "requestContext.http is text": {**v2, "requestContext": {"http": "POST"}},
+        "headers are a list": _json_event(good, headers=["content-type"]),
+        "headers are text": _json_event(good, headers="content-type: image/jpeg"),
+        "a header value is a number": _json_event(good, headers={"content-type": 7}),
+        "queryStringParameters are a list": _json_event(good, queryStringParameters=["a"]),
+        "multiValueQueryStringParameters are text": _json_event(
+            good, multiValueQueryStringParameters="a=1"
+        ),
+        "isBase64Encoded is text": _json_event(good, isBase64Encoded="false"),
+        "the method is a list": _json_event(good, httpMethod=["POST"]),
+    }
+
+
+@pytest.mark.parametrize("name", list(_malformed_events()))
+def test_a_malformed_event_is_a_400_and_the_handler_never_raises(
+    endpoint: EndpointServer, name: str
+) -> None:
+    answer = lh.handler(_malformed_events()[name], FakeContext())
+    assert_error(answer, 400, "bad_request")
+    assert endpoint.log.items() == []  # refused before the model is asked
+
+
+@pytest.mark.parametrize(
+    ("options", "code", "words"),
+    [
+        ('"scale": 1e308', "bad_option", "the scale must be between"),
+        ('"scale": ' + "9" * 400, "bad_option", "scale must be a finite number"),
+        ('"reference_length": ' + "9" * 5000, "bad_json", "number too long"),
+        ('"reference_length": "' + "9" * 5000 + '"', "bad_option", "characters long"),
+        ('"reference_length": 1e-320', "bad_option", "must be between"),
+        ('"reference_size": ' + "[" * 200_000 + "]" * 200_000, "bad_json", "nested too deeply"),
+        ('"unit": "' + "x" * 100_000 + '"', "bad_option", "characters long"),
+    ],
+)
+def test_hostile_numbers_and_nesting_are_400s_not_500s(
+    endpoint: EndpointServer, options: str, code: str, words: str
+) -> None:
+    body = '{"image": "%s", %s}' % (_photo_b64(), options)  # noqa: UP031 - raw JSON on purpose
+    answer = lh.handler(_json_event(body), FakeContext())
+    message = assert_error(answer, 400, code)
+    assert words in message
+    assert len(answer["body"]) < 1000  # the caller's value is not echoed back in full
+
+
+def test_urls_in_the_log_lose_their_user_info_and_query(
+    endpoint: EndpointServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret_url = "http://admin:hunter2@10.1.2.3:8080/model?X-Amz-Signature=S1gn4tur3"
+    endpoint.faults.add("model_error", message=f"upstream {secret_url} failed")
+    answer = lh.handler(
+        rest_event(sample_bytes("card_ellipse"), query={"reference_length": "85.6"}), None
+    )
+    assert_error(answer, 502, "model_error")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"cannot fetch {secret_url}")
+
+    monkeypatch.setattr(lh, "measure", broken)
+    answer = lh.handler(
+        rest_event(sample_bytes("card_ellipse"), query={"reference_length": "85.6"}), None
+    )
+    assert_error(answer, 500, "internal_error")
+
+    output = capsys.readouterr().out
+    lines = [json.loads(line) for line in output.splitlines()]
+    assert "http://***@10.1.2.3:8080/model?***" in lines[0]["detail"]
+    assert "http://***@10.1.2.3:8080/model?***" in next(
+        line["exception"] for line in lines if line["level"] == "ERROR"
+    )
+    for secret in ("hunter2", "admin:", "S1gn4tur3"):
+        assert secret not in output
