@@ -48,6 +48,7 @@ def make_segmenter(
     reference_rule: str = "auto",
     mask_path: str | Path | bytes | None = None,
     reference: ReferenceSpec | None = None,
+    want_confidence: bool = False,
 ) -> Segmenter:
     """Build the segmenter named ``backend``.
 
@@ -61,6 +62,8 @@ def make_segmenter(
         reference: what the operator said the reference is: the local
             segmenter looks for a region of that shape (``"auto"`` rule), or
             for an ArUco marker of its dictionary.
+        want_confidence: the local segmenter also computes its per-pixel
+            confidence map (a measurement never needs it: off by default).
 
     Raises:
         ParameterError: unknown backend, or its required setting missing.
@@ -76,7 +79,11 @@ def make_segmenter(
         if reference is not None and reference.aruco_dictionary is not None:
             marker_dictionary = {"aruco_dictionary": reference.aruco_dictionary}
         return LocalSegmenter(
-            classes=classes, reference_rule=reference_rule, reference=reference, **marker_dictionary
+            classes=classes,
+            reference_rule=reference_rule,
+            reference=reference,
+            want_confidence=want_confidence,
+            **marker_dictionary,
         )
     if backend == "sagemaker":
         if sagemaker is None:
