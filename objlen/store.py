@@ -288,6 +288,7 @@ class Store:
         self.root = self.path.parent
         try:
             self.root.mkdir(parents=True, exist_ok=True)
+            self._refuse_foreign()
             with self._connect() as connection:
                 self._migrate(connection)
         except (OSError, sqlite3.Error) as error:
@@ -321,10 +322,38 @@ class Store:
                 raise
             connection.execute("COMMIT")
 
+    def _refuse_foreign(self) -> None:
+        """Refuse, before anything is written to it (not even the WAL mode), a
+        database at schema version 0 that already holds another program's
+        tables: objlen must not add its own to it."""
+        if not self.path.is_file() or self.path.stat().st_size == 0:
+            return
+        try:
+            connection = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+        except sqlite3.Error as error:
+            raise StoreError(_sqlite_problem(self.path, error)) from error
+        try:
+            if connection.execute("PRAGMA user_version").fetchone()[0] != 0:
+                return
+            names = [
+                name
+                for (name,) in connection.execute(
+                    "SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+                )
+            ]
+        except sqlite3.Error as error:
+            raise StoreError(_sqlite_problem(self.path, error)) from error
+        finally:
+            connection.close()
+        if names:
+            shown = ", ".join(sorted(names)[:5])
+            raise StoreError(
+                f"{self.path} is an SQLite database of another program (it holds {shown}); "
+                "choose another file for the history"
+            )
+
     def _migrate(self, connection: sqlite3.Connection) -> None:
         version = connection.execute("PRAGMA user_version").fetchone()[0]
-        if version == 0:
-            _refuse_foreign(connection, self.path)
         if version > len(MIGRATIONS):
             raise StoreError(
                 f"{self.path} has schema version {version}, newer than this objlen "
@@ -619,23 +648,6 @@ def _unlink_inside(folder: Path, name: str) -> None:
         _file_inside(folder, name).unlink(missing_ok=True)
     except StoreError:
         return
-
-
-def _refuse_foreign(connection: sqlite3.Connection, path: Path) -> None:
-    """Refuse a database at schema version 0 that already holds another
-    program's tables: objlen must not add its own to it."""
-    names = [
-        name
-        for (name,) in connection.execute(
-            "SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
-        )
-    ]
-    if names:
-        shown = ", ".join(sorted(names)[:5])
-        raise StoreError(
-            f"{path} is an SQLite database of another program (it holds {shown}); "
-            "choose another file for the history"
-        )
 
 
 def to_csv(rows: list[SavedMeasurement]) -> str:

@@ -259,8 +259,10 @@ def test_another_programs_database_is_refused_untouched(tmp_path):
     with sqlite3.connect(path) as connection:
         connection.execute("CREATE TABLE moz_places (id INTEGER PRIMARY KEY, url TEXT)")
     connection.close()
+    before = path.read_bytes()
     with pytest.raises(StoreError, match="another program"):
         Store(path)
+    assert path.read_bytes() == before  # not even switched to WAL mode
     with sqlite3.connect(path) as connection:
         tables = [name for (name,) in connection.execute("SELECT name FROM sqlite_master")]
     connection.close()

@@ -77,12 +77,14 @@ def test_delete_needs_confirmation(db):
     ],
     ids=["garbage", "damaged-row"],
 )
-def test_a_damaged_database_is_one_error_not_a_traceback(db, damage):
+def test_a_damaged_database_is_one_error_not_a_traceback(db, damage, monkeypatch):
+    monkeypatch.setenv("OBJLEN_DATA_ROOT", str(db.parent))
     _saved(db)
     damage(db)
     at = AppTest.from_file(PAGE, default_timeout=30).run()
     assert not at.exception
-    assert any("cannot be shown" in error.value for error in at.error)
+    [error] = [error.value for error in at.error]
+    assert "cannot be shown" in error and "damaged" in error
 
 
 def _wreck_a_row(path: Path) -> None:
