@@ -350,13 +350,17 @@ def _looks_rectangular(region: Region, quad: Quad) -> bool:
     return abs(region.area_px - quad_area) <= RECTANGLE_FILL * quad_area
 
 
-def _perspective_warning(outline: np.ndarray, region: Region) -> list[str]:
-    """A warning when a rectangular reference is not seen face-on."""
+def _outline_quad(outline: np.ndarray) -> Quad | None:
+    """The reference outline's quadrilateral, or ``None`` when it has no four clear corners."""
     try:
-        quad = quad_from_outline(outline)
+        return quad_from_outline(outline)
     except ReferenceNotFoundError:
-        return []
-    if not _looks_rectangular(region, quad):
+        return None
+
+
+def _perspective_warning(quad: Quad | None, region: Region) -> list[str]:
+    """A warning when a rectangular reference (``quad``, from its outline) is not seen face-on."""
+    if quad is None or not _looks_rectangular(region, quad):
         return []
     angle, sides = quad.squareness_deviation()
     if angle <= PERSPECTIVE_ANGLE_DEG and sides <= PERSPECTIVE_SIDES:
@@ -370,7 +374,7 @@ def _perspective_warning(outline: np.ndarray, region: Region) -> list[str]:
 
 
 def _foreshortening(
-    outline: np.ndarray, region: Region, size: tuple[float, float] | None
+    outline: np.ndarray, region: Region, size: tuple[float, float] | None, quad: Quad | None
 ) -> float:
     """How far the reference region looks foreshortened, as a share (0 face-on).
 
@@ -378,16 +382,13 @@ def _foreshortening(
     the larger of its opposite sides' relative difference, the sine of its
     corners' departure from square and, when its real ``size`` is known, the
     relative departure of its aspect from the real one. Other shapes: 0 (the
-    photo does not tell).
+    photo does not tell). ``quad`` is the outline's quadrilateral
+    (:func:`_outline_quad`).
     """
     fit, axis_ratio = ellipse_fit(outline)
     if fit < DISC_SHAPE_ERROR and axis_ratio > 0:
         return 1.0 - axis_ratio
-    try:
-        quad = quad_from_outline(outline)
-    except ReferenceNotFoundError:
-        return 0.0
-    if not _looks_rectangular(region, quad):
+    if quad is None or not _looks_rectangular(region, quad):
         return 0.0
     return _quad_foreshortening(quad, size)
 
@@ -453,8 +454,9 @@ def locate_reference(
             c, d = major_axis(region.edge_points())
             real = spec.length if spec.length is not None else max(spec.size)
             outline = dense_outline(region)
-            warnings += _perspective_warning(outline, region)
-            foreshortening = _foreshortening(outline, region, spec.size)
+            quad = _outline_quad(outline)  # once, for both checks
+            warnings += _perspective_warning(quad, region)
+            foreshortening = _foreshortening(outline, region, spec.size, quad)
             warnings += _unbounded_warning(foreshortening)
             reference = ReferenceResult(
                 kind="mask",

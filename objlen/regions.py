@@ -7,6 +7,7 @@ convention is the set of the corners of those pixels' squares.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
@@ -73,24 +74,49 @@ class ClassMap:
             return whole
         return [(tuple(int(v) for v in cv2.boundingRect(c)), c) for c in contours]
 
-    def _crops(self):
-        """``(offset, crop)`` per blob: the window, with other blobs' pixels set to 0."""
-        for (x, y, w, h), contour in self._blobs:
+    @functools.cached_property
+    def _crop_list(self) -> list[tuple[tuple[int, int], np.ndarray, np.ndarray | None]]:
+        """``(offset, crop, counts)`` per blob: the window, with other blobs'
+        pixels set to 0 (where another blob's window overlaps it), and how many
+        pixels of each value 0..255 it holds — ``None`` when its largest value
+        shows at once that every value is a class id (0, 1, 2: the usual mask).
+
+        Made once, on first use, for every later query (the class check and
+        the regions of each class).
+        """
+        known = set(self.classes.known)
+        plain = 0  # 0..plain are all class ids
+        while plain + 1 in known:
+            plain += 1
+        crops = []
+        boxes = np.array([window for window, _ in self._blobs]).reshape(-1, 4)
+        for index, ((x, y, w, h), contour) in enumerate(self._blobs):
             crop = self.mask[y : y + h, x : x + w]
-            if contour is not None and len(self._blobs) > 1:
+            if contour is not None and _overlaps_another(boxes, index):
                 own = np.zeros((h, w), np.uint8)
                 cv2.drawContours(own, [contour - np.array([x, y])], -1, 1, thickness=cv2.FILLED)
-                crop = crop * own
-            yield (x, y), crop
+                crop = cv2.bitwise_and(crop, crop, mask=own)
+            counts = None
+            if 0 not in known or cv2.minMaxLoc(crop)[1] > plain:
+                counts = cv2.calcHist([crop], [0], None, [256], [0, 256]).ravel()
+            crops.append(((x, y), crop, counts))
+        return crops
+
+    def _crops(self, value: int | None = None):
+        """``(offset, crop)`` per blob (when ``value`` is given, not those known
+        to hold none of it)."""
+        for offset, crop, counts in self._crop_list:
+            if value is None or counts is None or counts[value] > 0:
+                yield offset, crop
 
     def unknown_values(self) -> list[int]:
         """Values in the mask that are not configured class ids, sorted."""
-        is_unknown = np.ones(256, np.uint8)
-        is_unknown[list(self.classes.known)] = 0
+        is_unknown = np.ones(256, bool)
+        is_unknown[list(self.classes.known)] = False
         unknown: set[int] = set()
-        for _, crop in self._crops():
-            if cv2.countNonZero(cv2.LUT(crop, is_unknown)):
-                unknown.update(np.unique(crop[is_unknown[crop] == 1]).tolist())
+        for _, _, counts in self._crop_list:
+            if counts is not None:
+                unknown.update(np.flatnonzero((counts > 0) & is_unknown).tolist())
         return sorted(unknown)
 
     def check(self) -> None:
@@ -121,7 +147,7 @@ class ClassMap:
             limit: keep at most this many regions (the largest).
         """
         found: dict[tuple, Region] = {}
-        for offset, crop in self._crops():
+        for offset, crop in self._crops(class_id):
             for region in _regions_in(crop, class_id, offset, min_area_px):
                 found.setdefault((region.bbox, region.area_px), region)
         regions = sorted(found.values(), key=lambda region: region.area_px, reverse=True)
