@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace as _replace
 from pathlib import Path
 
 import pandas as pd
@@ -11,16 +12,20 @@ from app_pages.common import (
     PHOTO_TYPES,
     ROOT,
     current_settings,
-    measure_options_ui,
     remember,
     show_error,
 )
+from app_pages.measure_ui.options import OptionsChoice, options_ui
 from objlen.batch.inputs import BatchInput, inputs_from_uploads
-from objlen.batch.photo import segmenter_factory_for
-from objlen.batch.results import RESULTS_CSV, RESULTS_JSONL, load_results, write_annotated_zip
+from objlen.batch.results import (
+    RESULTS_CSV,
+    RESULTS_JSONL,
+    load_results,
+    object_rows,
+    write_annotated_zip,
+)
 from objlen.batch.runner import BatchProgress, run_batch
 from objlen.errors import ObjlenError
-from objlen.options import MeasureOptions
 from objlen.settings import AppSettings
 
 #: Session key of the folder of the last run, whose results are shown.
@@ -55,7 +60,26 @@ def inputs_ui() -> list[str | BatchInput]:
     return [line if line.startswith("s3://") else str(ROOT / line) for line in lines]
 
 
-def run_ui(inputs: list[str | BatchInput], options: MeasureOptions, settings: AppSettings) -> None:
+def segmenter_factory(settings: AppSettings, choice: OptionsChoice):
+    """A factory of segmenters that look for the reference the operator named."""
+    from objlen.segment import make_segmenter
+
+    sagemaker = settings.sagemaker_settings()
+    spec = None if choice.options is None else choice.options.reference
+
+    def make():
+        return make_segmenter(
+            settings.segmenter,
+            classes=settings.classes,
+            sagemaker=sagemaker,
+            reference_rule=choice.rule,
+            reference=spec,
+        )
+
+    return make
+
+
+def run_ui(inputs: list[str | BatchInput], choice: OptionsChoice, settings: AppSettings) -> None:
     """The results folder, the concurrency, and the Run button with its progress bar."""
     folder_column, concurrency_column = st.columns([3, 1])
     folder = folder_column.text_input(
@@ -66,10 +90,17 @@ def run_ui(inputs: list[str | BatchInput], options: MeasureOptions, settings: Ap
     concurrency = concurrency_column.number_input(
         "Photos at once", min_value=1, max_value=32, key=remember("batch_concurrency", 8)
     )
-    if not st.button("Run the batch", type="primary", disabled=not inputs, key="batch_run"):
+    ready = bool(inputs) and choice.options is not None
+    if not st.button("Run the batch", type="primary", disabled=not ready, key="batch_run"):
+        if choice.options is None:
+            st.info(f"To run the batch, {choice.problem or 'say what the reference is'}.")
         if not inputs:
             st.info("Choose the photos first.")
         return
+    options = choice.options
+    orientation_mode = "detect" if choice.orientation_mode == "detect" else "fixed"
+    if orientation_mode == "fixed":
+        options = _replace(options, orientation=choice.orientation_mode)
     out = ROOT / folder
     bar = st.progress(0.0, text="Listing the photos…")
 
@@ -80,18 +111,14 @@ def run_ui(inputs: list[str | BatchInput], options: MeasureOptions, settings: Ap
             f"{state.resumed} already done",
         )
 
-    factory = segmenter_factory_for(
-        settings.segmenter,
-        classes=settings.classes,
-        sagemaker=settings.sagemaker_settings(),
-        reference_rule=settings.reference_rule,
-    )
+    factory = segmenter_factory(settings, choice)
     with st.spinner("Measuring…"):
         report = run_batch(
             inputs,
             out,
             options=options,
             segmenter_factory=factory,
+            orientation_mode=orientation_mode,
             concurrency=int(concurrency),
             progress=show,
             s3_endpoint_url=st.session_state.get("batch_s3_endpoint") or None,
@@ -103,28 +130,48 @@ def run_ui(inputs: list[str | BatchInput], options: MeasureOptions, settings: Ap
     )
 
 
+def result_rows(records: list[dict]) -> list[dict]:
+    """One row per measured object (and per failed photo), numbers rounded with units."""
+    rows = []
+    for record in records:
+        unit = record.get("unit") or ""
+        warnings = "; ".join(record.get("warnings") or [])
+        for row in object_rows(record):
+            measured = row.get("width") is not None and record["status"] == "ok"
+            width = f"{row['width']:.2f} ± {row['width_u']:.2f} {unit}" if measured else ""
+            height = f"{row['height']:.2f} ± {row['height_u']:.2f} {unit}" if measured else ""
+            rows.append(
+                {
+                    "photo": record["name"],
+                    "#": row.get("object"),
+                    "width": width,
+                    "height": height,
+                    "status": record["status"],
+                    "warnings": warnings,
+                    "message": record.get("message") or record.get("left_out") or "",
+                }
+            )
+    return rows
+
+
 def results_ui(out: Path) -> None:
-    """The results table, the failures, and the downloads."""
+    """The results table (one row per object), the failures, and the downloads."""
     records = load_results(out)
     if not records:
         return
     st.subheader("Results")
-    table = pd.DataFrame(
-        [
-            {
-                "photo": r["name"],
-                "status": r["status"],
-                "width": r.get("width"),
-                "± width": r.get("width_u"),
-                "height": r.get("height"),
-                "± height": r.get("height_u"),
-                "unit": r.get("unit"),
-                "message": r.get("message", ""),
-            }
-            for r in records
-        ]
+    st.dataframe(
+        pd.DataFrame(result_rows(records)),
+        hide_index=True,
+        width="stretch",
+        key="batch_table",
+        column_config={
+            "#": st.column_config.NumberColumn(width=40, help="object, largest first"),
+            "width": st.column_config.TextColumn("width AB", width=140, help="95 % interval"),
+            "height": st.column_config.TextColumn("height AE − N", width=140, help="95 % interval"),
+            "warnings": st.column_config.TextColumn(width="large"),
+        },
     )
-    st.dataframe(table, hide_index=True, width="stretch", key="batch_table")
     failures = [r for r in records if r["status"] != "ok"]
     if failures:
         with st.expander(f"{len(failures)} photo(s) failed", expanded=True):
@@ -165,9 +212,9 @@ def main() -> None:
     with st.expander("S3 endpoint (optional)"):
         st.text_input("S3 endpoint URL instead of AWS's", key="batch_s3_endpoint")
     st.subheader("Reference and method")
+    choice = options_ui("batch", settings)
     try:
-        options = measure_options_ui("batch", settings)
-        run_ui(inputs, options, settings)
+        run_ui(inputs, choice, settings)
     except ObjlenError as error:
         show_error(error)
     shown = st.session_state.get(RESULTS_KEY)

@@ -25,6 +25,8 @@ from objlen.workbench import Photo, Segmented, Workbench
 
 SAMPLES_DIR = ROOT / "samples"
 SOURCES = {"sample": "Sample", "upload": "Upload", "camera": "Camera"}
+#: The fields of a reference that is not a fixed preset (kept for "same as before").
+SIZE_FIELDS = ("reference_kind", "reference_length", "reference_size", "marker_size")
 #: Plain session key: the photo last chosen from each source (kept across pages).
 PHOTOS_KEY = "measure_photos"
 
@@ -163,9 +165,12 @@ def photo_ui(bench: Workbench, prefix: str) -> Photo | None:
             bench.reference_confirmed = True
         else:
             previous = st.session_state.get(preset_key(prefix))
-            if previous is not None:
-                st.session_state[f"{prefix}_last_preset"] = previous
-            set_preset(prefix, None, reference_length="", reference_size="", marker_size="")
+            if previous is not None:  # offered as "same as before" for the new photo
+                st.session_state[f"{prefix}_last_reference"] = {
+                    "preset": previous,
+                    **{name: st.session_state.get(f"{prefix}_{name}", "") for name in SIZE_FIELDS},
+                }
+            set_preset(prefix, None, **dict.fromkeys(SIZE_FIELDS[1:], ""))
     return bench.photo
 
 

@@ -15,9 +15,9 @@ from objlen.reference import ARUCO_DICTIONARIES
 from objlen.workbench import Workbench
 
 QUESTION_KEY = "measure_reference_question"
-#: Session key of the preset said for the photo before this one (set by
-#: :func:`app_pages.measure_ui.photo.photo_ui` when a new photo comes).
-LAST_KEY = f"{PREFIX}_last_preset"
+#: Session key of the reference said for the photo before this one: its preset
+#: and size fields (set by :func:`app_pages.measure_ui.photo.photo_ui`).
+LAST_KEY = f"{PREFIX}_last_reference"
 
 
 def _answered() -> None:
@@ -27,8 +27,9 @@ def _answered() -> None:
     st.session_state[QUESTION_KEY] = None
 
 
-def _same_as_before(preset: str) -> None:
-    set_preset(PREFIX, preset)
+def _same_as_before(last: dict[str, str]) -> None:
+    fields = {k: v for k, v in last.items() if k != "preset" and v}
+    set_preset(PREFIX, last["preset"], **fields)
 
 
 def _size_given(preset: str) -> None:
@@ -87,9 +88,13 @@ def question_ui(bench: Workbench, unit: str) -> None:
         "Choose it (you can change it later in the sidebar)."
     )
     last = st.session_state.get(LAST_KEY)
-    if last in PRESETS:
+    if isinstance(last, dict) and last.get("preset") in PRESETS:
+        label = preset_label(last["preset"], unit)
+        size = last.get("reference_size") or last.get("reference_length") or ""
+        if not PRESETS[last["preset"]].fixed and size:
+            label = f"{PRESETS[last['preset']].label.split(' (')[0]} {size}"
         st.button(
-            f"Same as before: {preset_label(last, unit)}",
+            f"Same as before: {label}",
             key="measure_same_reference",
             on_click=_same_as_before,
             args=(last,),

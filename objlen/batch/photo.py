@@ -18,11 +18,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from objlen.advice import choose_orientation, left_out_note, operator_warnings
 from objlen.batch.budget import MemoryBudget, photo_cost
 from objlen.batch.inputs import BatchInput
 from objlen.batch.journal import Journal, disk_full_error, is_disk_full
@@ -34,7 +35,7 @@ from objlen.errors import ImageReadError, ObjlenError
 from objlen.files import write_atomically
 from objlen.imageio import encode_png, load_image, sha256_hex
 from objlen.measure import measure
-from objlen.options import MeasureOptions
+from objlen.options import MeasureOptions, ReferenceSpec
 from objlen.redact import redact_url
 from objlen.segment.base import Segmenter, segment_photo
 
@@ -51,7 +52,8 @@ def segmenter_factory_for(
     *,
     classes: ClassIds,
     sagemaker: Any = None,
-    reference_rule: str = "leftmost",
+    reference_rule: str = "auto",
+    reference: ReferenceSpec | None = None,
 ) -> SegmenterFactory:
     """A factory of segmenters built with :func:`objlen.segment.make_segmenter`
     (each call makes a new one, so that every worker thread has its own)."""
@@ -59,7 +61,11 @@ def segmenter_factory_for(
 
     def factory() -> Segmenter:
         return make_segmenter(
-            backend, classes=classes, sagemaker=sagemaker, reference_rule=reference_rule
+            backend,
+            classes=classes,
+            sagemaker=sagemaker,
+            reference_rule=reference_rule,
+            reference=reference,
         )
 
     return factory
@@ -106,6 +112,9 @@ class PhotoJob:
         annotate: write the annotated PNGs.
         annotate_max_side: longest side of an annotated PNG, pixels.
         budget: the memory the photos in flight may take at once.
+        orientation_mode: ``"fixed"`` (the options' orientation) or
+            ``"detect"`` (per photo, the boxes follow the objects when one is
+            clearly turned: :func:`objlen.advice.choose_orientation`).
     """
 
     options: MeasureOptions
@@ -117,6 +126,7 @@ class PhotoJob:
     annotate: bool
     annotate_max_side: int
     budget: MemoryBudget = field(default_factory=MemoryBudget)
+    orientation_mode: str = "fixed"
 
 
 def _record(name: str, digest: str | None, job: PhotoJob, **values: Any) -> dict[str, Any]:
@@ -168,13 +178,18 @@ def _measure_decoded(name: str, data: bytes, digest: str, job: PhotoJob) -> dict
         segmentation = segment_photo(segmenter, image, source_bytes=data)
     finally:
         job.pool.release(segmenter)
+    options = job.options
+    if job.orientation_mode == "detect":
+        chosen = choose_orientation(segmentation.mask, options, image)
+        options = replace(options, orientation=chosen.orientation)
     result = measure(
         segmentation.mask,
-        job.options,
+        options,
         image=image,
         input_warnings=segmentation.warnings,
         input_notes=segmentation.notes,
     )
+    left_out = left_out_note(segmentation.mask, result)
     annotated = None
     if job.annotate:
         annotated = f"{ANNOTATED_DIR}/{annotated_name(name, digest)}"
@@ -196,8 +211,21 @@ def _measure_decoded(name: str, data: bytes, digest: str, job: PhotoJob) -> dict
         unit=result.unit,
         method=result.method,
         object_count=len(result.objects),
+        objects=[
+            {
+                "object": index + 1,
+                "width": round(obj.width.value, 4),
+                "width_u": round(obj.width.uncertainty, 4),
+                "height": round(obj.height.value, 4),
+                "height_u": round(obj.height.uncertainty, 4),
+                "area_px": obj.area_px,
+            }
+            for index, obj in enumerate(result.objects)
+        ],
+        orientation=options.orientation,
+        left_out=left_out or "",
         scale=float(f"{result.reference.scale:.8g}"),
-        warnings=list(result.warnings),
+        warnings=operator_warnings(result),
         annotated=annotated,
         seconds=round(time.perf_counter() - start, 3),
         measurement=result.to_dict(),

@@ -34,6 +34,7 @@ ANNOTATED_ZIP = "annotated.zip"
 CSV_COLUMNS = (
     "name",
     "status",
+    "object",
     "width",
     "width_u",
     "height",
@@ -50,19 +51,38 @@ CSV_COLUMNS = (
 )
 
 
+def object_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per measured object of a photo's record (its ``objects``, 1 first);
+    a failed photo, or a record written before objects were listed, gives one row
+    (the first object's numbers, if any)."""
+    objects = record.get("objects")
+    if record.get("status") != "ok" or not isinstance(objects, list) or not objects:
+        row = dict(record)
+        row.setdefault("object", 1 if record.get("status") == "ok" else None)
+        return [row]
+    return [
+        {**record, **{k: obj.get(k) for k in ("object", "width", "width_u", "height", "height_u")}}
+        for obj in objects
+        if isinstance(obj, dict)
+    ]
+
+
 def csv_text(records: Iterable[dict[str, Any]]) -> str:
-    """Records as ``results.csv`` text (header, then one row per record).
+    """Records as ``results.csv`` text: a header, then one row per measured
+    object (``object`` 1, 2, ... largest first) and one per failed photo.
 
     Text cells that a spreadsheet would run as a formula (a photo named
     ``=HYPERLINK(...).jpg``) are neutralised (:func:`objlen.spreadsheet.csv_text`).
     """
 
-    def cells(record: dict[str, Any]) -> list[Any]:
-        row = dict(record)
-        row["warnings"] = "; ".join(record.get("warnings") or [])
+    def cells(row: dict[str, Any]) -> list[Any]:
+        row = dict(row)
+        row["warnings"] = "; ".join(row.get("warnings") or [])
         return [row.get(column) for column in CSV_COLUMNS]
 
-    return spreadsheet_csv(CSV_COLUMNS, (cells(record) for record in records))
+    return spreadsheet_csv(
+        CSV_COLUMNS, (cells(row) for record in records for row in object_rows(record))
+    )
 
 
 def load_results(out_dir: str | Path) -> list[dict[str, Any]]:
@@ -104,5 +124,6 @@ __all__ = [
     "annotated_name",
     "csv_text",
     "load_results",
+    "object_rows",
     "write_annotated_zip",
 ]

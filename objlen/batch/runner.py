@@ -172,6 +172,7 @@ def run_batch(
     annotate_max_side: int = 1600,
     retry_errors: bool = True,
     memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET_BYTES,
+    orientation_mode: str = "fixed",
 ) -> BatchReport:
     """Measure every photo of ``inputs``; write the results into ``out_dir``.
 
@@ -194,6 +195,9 @@ def run_batch(
             unreadable photos, which fail the same way every time).
         memory_budget_bytes: memory the photos in flight may take at once,
             by their decoded size (:mod:`objlen.batch.budget`).
+        orientation_mode: ``"fixed"``: the boxes as ``options`` say;
+            ``"detect"``: per photo, they follow the objects when one is
+            clearly turned (:func:`objlen.advice.choose_orientation`).
 
     Returns:
         A :class:`BatchReport`; failures are in it, not raised.
@@ -226,6 +230,7 @@ def run_batch(
             annotate_max_side,
             retry_errors,
             MemoryBudget(memory_budget_bytes),
+            orientation_mode,
         )
 
 
@@ -287,10 +292,13 @@ def _run(
     annotate_max_side: int,
     retry_errors: bool,
     budget: MemoryBudget,
+    orientation_mode: str = "fixed",
 ) -> BatchReport:
     """The body of :func:`run_batch`, with the folder's lock held."""
     pool = SegmenterPool(segmenter_factory)
     key = options_key(options, pool.name)
+    if orientation_mode != "fixed":
+        key += f"+{orientation_mode}"
     journal = Journal(out / RESULTS_JSONL)
     job = PhotoJob(
         options=options,
@@ -302,6 +310,7 @@ def _run(
         annotate=annotate,
         annotate_max_side=annotate_max_side,
         budget=budget,
+        orientation_mode=orientation_mode,
     )
     counts = {"ok": 0, "error": 0, "resumed": 0, "done": 0}
     start = time.perf_counter()

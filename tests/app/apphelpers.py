@@ -1,17 +1,19 @@
-"""Helpers of the AppTest tests: running pages, reading metrics, and the
-canvas interactions the Measure page reads (as CANVAS.md describes)."""
+"""Helpers of the AppTest tests: running pages, reading the Measure page's
+table, and the photo editor's events (one trigger value per action, with a
+``seq``; see :mod:`objlen.workbench`)."""
 
 from __future__ import annotations
 
-import copy
+import itertools
 import json
 import re
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from objlen.display.canvas import POINT_COLOURS, parse_rgb
+from objlen.workbench import Workbench
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -35,40 +37,48 @@ def app_test() -> AppTest:
     return AppTest.from_file(APP, default_timeout=TIMEOUT_S)
 
 
-def metric_number(at: AppTest, label_start: str) -> float:
-    """The number a metric shows, e.g. ``154.41`` from ``154.41 ± 1.09 mm``."""
-    for metric in at.metric:
-        if metric.label.startswith(label_start):
-            return float(metric.value.split(" ")[0])
-    raise AssertionError(f"no metric {label_start!r} among {[m.label for m in at.metric]}")
+
+def workbench(at: AppTest) -> Workbench:
+    """The Measure page's workbench (the operator's state)."""
+    return at.session_state["measure_workbench"]
 
 
-def canvas_key(at: AppTest) -> str:
-    return at.session_state["measure_canvas_key"]
+def objects_table(at: AppTest) -> pd.DataFrame:
+    """The Measure page's table of objects."""
+    for frame in at.dataframe:
+        if frame.key == "measure_objects":
+            return frame.value
+    raise AssertionError("the page shows no table of objects")
 
 
-def canvas_drawing(at: AppTest) -> dict[str, Any]:
-    """The Fabric JSON the canvas holds now (its widget value)."""
-    return copy.deepcopy(dict(at.session_state[canvas_key(at)]["drawing"]["raw"]))
+def length_of(text: str) -> float:
+    """The value of ``"154.41 ± 1.09 mm"``."""
+    return float(text.split(" ")[0])
 
 
-def send_drawing(at: AppTest, drawing: dict[str, Any]) -> AppTest:
-    """Do what the browser does after a drag: set the canvas's widget value, rerun."""
-    at.session_state[canvas_key(at)] = {
-        "drawing": {"raw": drawing, "data": None},
-        "backgroundFit": None,
-    }
+def widths(at: AppTest) -> list[float]:
+    """Every object's width as the table shows it."""
+    return [length_of(text) for text in objects_table(at)["width"]]
+
+
+def heights(at: AppTest) -> list[float]:
+    return [length_of(text) for text in objects_table(at)["height"]]
+
+
+_SEQ = itertools.count(1)
+
+
+def send_event(at: AppTest, event: dict[str, Any]) -> AppTest:
+    """Do what the photo editor does: one event (a trigger value), then a rerun."""
+    at.session_state["measure_editor"] = {"event": {**event, "seq": f"test-{next(_SEQ)}"}}
     return at.run()
 
 
-def drag(at: AppTest, name: str, dx: float, dy: float = 0.0) -> AppTest:
-    """Move point ``name`` by ``(dx, dy)`` canvas pixels, as a drag with Edit on."""
-    drawing = canvas_drawing(at)
-    for obj in drawing["objects"]:
-        if parse_rgb(obj.get("stroke")) == POINT_COLOURS[name]:
-            obj["left"] = round(obj["left"] + dx, 4)  # Fabric sends 4 decimals
-            obj["top"] = round(obj["top"] + dy, 4)
-            break
+def move(at: AppTest, name: str, dx: float, dy: float = 0.0, obj: int = 0) -> AppTest:
+    """Move point ``name`` of object ``obj`` by ``(dx, dy)`` photo pixels."""
+    current = workbench(at).current()
+    if name in "CD":
+        x, y = getattr(current.reference, name)
     else:
-        raise AssertionError(f"point {name} is not on the canvas")
-    return send_drawing(at, drawing)
+        x, y = getattr(current.objects[obj], name)
+    return send_event(at, {"type": "move", "object": obj, "point": name, "x": x + dx, "y": y + dy})

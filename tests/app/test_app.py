@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.app.apphelpers import PAGES, ROOT, app_test, page_test
+from tests.app.apphelpers import PAGES, ROOT, app_test, objects_table, page_test
 
 
 def test_the_router_registers_the_operator_pages():
@@ -32,7 +32,7 @@ def test_every_page_runs_on_its_own(app_db, name):
 def test_measure_is_the_default_page(app_db):
     at = app_test().run()
     assert at.title[0].value == "Measure"
-    assert len(at.metric) == 4
+    assert len(objects_table(at)) == 1
 
 
 def test_sidebar_shows_the_segmenter_and_the_unit(app_db, monkeypatch):
@@ -54,7 +54,7 @@ def test_sidebar_unit_is_the_settings_default_unit(app_db):
     at.button[0].click().run()  # apply
     at.switch_page("app_pages/measure.py").run()
     # (AppTest's switch_page runs the page without the router: no sidebar here)
-    assert at.metric[0].value.endswith(" in")
+    assert objects_table(at)["width"][0].endswith(" in")
 
 
 def test_a_bad_environment_value_is_reported_and_the_app_still_runs(app_db, monkeypatch):
@@ -62,4 +62,4 @@ def test_a_bad_environment_value_is_reported_and_the_app_still_runs(app_db, monk
     at = app_test().run()
     assert not at.exception
     assert any("segmenter" in e.value and "defaults" in e.value for e in at.sidebar.error)
-    assert at.title[0].value == "Measure" and len(at.metric) == 4
+    assert at.title[0].value == "Measure" and len(objects_table(at)) == 1

@@ -42,6 +42,10 @@ def test_a_small_batch_of_uploads_shows_the_results(app_db: Path, tmp_path: Path
         ]
     )
     at.run()
+    assert at.button(key="batch_run").disabled  # no reference said yet
+    assert any("say what the reference" in info.value for info in at.info)
+    at.selectbox(key="batch_reference_preset").set_value("custom").run()
+    at.text_input(key="batch_reference_size").input("85.6 x 54 mm").run()
     at.text_input(key="batch_out").set_value(str(tmp_path / "results"))
     at.button(key="batch_run").click().run()
     assert not at.exception
@@ -57,8 +61,10 @@ def test_a_small_batch_of_uploads_shows_the_results(app_db: Path, tmp_path: Path
     assert by_photo["broken.jpg"]["status"] == "error"
     for name in ("card_rectangle", "card_ellipse"):
         row = by_photo[f"{name}.jpg"]
-        assert row["status"] == "ok"
-        assert row["width"] == pytest.approx(TRUTH[name]["object"]["width_mm"], rel=0.015)
+        assert row["status"] == "ok" and row["#"] == 1
+        width, unit = row["width"].split(" ± ")[0], row["width"].split(" ")[-1]
+        assert unit == "mm" and len(width.split(".")[1]) == 2  # rounded, with its unit
+        assert float(width) == pytest.approx(TRUTH[name]["object"]["width_mm"], rel=0.015)
     assert any("broken.jpg" in e.value for e in at.error)
     assert (tmp_path / "results" / "results.csv").is_file()
     assert len(list((tmp_path / "results" / "annotated").glob("*.png"))) == 3
@@ -68,6 +74,7 @@ def test_a_folder_that_does_not_exist_is_an_error(app_db: Path, tmp_path: Path) 
     at = page().run()
     at.radio(key="batch_source").set_value("location").run()
     at.text_area(key="batch_locations").input(str(tmp_path / "nowhere")).run()
+    at.selectbox(key="batch_reference_preset").set_value("card").run()
     at.text_input(key="batch_out").set_value(str(tmp_path / "results"))
     at.button(key="batch_run").click().run()
     assert not at.exception
@@ -76,7 +83,36 @@ def test_a_folder_that_does_not_exist_is_an_error(app_db: Path, tmp_path: Path) 
 
 def test_a_bad_reference_length_is_an_error_not_a_crash(app_db: Path) -> None:
     at = page().run()
+    at.selectbox(key="batch_reference_preset").set_value("custom").run()
     at.radio(key="batch_reference_kind").set_value("size").run()
     at.text_input(key="batch_reference_size").input("wide").run()
     assert not at.exception
-    assert at.error
+    assert any("not a size" in info.value for info in at.info)
+    assert at.button(key="batch_run").disabled
+
+
+def test_every_object_gets_a_row_with_its_warnings(app_db: Path, tmp_path: Path) -> None:
+    """A real photo with five pills and a quarter: five rows, the warnings shown,
+    and results.csv with one line per object."""
+    from objlen.testing.realphotos import realphotos_dir
+
+    photo = realphotos_dir() / "unlabelled" / "example_02.png"
+    if not photo.is_file():
+        pytest.skip(f"{photo} is missing")
+    at = page().run()
+    at.file_uploader(key="batch_uploads").set_value(
+        [("pills.png", photo.read_bytes(), "image/png")]
+    )
+    at.run()
+    at.selectbox(key="batch_reference_preset").set_value("us_quarter").run()
+    at.text_input(key="batch_out").set_value(str(tmp_path / "results"))
+    at.button(key="batch_run").click().run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["#"]) == [1, 2, 3, 4, 5]
+    assert all(text.endswith(" mm") for text in table["width"])
+    assert all("more uncertain than 2%" in text for text in table["warnings"])
+    csv_lines = (tmp_path / "results" / "results.csv").read_text().splitlines()
+    assert len(csv_lines) == 1 + 5
+    assert csv_lines[0].startswith("name,status,object,width")
+    assert [line.split(",")[2] for line in csv_lines[1:]] == ["1", "2", "3", "4", "5"]

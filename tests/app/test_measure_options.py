@@ -1,7 +1,8 @@
-"""One measurement-options widget for every page (``measure_options_ui``):
-the Measure, Batch and Model pages offer the same choices with the same
-defaults, read lengths in the settings' unit and masks with the settings'
-class ids; every photo uploader accepts the same types."""
+"""The measurement options: the Measure and Batch pages ask them the same way
+(``app_pages.measure_ui.options``: a reference preset, nothing assumed), the
+Model page with ``common.measure_options_ui``; lengths are read in the
+settings' unit and masks with the settings' class ids; every photo uploader
+accepts the same types."""
 
 from __future__ import annotations
 
@@ -12,12 +13,20 @@ from app_pages.common import PHOTO_TYPES
 from objlen.batch.inputs import IMAGE_SUFFIXES
 from objlen.imageio import encode_jpeg, encode_png
 from objlen.sagemaker.session import AwsSession
-from tests.app.apphelpers import app_test, page_test
+from tests.app.apphelpers import ROOT, app_test, page_test
 from tests.aws_servers import REGION, draw_photo
 from tests.sagemaker.test_train import moto_url  # noqa: F401 - fixture
 
-#: The option widgets, by the name after the page's key prefix.
+#: The option widgets of the Measure and Batch pages, by the name after the key prefix.
 OPTION_WIDGETS = {
+    "reference_preset": "selectbox",
+    "reference_rule": "selectbox",
+    "method": "radio",
+    "orientation": "radio",
+    "offset": "text_input",
+}
+#: The Model page's (the older widget of app_pages.common).
+MODEL_WIDGETS = {
     "reference_kind": "radio",
     "reference_length": "text_input",
     "method": "radio",
@@ -34,44 +43,78 @@ def aws_settings(app_db, aws_env, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OBJLEN_REGION", REGION)
 
 
-def shown_options(at: AppTest, prefix: str) -> dict[str, tuple]:
+def shown_options(at: AppTest, prefix: str, widgets: dict[str, str] = OPTION_WIDGETS) -> dict:
     """Label, choices (as shown), value and help of each option widget."""
     shown = {}
-    for name, kind in OPTION_WIDGETS.items():
+    for name, kind in widgets.items():
         widget = getattr(at, kind)(key=f"{prefix}_{name}")
-        choices = tuple(widget.proto.options) if kind == "radio" else ()
+        choices = tuple(widget.proto.options) if kind in ("radio", "selectbox") else ()
         shown[name] = (widget.label, choices, widget.value, widget.help)
     return shown
 
 
-@pytest.mark.parametrize("prefix", ["batch", "model"])
-def test_the_pages_offer_the_measure_pages_options_and_defaults(aws_settings, prefix):
+def test_the_batch_page_offers_the_measure_pages_options_and_defaults(aws_settings):
     measure = page_test("measure").run()
-    other = page_test(prefix).run()
-    assert not measure.exception and not other.exception
-
+    measure.radio(key="measure_source").set_value("upload").run()
+    photo = (ROOT / "samples" / "card_ellipse.jpg").read_bytes()  # a new photo: nothing known
+    measure.file_uploader(key="measure_upload").upload("new.jpg", photo, "image/jpeg").run()
+    batch = page_test("batch").run()
+    assert not measure.exception and not batch.exception
     expected = shown_options(measure, "measure")
-    assert expected["reference_kind"][2] == "length"
-    assert expected["reference_length"][2] == "85.6 mm"
-    assert shown_options(other, prefix) == expected
+    assert expected["reference_preset"][2] is None  # nothing assumed
+    assert expected["reference_rule"][2] == "auto"
+    assert expected["orientation"][2] == "detect"
+    assert shown_options(batch, "batch") == expected
 
 
-@pytest.mark.parametrize("prefix", ["measure", "batch", "model"])
-def test_every_kind_of_reference_can_be_chosen_on_every_page(aws_settings, prefix):
+def test_the_model_page_keeps_its_options(aws_settings):
+    model = page_test("model").run()
+    assert not model.exception
+    shown = shown_options(model, "model", MODEL_WIDGETS)
+    assert shown["reference_kind"][2] == "length"
+    assert shown["method"][1] == ("proportional", "homography")
+
+
+@pytest.mark.parametrize("prefix", ["measure", "batch"])
+def test_every_kind_of_reference_can_be_chosen(aws_settings, prefix):
     at = page_test(prefix).run()
+    at.selectbox(key=f"{prefix}_reference_preset").set_value("custom").run()
     at.radio(key=f"{prefix}_reference_kind").set_value("size").run()
-    assert at.text_input(key=f"{prefix}_reference_size").value == "85.6 x 54 mm"
-    at.radio(key=f"{prefix}_reference_kind").set_value("aruco").run()
+    assert at.text_input(key=f"{prefix}_reference_size").value in ("", "85.6 x 54 mm")
+    at.selectbox(key=f"{prefix}_reference_preset").set_value("aruco").run()
     assert at.selectbox(key=f"{prefix}_aruco_dictionary").value == "DICT_4X4_50"
-    assert at.text_input(key=f"{prefix}_marker_size").value == "40 mm"
+    assert at.text_input(key=f"{prefix}_marker_size").value == ""
+    at.selectbox(key=f"{prefix}_reference_preset").set_value("euro_2").run()
+    assert at.selectbox(key=f"{prefix}_reference_rule").value == "auto"
     assert not at.exception
 
 
-@pytest.mark.parametrize("prefix", ["batch", "model"])
-def test_the_length_hint_names_the_configured_unit(aws_settings, monkeypatch, prefix):
+def test_every_kind_of_reference_can_be_chosen_on_the_model_page(aws_settings):
+    at = page_test("model").run()
+    at.radio(key="model_reference_kind").set_value("size").run()
+    assert at.text_input(key="model_reference_size").value == "85.6 x 54 mm"
+    at.radio(key="model_reference_kind").set_value("aruco").run()
+    assert at.selectbox(key="model_aruco_dictionary").value == "DICT_4X4_50"
+    assert not at.exception
+
+
+def test_the_length_hint_names_the_configured_unit(aws_settings, monkeypatch):
     monkeypatch.setenv("OBJLEN_UNIT", "in")
-    at = page_test(prefix).run()
-    assert "a number in in" in at.text_input(key=f"{prefix}_reference_length").help
+    at = page_test("batch").run()
+    at.selectbox(key="batch_reference_preset").set_value("custom").run()
+    at.radio(key="batch_reference_kind").set_value("length").run()
+    assert "a number in in" in at.text_input(key="batch_reference_length").help
+    at = page_test("model").run()
+    assert "a number in in" in at.text_input(key="model_reference_length").help
+
+
+def test_a_preset_is_given_in_the_unit_of_the_settings(aws_settings, monkeypatch):
+    monkeypatch.setenv("OBJLEN_UNIT", "in")
+    at = page_test("batch").run()
+    assert (
+        "ID-1 card (bank or ID card) 3.37 × 2.13 in"
+        in at.selectbox(key="batch_reference_preset").options
+    )
 
 
 def test_a_bad_reference_length_on_the_model_page_disables_measure(aws_settings):

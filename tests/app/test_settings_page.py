@@ -13,7 +13,7 @@ from objlen.classes import ClassIds
 from objlen.sagemaker.local_endpoint import EndpointServer, make_server
 from objlen.segment import SageMakerSettings, make_segmenter
 from objlen.settings import AppSettings
-from tests.app.apphelpers import SAMPLES, app_test, metric_number, page_test
+from tests.app.apphelpers import SAMPLES, app_test, heights, page_test, widths
 
 SECRET = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY"
 ENDPOINT = "objlen-test-endpoint"
@@ -187,8 +187,8 @@ def test_the_measure_page_uses_the_sagemaker_endpoint(endpoint, monkeypatch):
         sagemaker=SageMakerSettings(ENDPOINT, "ap-northeast-1", endpoint_url=endpoint.url),
     )
     segmentation = segmenter.segment(image)
-    expected = measure(
-        segmentation.mask, MeasureOptions(reference=ReferenceSpec(length=85.6)), image=image
+    expected = measure(  # the sample's reference, as the Measure page names it
+        segmentation.mask, MeasureOptions(reference=ReferenceSpec(size=(85.6, 54.0))), image=image
     )
-    assert metric_number(at, "Width") == pytest.approx(expected.objects[0].width.value, abs=0.005)
-    assert metric_number(at, "Height") == pytest.approx(expected.objects[0].height.value, abs=0.005)
+    assert widths(at)[0] == pytest.approx(expected.objects[0].width.value, abs=0.005)
+    assert heights(at)[0] == pytest.approx(expected.objects[0].height.value, abs=0.005)
