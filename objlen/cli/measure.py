@@ -1,0 +1,140 @@
+"""The ``measure`` command: ``python -m objlen measure IMAGE ...``.
+
+It imports only what a measurement uses: the photo's decoder, the segmenter
+asked for and the measurement core. The SageMaker client (boto3), the other
+commands and the app are imported only when asked for (``--segmenter
+sagemaker``, ``--endpoint-url``), so that a local measurement starts in about
+the time Python takes to import OpenCV and NumPy. ``objlen.__main__`` runs
+this module's :func:`main` directly when the command is ``measure``;
+``objlen.cli.main`` registers the same parser among the other commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from objlen.cli.options import (
+    add_measure_options,
+    add_segmenter_options,
+    options_from_args,
+    sagemaker_settings_from_args,
+)
+from objlen.errors import ObjlenError
+from objlen.imageio import load_image, load_mask, read_regular_file
+from objlen.measure import measure
+from objlen.options import MeasureOptions
+from objlen.redact import redact_url
+from objlen.result import Measurement
+from objlen.segment.base import Segmentation
+
+EXIT_BAD_INPUT = 2
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add the ``measure`` command to ``objlen``'s subparsers."""
+    parser = commands.add_parser(
+        "measure",
+        help="measure the object in a photo",
+        description="Measure width and height of the object in IMAGE against a reference "
+        "of known size. Lengths may carry a unit suffix (85.6mm, 3.37in); a bare number "
+        "is in --unit.",
+    )
+    parser.add_argument("image", help="the photo (JPEG, PNG, ...)")
+    parser.add_argument("--mask", help="class-index mask PNG; without it the photo is segmented")
+    add_measure_options(parser)
+    parser.add_argument("--json", action="store_true", help="print the schema-v1 JSON")
+    add_segmenter_options(parser, "segmentation (when --mask is not given)")
+    parser.set_defaults(run=run_measure)
+
+
+def _segment(
+    args: argparse.Namespace, image: np.ndarray, data: bytes, options: MeasureOptions
+) -> Segmentation:
+    """Segment ``image``, decoded from ``data`` (the file's bytes, which go along:
+    a SageMaker endpoint then gets a camera's JPEG unchanged)."""
+    from objlen.segment import make_segmenter, segment_photo
+
+    sagemaker = sagemaker_settings_from_args(args) if args.segmenter == "sagemaker" else None
+    segmenter = make_segmenter(
+        args.segmenter,
+        classes=options.classes,
+        sagemaker=sagemaker,
+        reference_rule=args.reference_rule,
+        reference=options.reference,
+    )
+    return segment_photo(segmenter, image, source_bytes=data)
+
+
+def run_measure(args: argparse.Namespace) -> int:
+    """``measure``: print the measurement; return the exit status."""
+    options = options_from_args(args)
+    if args.endpoint_url:
+        from objlen.sagemaker.session import check_endpoint_url
+
+        check_endpoint_url(args.endpoint_url, "--endpoint-url")
+    data = read_regular_file(Path(args.image))  # read once: decoded, and sent as it is
+    image = load_image(data, name=args.image)
+    height, width = image.shape[:2]
+    extra_notes: list[str] = []
+    if args.mask:
+        mask, notes = load_mask(args.mask, (width, height))
+    else:
+        segmentation = _segment(args, image, data, options)
+        mask, notes = segmentation.mask, list(segmentation.warnings)
+        extra_notes = list(segmentation.notes)
+    result = measure(mask, options, image=image, input_warnings=notes, input_notes=extra_notes)
+    print(result.to_json() if args.json else summary(result, args.image))
+    return 0
+
+
+def summary(result: Measurement, name: str) -> str:
+    """A human-readable account of a measurement."""
+    width, height = result.image_size
+    unit = result.unit
+    lines = [
+        f"{name}: {width}x{height} px, method {result.method} "
+        f"({result.options.orientation}), unit {unit}"
+    ]
+    ref = result.reference
+    if ref.kind == "scale":
+        lines.append(f"  scale     {ref.scale:.6g} {unit}/px (given)")
+    else:
+        lines.append(
+            f"  reference {ref.kind}: CD = {ref.pixels:.1f} px = {ref.real:g} {unit} "
+            f"(C {ref.C[0]:.1f},{ref.C[1]:.1f}  D {ref.D[0]:.1f},{ref.D[1]:.1f}; "
+            f"located on {ref.located_on}) -> {ref.scale:.6g} {unit}/px"
+        )
+    for index, obj in enumerate(result.objects, start=1):
+        lines.append(
+            f"  object {index}  {obj.sizes_text(unit)}"
+            f"   (AB {obj.ab_px:.1f} px, AE {obj.ae_px:.1f} px, 95 %)"
+        )
+    lines += [f"  note: {note}" for note in result.notes]
+    lines += [f"  warning: {warning}" for warning in result.warnings]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``measure`` alone (``python -m objlen measure ...`` comes here), with
+    the same parser and error handling as ``objlen.cli.main.main``."""
+    from objlen.cli.parser import OneLineParser
+
+    parser = OneLineParser(prog="objlen", description="Measure objects in photos.")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except ObjlenError as error:
+        print(f"objlen: error: {redact_url(str(error))}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("objlen: interrupted", file=sys.stderr)
+        return 130
+
+
+__all__ = ["main", "register", "run_measure", "summary"]
