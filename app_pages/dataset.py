@@ -1,34 +1,33 @@
-"""Dataset: touch up saved masks, export a SageMaker training set, validate it."""
+"""Dataset: touch up saved masks (the Measure page's brush), export a SageMaker
+training set, validate it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import streamlit as st
-from streamlit_drawable_canvas import st_canvas
 
 from app_pages.common import ROOT, current_settings, get_store, remember, show_error
+from app_pages.measure_ui.editor import apply_pending, editor_ui
 from objlen.classes import ClassIds
-from objlen.display.canvas import DisplayTransform, css_rgb
-from objlen.display.overlay import display_base, display_size
 from objlen.errors import ObjlenError
-from objlen.imageio import encode_png, sha256_hex
+from objlen.imageio import encode_png
 from objlen.sagemaker.dataset import (
-    BRUSH_COLOURS,
-    apply_strokes,
     export_dataset,
     load_pair,
     training_rows,
     validate_dataset,
 )
 from objlen.store import Store
+from objlen.workbench import Photo, Segmented, Workbench
 
-#: Session key of the touched-up mask not saved yet: ``{"row": id, "mask": array}``.
-PENDING_KEY = "dataset_pending"
-#: Session key of the canvas's current widget key (a new key clears the strokes).
-CANVAS_KEY = "dataset_canvas_key"
+#: Session key of the workbench of the mask being touched up (its strokes not saved yet).
+BENCH_KEY = "dataset_workbench"
+#: Session key of the photo editor on this page.
+EDITOR_KEY = "dataset_editor"
 BRUSHES = {"object": "add object", "reference": "add reference", "erase": "erase"}
 
 
@@ -37,21 +36,6 @@ def saved_pair(db_path: str, row_id: int, mask_sha: str | None) -> tuple[np.ndar
     """The photo and saved mask of a row (shared, read only)."""
     store = get_store()
     return load_pair(store, store.get(row_id))
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def background_png(
-    row_id: int,
-    mask_sha: str,
-    size: tuple[int, int],
-    class_ids: tuple[int, ...],
-    _image: np.ndarray,
-    _mask: np.ndarray,
-    _classes: ClassIds,
-) -> bytes:
-    """The display-sized photo with the mask tinted, as PNG bytes for the canvas
-    (cached by row, mask content, size and class ids)."""
-    return encode_png(display_base(_image, _mask, _classes, 0.45, size))
 
 
 def rows_ui(store: Store) -> list[dict]:
@@ -65,14 +49,25 @@ def rows_ui(store: Store) -> list[dict]:
     return rows
 
 
-def _new_canvas(row_id: int) -> None:
-    counter = int(st.session_state.get("dataset_canvas_counter", 0)) + 1
-    st.session_state["dataset_canvas_counter"] = counter
-    st.session_state[CANVAS_KEY] = f"dataset_canvas_{row_id}_{counter}"
+def _bench(store: Store, row_id: int, classes: ClassIds) -> Workbench:
+    """The workbench of a saved mask: its photo and mask, the strokes not saved yet."""
+    bench = st.session_state.get(BENCH_KEY)
+    row = store.get(row_id)
+    key = f"row:{row_id}:{row.mask_sha256}"
+    if not isinstance(bench, Workbench) or bench.segmentation_key != key:
+        image, mask = saved_pair(str(store.path), row_id, row.mask_sha256)
+        bench = Workbench()
+        bench.set_photo(Photo(row.image_name, b"", row.image_sha256, source="history"), image)
+        bench.options = replace(bench.options, classes=classes)
+        bench.set_segmentation(Segmented(mask, backend="history"), key=key)
+        bench.parent_id = row_id
+        st.session_state[BENCH_KEY] = bench
+    return bench
 
 
 def touch_up_ui(store: Store, rows: list[dict], classes: ClassIds) -> None:
-    """Brush the object, the reference or the background into a saved mask."""
+    """Paint the object, the reference or the background into a saved mask with
+    the Measure page's brush; each stroke goes into the full-resolution mask."""
     usable = [row for row in rows if row["usable"]]
     st.subheader("Touch up a mask")
     if not usable:
@@ -85,12 +80,8 @@ def touch_up_ui(store: Store, rows: list[dict], classes: ClassIds) -> None:
         format_func=names.get,
         key=remember("dataset_row", usable[0]["id"], list(names)),
     )
-    row = store.get(row_id)
-    image, saved = saved_pair(str(store.path), row_id, row.mask_sha256)
-    pending = st.session_state.get(PENDING_KEY)
-    mask = pending["mask"] if pending and pending["row"] == row_id else saved
-    if not str(st.session_state.get(CANVAS_KEY, "")).startswith(f"dataset_canvas_{row_id}_"):
-        _new_canvas(row_id)
+    bench = _bench(store, int(row_id), classes)
+    apply_pending(bench, None, key=EDITOR_KEY)
     brush_column, size_column = st.columns(2)
     brush = brush_column.radio(
         "Brush",
@@ -99,53 +90,31 @@ def touch_up_ui(store: Store, rows: list[dict], classes: ClassIds) -> None:
         horizontal=True,
         key=remember("dataset_brush", "object", list(BRUSHES)),
     )
-    width = size_column.slider("Brush size", 2, 60, key=remember("dataset_brush_size", 16))
-    height_px, width_px = mask.shape
-    size = display_size((width_px, height_px))
-    mask_sha = sha256_hex(mask.tobytes())
+    largest = max(8, round(max(bench.image.shape[:2]) / 25))
+    radius = size_column.slider(
+        "Brush radius (photo px)", 1, largest, key=remember("dataset_brush_size", 8)
+    )
     st.caption(
-        "Paint over the photo; strokes of each brush keep their colour, so several brushes "
-        "can be used before applying. Apply puts the strokes into the full-resolution mask."
+        "Paint over the photo: each stroke goes into the full-resolution mask at once. "
+        "The wheel zooms; Undo takes back the last stroke."
     )
-    result = st_canvas(
-        background_image=background_png(
-            row_id, mask_sha, size, tuple(sorted(classes.known)), image, mask, classes
-        ),
-        background_image_fit="contain",
-        drawing_mode="freedraw",
-        stroke_color=css_rgb(BRUSH_COLOURS[brush], 0.6),
-        stroke_width=int(width),
-        width=size[0],
-        height=size[1],
-        return_image_data=True,
-        update_streamlit=True,
-        key=st.session_state[CANVAS_KEY],
-    )
-    apply_column, save_column, discard_column = st.columns(3)
-    changed = pending is not None and pending["row"] == row_id
-    if apply_column.button("Apply the strokes", key="dataset_apply"):
-        strokes = result.image_data
-        if strokes is None or not strokes[..., 3].any():
-            st.warning("Draw on the photo first.")
-        else:
-            transform = DisplayTransform.for_canvas((width_px, height_px), size)
-            new, count = apply_strokes(mask, strokes, transform, classes, canvas_size=size)
-            st.session_state[PENDING_KEY] = {"row": row_id, "mask": new}
-            st.session_state["dataset_changed_px"] = count
-            _new_canvas(row_id)
-            st.rerun()
+    editor_ui(bench, None, ("brush", "reference", brush, float(radius)), 0.45, key=EDITOR_KEY)
+    undo_column, save_column, discard_column = st.columns(3)
+    changed = bool(bench.edits)
     if changed:
-        st.info(f"{st.session_state.get('dataset_changed_px', 0):,} pixels changed, not saved yet.")
+        st.info(f"{len(bench.edits)} stroke(s), not saved yet: {bench.edits[-1].message}.")
+    undo_column.button(
+        "Undo the last stroke", key="dataset_undo", on_click=bench.undo, disabled=not changed
+    )
     if save_column.button(
         "Save the mask", disabled=not changed, type="primary", key="dataset_save"
     ):
-        store.replace_mask(row_id, encode_png(mask))
-        st.session_state.pop(PENDING_KEY, None)
+        store.replace_mask(int(row_id), encode_png(bench.mask))
+        st.session_state.pop(BENCH_KEY, None)
         st.toast(f"Saved the mask of measurement {row_id}")
         st.rerun()
     if discard_column.button("Discard changes", disabled=not changed, key="dataset_discard"):
-        st.session_state.pop(PENDING_KEY, None)
-        _new_canvas(row_id)
+        bench.reset_edits()
         st.rerun()
 
 

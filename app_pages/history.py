@@ -1,7 +1,10 @@
-"""History: the saved measurements, filtered, charted, exported, deleted."""
+"""History: the saved measurements with their thumbnails, filtered, charted,
+exported and deleted; any of them reopened on the Measure page, to correct it
+and save it as a new version (the old one stays as it was)."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 
 import altair as alt
@@ -9,10 +12,22 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.common import current_settings, get_store, show_error
+from app_pages.measure_ui.state import reopen
 from objlen.errors import ObjlenError
 from objlen.options import METHODS
-from objlen.store import table_rows, to_csv
-from objlen.units import UNITS
+from objlen.store import SavedMeasurement, Store, table_rows, to_csv
+from objlen.units import UNITS, convert
+
+TABLE_KEY = "history_table"
+OPEN_KEY = "history_open_id"
+MEASURE_PAGE = "app_pages/measure.py"
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def thumbnail_url(db_path: str, row_id: int, _store: Store) -> str | None:
+    """A saved measurement's thumbnail as a data URL (rows never change)."""
+    png = _store.thumbnail(row_id)
+    return None if not png else "data:image/png;base64," + base64.b64encode(png).decode()
 
 
 def filters_ui() -> dict:
@@ -33,6 +48,97 @@ def filters_ui() -> dict:
         "since": since,
         "until": until,
     }
+
+
+def table_ui(store: Store, rows: list[SavedMeasurement], unit: str) -> pd.DataFrame:
+    """The saved measurements with thumbnails; a row chosen here is the one to open."""
+    table = pd.DataFrame(table_rows(rows, unit))
+    table.insert(0, "photo", [thumbnail_url(str(store.path), row.id, store) for row in rows])
+    table["version"] = [
+        f"v{row.version}" + (f" of #{row.parent_id}" if row.parent_id else "") for row in rows
+    ]
+    table = table.drop(columns=["parent"])
+    length = st.column_config.NumberColumn(format="%.2f")
+    event = st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        row_height=64,
+        key=TABLE_KEY,
+        on_select="rerun",
+        selection_mode="single-row",
+        column_config={
+            "photo": st.column_config.ImageColumn("photo", width=90),
+            "saved": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+            "objects": st.column_config.NumberColumn(width=60),
+            **{
+                column: length
+                for column in table.columns
+                if "width" in column or "height" in column
+            },
+        },
+    )
+    chosen = list(getattr(getattr(event, "selection", None), "rows", []) or [])
+    if chosen:
+        st.session_state[OPEN_KEY] = rows[chosen[0]].id
+    return table
+
+
+def _open(store: Store, row_id: int) -> None:
+    try:
+        reopen(store, row_id)
+    except ObjlenError as error:
+        st.session_state["history_open_problem"] = str(error)
+        return
+    st.session_state.pop("history_open_problem", None)
+    st.session_state["history_opened"] = row_id
+
+
+def open_ui(store: Store, rows: list[SavedMeasurement], unit: str) -> None:
+    """One measurement: its objects, and the button that reopens it on the Measure page."""
+    ids = [row.id for row in rows]
+    if st.session_state.get(OPEN_KEY) not in ids:
+        st.session_state[OPEN_KEY] = ids[0]
+    by_id = {row.id: row for row in rows}
+    choice_column, button_column = st.columns([3, 2], vertical_alignment="bottom")
+    row_id = choice_column.selectbox(
+        "Measurement",
+        ids,
+        format_func=lambda i: f"#{i} · {by_id[i].image_name} · v{by_id[i].version}",
+        key=OPEN_KEY,
+    )
+    button_column.button(
+        "Open on the Measure page",
+        type="primary",
+        key="history_open",
+        on_click=_open,
+        args=(store, int(row_id)),
+        help="Correct it there and save it as a new version; this one stays as it is",
+    )
+    problem = st.session_state.pop("history_open_problem", None)
+    if problem:
+        st.error(f"Cannot reopen it: {problem}", icon=":material/error:")
+    if st.session_state.pop("history_opened", None) is not None:
+        st.switch_page(MEASURE_PAGE)
+    row = by_id[row_id]
+    factor = convert(1.0, row.unit, unit)
+    objects = store.objects(row.id)
+    if objects:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "#": o.object_index + 1,
+                        f"width ({unit})": f"{o.width * factor:.2f} ± {o.width_u * factor:.2f}",
+                        f"height ({unit})": f"{o.height * factor:.2f} ± {o.height_u * factor:.2f}",
+                        "moved": o.moved_points,
+                    }
+                    for o in objects
+                ]
+            ),
+            hide_index=True,
+            key="history_objects",
+        )
 
 
 def delete_ui(ids: list[int]) -> None:
@@ -95,17 +201,8 @@ def main() -> None:
         horizontal=True,
         key="history_unit",
     )
-    table = pd.DataFrame(table_rows(rows, unit))
-    length = st.column_config.NumberColumn(format="%.2f")
-    st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "saved": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-            **{column: length for column in table.columns[4:8]},
-        },
-    )
+    table = table_ui(store, rows, unit)
+    open_ui(store, rows, unit)
     st.subheader("Widths and heights over time")
     st.altair_chart(trend_chart(table, unit), width="stretch")
     st.download_button(

@@ -25,8 +25,8 @@ MODE_KEY = "measure_mode"
 ROLE_KEY = "measure_role"
 BRUSH_KEY = "measure_brush"
 BRUSH_SIZE_KEY = "measure_brush_size"
-EVENTS_KEY = "measure_events"  # how many editor events were handled (resyncs the editor)
-PROBLEM_KEY = "measure_event_problem"
+EVENTS = "_events"  # suffix: how many editor events were handled (resyncs the editor)
+PROBLEM = "_problem"  # suffix: what went wrong with the last event
 #: Longest side of the photo the editor shows at first (the full photo comes for zoom).
 DISPLAY_SIDE_PX = 1600
 ROLES = {"reference": "Reference", "object": "Measure", "excluded": "Leave out"}
@@ -70,10 +70,10 @@ def mask_layer(
     return mask_layer_png(_mask, _classes, opacity, outline)
 
 
-def apply_pending(bench: Workbench, box_segmenter: Any) -> None:
+def apply_pending(bench: Workbench, box_segmenter: Any, key: str = EDITOR_KEY) -> None:
     """Apply the editor's event of this run (if any) to the workbench; a
-    problem is kept for :func:`problem_ui`."""
-    event = pending_event(EDITOR_KEY)
+    problem is kept to be shown above the editor (:func:`editor_ui`)."""
+    event = pending_event(key)
     if event is None:
         return
     try:
@@ -83,13 +83,13 @@ def apply_pending(bench: Workbench, box_segmenter: Any) -> None:
         else:
             changed = bench.apply_event(event, segmenter_factory=box_segmenter)
     except ObjlenError as error:
-        st.session_state[PROBLEM_KEY] = str(error)
+        st.session_state[key + PROBLEM] = str(error)
         changed = True
     else:
         if changed:
-            st.session_state.pop(PROBLEM_KEY, None)
+            st.session_state.pop(key + PROBLEM, None)
     if changed:
-        st.session_state[EVENTS_KEY] = st.session_state.get(EVENTS_KEY, 0) + 1
+        st.session_state[key + EVENTS] = st.session_state.get(key + EVENTS, 0) + 1
 
 
 def toolbar_ui(bench: Workbench) -> tuple[str, str, str, float]:
@@ -172,6 +172,7 @@ def payload(
     brush: str,
     radius: float,
     opacity: float,
+    key: str = EDITOR_KEY,
 ) -> dict[str, Any]:
     """The editor's data: pictures (URLs), points, mode, and a version that
     changes whenever what Python says should be shown does."""
@@ -182,20 +183,20 @@ def payload(
     layer = mask_layer(bench.mask_sha256, opacity, tuple(sorted(classes.known)), mask, classes)
     objects = [] if current is None else editor_objects(current)
     reference = _reference_data(current)
-    selected = bench.selected_index
+    selected = 0 if current is None else bench.selected_index
     shown = json.dumps([objects, reference, selected], sort_keys=True)
     version = hashlib.sha256(
-        f"{shown}|{bench.mask_sha256}|{st.session_state.get(EVENTS_KEY, 0)}".encode()
+        f"{shown}|{bench.mask_sha256}|{st.session_state.get(key + EVENTS, 0)}".encode()
     ).hexdigest()[:16]
     return {
         "version": version,
         "photo_id": photo.sha256,
         "image": [int(image.shape[1]), int(image.shape[0])],
         "layers": {
-            "photo": media_url(display, "image/jpeg", "measure.editor.photo"),
+            "photo": media_url(display, "image/jpeg", f"{key}.photo"),
             "photo_size": list(size),
-            "full": None if full is None else media_url(full, "image/jpeg", "measure.editor.full"),
-            "mask": media_url(layer, "image/png", "measure.editor.mask"),
+            "full": None if full is None else media_url(full, "image/jpeg", f"{key}.full"),
+            "mask": media_url(layer, "image/png", f"{key}.mask"),
         },
         "mode": mode,
         "role": role,
@@ -214,13 +215,14 @@ def editor_ui(
     current: Measurement | None,
     tools: tuple[str, str, str, float],
     opacity: float,
+    key: str = EDITOR_KEY,
 ) -> None:
     """The photo editor itself, and the problem with the last thing the operator did."""
     mode, role, brush, radius = tools
-    problem = st.session_state.get(PROBLEM_KEY)
+    problem = st.session_state.get(key + PROBLEM)
     if problem:
         st.warning(problem, icon=":material/warning:")
-    photo_editor(payload(bench, current, mode, role, brush, radius, opacity), key=EDITOR_KEY)
+    photo_editor(payload(bench, current, mode, role, brush, radius, opacity, key), key=key)
 
 
 __all__ = [

@@ -1,5 +1,5 @@
-"""The Dataset page under AppTest, on a real SQLite history: listing, a brush
-touch-up saved into the store, export and validation."""
+"""The Dataset page under AppTest, on a real SQLite history: listing, a touch-up
+with the Measure page's brush saved into the store, export and validation."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from objlen import MeasureOptions, ReferenceSpec, measure
-from objlen.display.overlay import display_size
 from objlen.imageio import encode_png, load_mask
 from objlen.sagemaker.dataset import BRUSH_COLOURS
 from objlen.store import Store
@@ -67,36 +66,46 @@ def test_rows_are_listed(app_db: Path) -> None:
 
 
 def test_a_brush_stroke_is_saved_into_the_mask(app_db: Path) -> None:
+    """The Measure page's brush (the photo editor's stroke event) paints the
+    full-resolution mask; Save puts it into the history row."""
     store = _fill(app_db)
     row = store.list()[0]
     before = load_mask(store.mask_path(row))[0]
     at = page().run()
-    at.button(key="dataset_apply").click().run()
-    assert any("Draw on the photo first" in w.value for w in at.warning)
-    size = display_size((1600, 1200))
-    key = at.session_state["dataset_canvas_key"]
-    at.session_state[key] = {
-        "drawing": {
-            "raw": {"objects": []},
-            "data": _strokes_url(size, (40, 40, 100, 80), "reference"),
-        },
-        "backgroundFit": None,
+    assert not at.exception
+    assert at.button(key="dataset_save").disabled
+    at.session_state["dataset_editor"] = {
+        "event": {
+            "type": "stroke",
+            "seq": "stroke-1",
+            "brush": "reference",
+            "radius": 6,
+            "points": [[150.0, 150.0], [250.0, 150.0]],
+        }
     }
     at.run()
-    at.button(key="dataset_apply").click().run()
     assert not at.exception
-    assert any("pixels changed, not saved yet" in i.value for i in at.info)
-    assert at.session_state["dataset_canvas_key"] != key  # the strokes are cleared
+    assert any("1 stroke(s), not saved yet" in i.value for i in at.info)
     at.button(key="dataset_save").click().run()
     assert not at.exception
     after = load_mask(store.mask_path(store.get(row.id)))[0]
-    scale = 1600 / size[0]
-    inside = (round(70 * scale), round(60 * scale))
-    assert after[inside[1], inside[0]] == 2
-    assert before[inside[1], inside[0]] == 0
+    assert after[150, 200] == 2 and before[150, 200] == 0
     changed = np.argwhere(after != before)
-    assert changed[:, 1].min() >= int(40 * scale) - 1 and changed[:, 1].max() <= int(100 * scale)
+    assert changed[:, 1].min() >= 150 - 7 and changed[:, 1].max() <= 250 + 7
+    assert changed[:, 0].min() >= 150 - 7 and changed[:, 0].max() <= 150 + 7
     assert len(store.list()) == 3  # the row was updated, not duplicated
+
+
+def test_undo_takes_back_a_stroke(app_db: Path) -> None:
+    _fill(app_db)
+    at = page().run()
+    at.session_state["dataset_editor"] = {
+        "event": {"type": "stroke", "seq": "s1", "brush": "erase", "radius": 3, "points": [[9, 9]]}
+    }
+    at.run()
+    assert not at.button(key="dataset_undo").disabled
+    at.button(key="dataset_undo").click().run()
+    assert at.button(key="dataset_save").disabled
 
 
 def test_export_then_validate(app_db: Path, tmp_path: Path) -> None:

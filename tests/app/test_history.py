@@ -1,4 +1,6 @@
-"""The History page under AppTest, on a real SQLite file."""
+"""The History page under AppTest, on a real SQLite file: rows with their
+thumbnails, versions and objects; filters; delete; reopening a measurement on
+the Measure page and saving it as a new version."""
 
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from objlen import MeasureOptions, ReferenceSpec, measure, remeasure
+from objlen.imageio import encode_png
 from objlen.store import Store
+from tests.app.apphelpers import app_test, move, widths
 from tests.conftest import draw_mask
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,3 +96,48 @@ def _wreck_a_row(path: Path) -> None:
     with sqlite3.connect(path) as connection:
         connection.execute("UPDATE measurements SET created_at = 'soon', width = 'wide'")
     connection.close()
+
+
+def test_thumbnails_versions_and_objects_are_shown(db):
+    store = Store(db)
+    mask = draw_mask((300, 400), [(150, 100, 349, 199), (20, 150, 79, 189)], (20, 20, 119, 59))
+    options = MeasureOptions(reference=ReferenceSpec(length=50.0), all_objects=True)
+    result = measure(mask, options)
+    first = store.save(
+        result, image_name="two.jpg", image_bytes=b"two", thumbnail_png=encode_png(mask * 100)
+    )
+    store.save(result, image_name="two.jpg", image_bytes=b"two", parent_id=first)
+    at = AppTest.from_file(PAGE, default_timeout=30).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["version"]) == [f"v2 of #{first}", "v1"]
+    assert list(table["objects"]) == [2, 2]
+    assert table["photo"].iloc[1].startswith("data:image/png;base64,")
+    objects = at.dataframe[1].value  # the chosen measurement's objects
+    assert list(objects["#"]) == [1, 2]
+
+
+def test_reopen_correct_and_save_a_new_version(app_db):
+    """Measure and save on the Measure page; reopen it from the History page;
+    move a point; save: a second row, version 2, and the first unchanged."""
+    at = app_test().run()
+    at.button(key="measure_save").click().run()
+    store = Store(app_db)
+    (first,) = store.list()
+    at.switch_page("app_pages/history.py").run()
+    assert not at.exception
+    at.selectbox(key="history_open_id").set_value(first.id).run()
+    at.button(key="history_open").click().run()
+    assert not at.exception
+    assert at.title[0].value == "Measure"
+    assert f"correcting saved #{first.id}" in at.markdown[1].value
+    assert widths(at)[0] == pytest.approx(first.width, abs=0.005)
+    at.switch_page("app_pages/measure.py")  # AppTest's next run stays on the page it opened
+    at = move(at, "B", 20.0)
+    assert at.button(key="measure_save").label == f"Save as new version of #{first.id}"
+    at.button(key="measure_save").click().run()
+    assert any(f"#{first.id} is kept as it was" in s.value for s in at.success)
+    second, again = store.list()
+    assert (second.version, second.parent_id) == (2, first.id)
+    assert second.width > first.width + 3
+    assert again.width == first.width and again.result_json == first.result_json
