@@ -7,10 +7,13 @@ BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 PORT ?= 8501
-# Loopback by default; `make run ADDRESS=0.0.0.0` shares the app on the network.
+# Loopback by default. `make run ADDRESS=0.0.0.0` shares the app on the network,
+# and is refused unless a login is configured ([auth] in .streamlit/secrets.toml)
+# or ALLOW_ANONYMOUS=1 says that anyone who reaches it may use it.
 ADDRESS ?= localhost
+ALLOW_ANONYMOUS ?=
 
-.PHONY: run test lint bench samples screenshots browser-deps clean
+.PHONY: run test lint bench samples screenshots browser-deps oidc-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,12 +30,17 @@ $(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 	touch $@ $(RUNTIME_STAMP)
 
 run: $(RUNTIME_STAMP)
-	$(BIN)/python -m streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS)
+	$(BIN)/python -m objlen app --address $(ADDRESS) --port $(PORT) \
+		$(if $(filter 1 true yes,$(ALLOW_ANONYMOUS)),--allow-anonymous)
 
 browser-deps:
 	@scripts/ensure-chromium
 
-test: $(DEV_STAMP) browser-deps
+# The login tests' OpenID Connect provider: node (apt) and oidc-provider (npm ci).
+oidc-deps:
+	@scripts/ensure-oidc-provider
+
+test: $(DEV_STAMP) browser-deps oidc-deps
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest
 

@@ -4,14 +4,17 @@ Run it with ``streamlit run app.py`` (or ``make run``). The pages live in
 ``app_pages/`` (not ``pages/``: Streamlit treats a ``pages/`` folder as the
 legacy page list until a session has run ``st.navigation``, so a bookmark to
 a page on a freshly started server would bypass this router); this file sets
-up the page, the navigation and the sidebar shared
-by every page (the segmenter in use and the unit), then runs the chosen page.
+up the page, checks who may use the app (a login when one is configured, and no
+anonymous use beyond loopback: :mod:`app_pages.access`), then the navigation
+and the sidebar shared by every page (the segmenter in use and the unit), then
+runs the chosen page.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
+from app_pages.access import require_access
 from app_pages.common import current_settings, settings_problem, unit_selector
 
 st.set_page_config(
@@ -20,6 +23,7 @@ st.set_page_config(
     layout="wide",
     initial_sidebar_state="expanded",
 )
+require_access()  # a login when configured; no anonymous use beyond loopback
 
 page = st.navigation(
     {

@@ -10,8 +10,9 @@ import streamlit as st
 
 from app_pages.common import (
     PHOTO_TYPES,
-    ROOT,
     current_settings,
+    data_path,
+    data_root_dir,
     remember,
     show_error,
 )
@@ -54,10 +55,14 @@ def inputs_ui() -> list[str | BatchInput]:
     text = st.text_area(
         "Folders, zip files or s3://bucket/prefix, one per line",
         key=remember("batch_locations", ""),
-        help="folders are searched recursively; relative paths start at the project folder",
+        help=f"inside the data root {data_root_dir()} (relative paths start there); folders "
+        "are searched recursively",
     )
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return [line if line.startswith("s3://") else str(ROOT / line) for line in lines]
+    return [
+        line if line.startswith("s3://") else str(data_path(line, "the batch input"))
+        for line in lines
+    ]
 
 
 def segmenter_factory(settings: AppSettings, choice: OptionsChoice):
@@ -84,9 +89,11 @@ def run_ui(inputs: list[str | BatchInput], choice: OptionsChoice, settings: AppS
     folder_column, concurrency_column = st.columns([3, 1])
     folder = folder_column.text_input(
         "Results folder",
-        key=remember("batch_out", "data/batch"),
-        help="relative to the project folder; running again into it skips finished photos",
+        key=remember("batch_out", "batch"),
+        help=f"inside the data root {data_root_dir()} (relative paths start there); running "
+        "again into it skips finished photos",
     )
+    out = data_path(folder, "the results folder")  # only under the data root
     concurrency = concurrency_column.number_input(
         "Photos at once", min_value=1, max_value=32, key=remember("batch_concurrency", 8)
     )
@@ -101,7 +108,6 @@ def run_ui(inputs: list[str | BatchInput], choice: OptionsChoice, settings: AppS
     orientation_mode = "detect" if choice.orientation_mode == "detect" else "fixed"
     if orientation_mode == "fixed":
         options = _replace(options, orientation=choice.orientation_mode)
-    out = ROOT / folder
     bar = st.progress(0.0, text="Listing the photos…")
 
     def show(state: BatchProgress) -> None:
@@ -121,7 +127,8 @@ def run_ui(inputs: list[str | BatchInput], choice: OptionsChoice, settings: AppS
             orientation_mode=orientation_mode,
             concurrency=int(concurrency),
             progress=show,
-            s3_endpoint_url=st.session_state.get("batch_s3_endpoint") or None,
+            s3_endpoint_url=settings.s3_endpoint_url or None,
+            within=data_root_dir(),
         )
     st.session_state[RESULTS_KEY] = str(out)
     st.success(
@@ -208,9 +215,16 @@ def main() -> None:
         f"Every photo is segmented with the **{settings.segmenter}** segmenter and measured "
         "with the same options; a photo that fails is listed and the others go on."
     )
-    inputs = inputs_ui()
-    with st.expander("S3 endpoint (optional)"):
-        st.text_input("S3 endpoint URL instead of AWS's", key="batch_s3_endpoint")
+    try:
+        inputs = inputs_ui()
+    except ObjlenError as error:
+        show_error(error)
+        inputs = []
+    if settings.s3_endpoint_url:
+        st.caption(
+            f"`s3://` inputs are read from {settings.redacted()['S3 endpoint URL']} "
+            "(set by the operator: OBJLEN_S3_ENDPOINT_URL)."
+        )
     st.subheader("Reference and method")
     choice = options_ui("batch", settings)
     try:

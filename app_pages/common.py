@@ -15,8 +15,10 @@ from typing import Any
 
 import streamlit as st
 
+from objlen.access import data_root, inside_data_root
 from objlen.errors import ObjlenError
 from objlen.options import METHODS, ORIENTATIONS, MeasureOptions, ReferenceSpec
+from objlen.redact import redact_url
 from objlen.reference import ARUCO_DICTIONARIES
 from objlen.settings import AppSettings, load_settings
 from objlen.store import Store
@@ -102,14 +104,32 @@ def _open_store(path: str) -> Store:
     return Store(path)
 
 
+def data_root_dir() -> Path:
+    """The data root (``OBJLEN_DATA_ROOT``, default ``data`` in the project
+    folder): every server-side path the app accepts lies under it."""
+    return data_root(os.environ, ROOT)
+
+
+def data_path(text: str | Path, what: str) -> Path:
+    """A server-side path a user gave, resolved under the data root (a relative
+    one starts there; symbolic links are followed).
+
+    Raises:
+        ParameterError: it lies outside the data root.
+    """
+    return inside_data_root(text, data_root_dir(), what)
+
+
 def get_store() -> Store:
     """The history store of the configured database (one per path, shared by
     the sessions of this server); created with its schema on first use.
 
     Raises:
-        ObjlenError: the database cannot be opened or created.
+        ObjlenError: the database lies outside the data root, or cannot be
+            opened or created.
     """
-    return _open_store(str(current_settings().db_file(ROOT)))
+    path = data_path(current_settings().db_file(ROOT), "the history database (OBJLEN_DB)")
+    return _open_store(str(path))
 
 
 def remember(key: str, default: Any, options: Sequence[Any] | None = None) -> str:
@@ -139,8 +159,9 @@ def forget(key: str) -> None:
 
 
 def show_error(error: ObjlenError, prefix: str = "") -> None:
-    """An objlen error for the operator: its message, no traceback."""
-    st.error(f"{prefix}{error}", icon=":material/error:")
+    """An objlen error for the operator: its message (any URL in it without
+    user-info or query, :func:`objlen.redact.redact_url`), no traceback."""
+    st.error(redact_url(f"{prefix}{error}"), icon=":material/error:")
 
 
 def measure_options_ui(key_prefix: str, settings: AppSettings) -> MeasureOptions:
@@ -242,6 +263,8 @@ __all__ = [
     "REFERENCE_KINDS",
     "ROOT",
     "current_settings",
+    "data_path",
+    "data_root_dir",
     "forget",
     "get_store",
     "measure_options_ui",

@@ -10,7 +10,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import ROOT, current_settings, get_store, remember, show_error
+from app_pages.common import (
+    current_settings,
+    data_path,
+    data_root_dir,
+    get_store,
+    remember,
+    show_error,
+)
 from app_pages.measure_ui.editor import apply_pending, editor_ui
 from objlen.classes import ClassIds
 from objlen.errors import ObjlenError
@@ -123,8 +130,9 @@ def export_ui(store: Store, classes: ClassIds) -> None:
     st.subheader("Export a training set")
     folder = st.text_input(
         "Dataset folder",
-        key=remember("dataset_out", "data/dataset"),
-        help="relative to the project folder; an earlier export there is replaced",
+        key=remember("dataset_out", "dataset"),
+        help=f"inside the data root {data_root_dir()} (relative paths start there); an "
+        "earlier export there is replaced",
     )
     fraction_column, seed_column = st.columns(2)
     fraction = fraction_column.slider(
@@ -140,7 +148,7 @@ def export_ui(store: Store, classes: ClassIds) -> None:
     if st.button("Export", type="primary", key="dataset_export"):
         report = export_dataset(
             store,
-            ROOT / folder,
+            data_path(folder, "the dataset folder"),
             validation_fraction=float(fraction),
             seed=int(seed),
             classes=classes,
@@ -158,11 +166,11 @@ def validate_ui() -> None:
     st.subheader("Validate a dataset folder")
     folder = st.text_input(
         "Folder to check",
-        key=remember("dataset_check", "data/dataset"),
-        help="relative to the project folder",
+        key=remember("dataset_check", "dataset"),
+        help=f"inside the data root {data_root_dir()} (relative paths start there)",
     )
     if st.button("Validate", key="dataset_validate"):
-        problems = validate_dataset(ROOT / folder)
+        problems = validate_dataset(data_path(folder, "the folder to check"))
         if not problems:
             st.success(f"{Path(folder)}: no problems, ready for training.")
             return

@@ -19,9 +19,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import current_settings, measure_options_ui
+from app_pages.common import current_settings, data_path, data_root_dir, measure_options_ui
 from objlen.errors import ObjlenError
 from objlen.options import MeasureOptions
+from objlen.redact import redact_url
 from objlen.sagemaker.batch_transform import (
     PhotoResult,
     describe_transform,
@@ -58,7 +59,7 @@ def attempt(action: Callable[[], Any]) -> Any:
     try:
         return action()
     except ObjlenError as error:
-        st.error(str(error))
+        st.error(redact_url(str(error)))
         return None
 
 
@@ -78,14 +79,15 @@ def aws_ui(settings: AppSettings) -> AwsSession | None:
             key="model_profile",
             help="Starts as the Settings page's; empty: boto3's default credential chain.",
         )
-        endpoint_url = st.text_input(
-            "Endpoint URL",
-            value=settings.endpoint_url,
+        st.text_input(
+            "Endpoint URL (set by the operator)",
+            value=settings.redacted()["endpoint URL"],
+            disabled=True,
             key="model_endpoint_url",
-            help="one URL for S3 and SageMaker instead of AWS's, e.g. a local moto server. "
-            "Starts as the Settings page's.",
+            help="one URL for S3 and SageMaker instead of AWS's, e.g. a local moto server: "
+            "OBJLEN_ENDPOINT_URL, shown without user-info or query",
         )
-    session = attempt(lambda: AwsSession(region, profile, endpoint_url))
+    session = attempt(lambda: AwsSession(region, profile, settings.endpoint_url))
     if session is None:
         return None
     if not session.credentials_available():
@@ -113,9 +115,12 @@ def dataset_ui(session: AwsSession) -> tuple[str, str, str]:
     folder = st.text_input(
         "Dataset folder",
         key="model_dataset",
-        help="with train/, validation/, train_annotation/, validation_annotation/ "
-        "(and optionally label_map/)",
+        help=f"inside the data root {data_root_dir()} (relative paths start there), with "
+        "train/, validation/, train_annotation/, validation_annotation/ (and optionally "
+        "label_map/)",
     )
+    if folder:  # a server path: only under the data root
+        folder = attempt(lambda: str(data_path(folder, "the dataset folder"))) or ""
     bucket_column, prefix_column = st.columns(2)
     bucket = bucket_column.text_input("S3 bucket", key="model_bucket")
     prefix = prefix_column.text_input("S3 prefix", value="objlen/dataset", key="model_prefix")

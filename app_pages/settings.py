@@ -2,8 +2,11 @@
 
 The values are loaded from ``.streamlit/secrets.toml`` (section ``[objlen]``)
 and the environment when the session starts; changes made here last for the
-session. AWS credentials are never asked for, read or shown: boto3 finds them
-itself (environment, ``~/.aws``, instance role).
+session. The endpoint URLs and the history database are the operator's: they
+are shown (URLs without user-info or query) but cannot be changed here, so
+no browser user can point the server's signed AWS calls or its database at
+another place. AWS credentials are never asked for, read or shown: boto3
+finds them itself (environment, ``~/.aws``, instance role).
 """
 
 from __future__ import annotations
@@ -29,13 +32,12 @@ PROBLEM_KEY = "settings_apply_problem"
 APPLIED_KEY = "settings_applied"
 CLASS_FIELDS = ("background", "object", "reference", "ignore")
 
-#: widget key -> AppSettings field (text fields)
+#: widget key -> AppSettings field (text fields). The endpoint URLs and the
+#: database path are not among them: only the operator's configuration sets them.
 TEXT_FIELDS = {
     "settings_endpoint": "endpoint_name",
     "settings_region": "region",
     "settings_profile": "profile",
-    "settings_endpoint_url": "endpoint_url",
-    "settings_db_path": "db_path",
 }
 
 
@@ -103,10 +105,11 @@ def settings_form(settings: AppSettings) -> None:
             help="A named profile of ~/.aws; empty: boto3's default chain.",
         )
         right.text_input(
-            "Endpoint URL",
-            key="settings_endpoint_url",
-            placeholder="(AWS)",
-            help="Instead of AWS's runtime, e.g. http://127.0.0.1:8080 for `objlen serve`.",
+            "Endpoint URL (set by the operator)",
+            value=settings.redacted()["endpoint URL"],
+            disabled=True,
+            help="OBJLEN_ENDPOINT_URL or endpoint_url in [objlen] of .streamlit/secrets.toml, "
+            "e.g. http://127.0.0.1:8080 for `objlen serve`; shown without user-info or query.",
         )
         left.number_input("Timeout (s)", min_value=1.0, step=5.0, key="settings_timeout")
         right.selectbox(
@@ -123,7 +126,11 @@ def settings_form(settings: AppSettings) -> None:
         left, right = st.columns(2)
         left.selectbox("Default unit", UNITS, key="settings_unit")
         right.text_input(
-            "History database", key="settings_db_path", help="Relative paths start at the project."
+            "History database (set by the operator)",
+            value=settings.db_path,
+            disabled=True,
+            help="OBJLEN_DB or db in [objlen] of .streamlit/secrets.toml; it must lie under "
+            "the data root (OBJLEN_DATA_ROOT).",
         )
         st.form_submit_button("Apply for this session", type="primary", on_click=_apply)
     problem = st.session_state.get(PROBLEM_KEY)
@@ -166,7 +173,8 @@ def main() -> None:
     st.caption(
         "Loaded from `.streamlit/secrets.toml` (section `[objlen]`) and the environment "
         "(`OBJLEN_SEGMENTER`, `OBJLEN_ENDPOINT`, `AWS_REGION`, `AWS_PROFILE`, "
-        "`OBJLEN_ENDPOINT_URL`, `OBJLEN_DB`…). Changes here last for this session. "
+        "`OBJLEN_ENDPOINT_URL`, `OBJLEN_DB`…). Changes here last for this session; the "
+        "endpoint URL and the database are the operator's and cannot be changed here. "
         "AWS credentials are never entered or shown here: boto3 finds them itself."
     )
     problem = settings_problem()

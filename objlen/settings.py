@@ -9,7 +9,8 @@ Settings come from three places, later ones winning:
 3. the environment: ``OBJLEN_SEGMENTER``, ``OBJLEN_ENDPOINT``,
    ``OBJLEN_REGION`` (else ``AWS_REGION``, else ``AWS_DEFAULT_REGION``),
    ``OBJLEN_PROFILE`` (else ``AWS_PROFILE``), ``OBJLEN_ENDPOINT_URL``,
-   ``OBJLEN_UNIT``, ``OBJLEN_DB``, ``OBJLEN_REFERENCE_RULE`` and the class ids
+   ``OBJLEN_S3_ENDPOINT_URL``, ``OBJLEN_UNIT``, ``OBJLEN_DB``,
+   ``OBJLEN_REFERENCE_RULE`` and the class ids
    ``OBJLEN_BACKGROUND_CLASS``, ``OBJLEN_OBJECT_CLASS``,
    ``OBJLEN_REFERENCE_CLASS``, ``OBJLEN_IGNORE_CLASS``.
 
@@ -17,6 +18,10 @@ AWS credentials are never read into the settings: boto3's own credential
 chain (environment, ``~/.aws``, instance role) finds them when the endpoint is
 called. A credential that was put in the ``[objlen]`` section by mistake is
 ignored (only its key name is reported, never its value).
+
+The endpoint URLs and the database path are the operator's: the app shows
+them (the URLs without user-info or query, :func:`objlen.redact.redact_url`)
+but no browser user can change them.
 
 This module knows no Streamlit: the pages pass ``st.secrets`` and
 ``os.environ`` in.
@@ -29,10 +34,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from objlen.classes import ClassIds
 from objlen.errors import ParameterError
+from objlen.redact import redact_url
 from objlen.segment.local import REFERENCE_CHOICES
 from objlen.units import UNITS, check_unit
 
@@ -55,6 +61,7 @@ _SECRET_KEYS = {
     "region": "region",
     "profile": "profile",
     "endpoint_url": "endpoint_url",
+    "s3_endpoint_url": "s3_endpoint_url",
     "unit": "default_unit",
     "default_unit": "default_unit",
     "db": "db_path",
@@ -70,6 +77,7 @@ _ENV_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("region", ("OBJLEN_REGION", "AWS_REGION", "AWS_DEFAULT_REGION")),
     ("profile", ("OBJLEN_PROFILE", "AWS_PROFILE")),
     ("endpoint_url", ("OBJLEN_ENDPOINT_URL",)),
+    ("s3_endpoint_url", ("OBJLEN_S3_ENDPOINT_URL",)),
     ("default_unit", ("OBJLEN_UNIT",)),
     ("db_path", ("OBJLEN_DB",)),
     ("reference_rule", ("OBJLEN_REFERENCE_RULE",)),
@@ -78,20 +86,14 @@ _ENV_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 def _redact_url(url: str) -> str:
-    """``url`` without a user name, password, query or fragment."""
+    """``url`` without its user-info, query and fragment (:func:`objlen.redact.redact_url`)."""
     if not url:
         return ""
     try:
-        parts = urlsplit(url)
-        port = parts.port
+        urlsplit(url).port  # noqa: B018 - parsing the port validates it
     except ValueError:
         return "(not a valid URL; hidden)"
-    host = parts.hostname or ""
-    if port is not None:
-        host = f"{host}:{port}"
-    shown = urlunsplit((parts.scheme, host, parts.path, "", ""))
-    hidden = parts.username or parts.password or parts.query or parts.fragment
-    return shown + (" (credentials and query hidden)" if hidden else "")
+    return redact_url(url)
 
 
 def _check_url(url: str) -> None:
@@ -118,6 +120,8 @@ class AppSettings:
         region: AWS region of the endpoint, e.g. ``"ap-northeast-1"``.
         profile: named AWS profile (empty: boto3's default chain).
         endpoint_url: runtime URL instead of AWS's, e.g. ``objlen serve``'s.
+        s3_endpoint_url: S3 URL instead of AWS's, for the Batch page's
+            ``s3://`` inputs (e.g. a local S3 server).
         classes: class ids of the masks.
         default_unit: ``"mm"``, ``"cm"`` or ``"in"``.
         db_path: the history database file; relative paths are relative to
@@ -133,6 +137,7 @@ class AppSettings:
     region: str = ""
     profile: str = ""
     endpoint_url: str = ""
+    s3_endpoint_url: str = ""
     classes: ClassIds = field(default_factory=ClassIds)
     default_unit: str = "mm"
     db_path: str = DEFAULT_DB_PATH
@@ -157,6 +162,8 @@ class AppSettings:
             raise ParameterError(f"the endpoint timeout must be positive; got {self.timeout_s!r}")
         if self.endpoint_url:
             _check_url(self.endpoint_url)
+        if self.s3_endpoint_url:
+            _check_url(self.s3_endpoint_url)
 
     @property
     def sagemaker_configured(self) -> bool:
@@ -200,6 +207,7 @@ class AppSettings:
             "region": self.region or "(not set)",
             "profile": self.profile or "(default credential chain)",
             "endpoint URL": _redact_url(self.endpoint_url) or "(AWS)",
+            "S3 endpoint URL": _redact_url(self.s3_endpoint_url) or "(AWS)",
             "classes": (
                 f"background {classes.background}, object {classes.object}, "
                 f"reference {classes.reference}, ignore {classes.ignore}"
@@ -217,6 +225,7 @@ class AppSettings:
         """Plain values for saving with a measurement; the URL is redacted."""
         values = asdict(self)
         values["endpoint_url"] = _redact_url(self.endpoint_url)
+        values["s3_endpoint_url"] = _redact_url(self.s3_endpoint_url)
         values.pop("ignored_keys")
         return values
 

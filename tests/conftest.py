@@ -26,6 +26,15 @@ if os.environ.get("CI") == "true":
     settings.load_profile("ci")
 
 
+@pytest.fixture(autouse=True)
+def data_root_is_the_test_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> None:
+    """The app's data root (``OBJLEN_DATA_ROOT``) is the folder of this run's
+    temporary folders, so the paths the tests give the app lie inside it; a
+    test of the data root itself sets its own."""
+    monkeypatch.setenv("OBJLEN_DATA_ROOT", str(tmp_path_factory.getbasetemp()))
+    monkeypatch.delenv("OBJLEN_ALLOW_ANONYMOUS", raising=False)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """In CI a skipped test means something was not installed: fail the run."""
     if os.environ.get("CI") != "true":

@@ -75,12 +75,26 @@ def _read_file(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def _folder_inputs(folder: Path, exclude: Path | None) -> Iterator[BatchInput]:
+def _outside(path: Path) -> Callable[[], bytes]:
+    """A reader that refuses ``path``: a link out of the folder the batch may read."""
+
+    def refuse() -> bytes:
+        raise ImageReadError(f"{path}: a link to a file outside the data root; not read")
+
+    return refuse
+
+
+def _folder_inputs(
+    folder: Path, exclude: Path | None, within: Path | None = None
+) -> Iterator[BatchInput]:
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder).parts
         if any(part.startswith(".") for part in relative) or not path.is_file():
             continue
         if exclude is not None and path.resolve().is_relative_to(exclude):
+            continue
+        if within is not None and not path.resolve().is_relative_to(within):
+            yield BatchInput(str(path), _outside(path))
             continue
         if _is_image_name(path.name):
             yield BatchInput(str(path), lambda path=path: _read_file(path))
@@ -238,6 +252,7 @@ def expand_inputs(
     exclude: str | Path | None = None,
     s3_endpoint_url: str | None = None,
     aws_session: AwsSession | None = None,
+    within: str | Path | None = None,
 ) -> list[BatchInput]:
     """List the photos named by ``inputs``, without reading them.
 
@@ -252,6 +267,10 @@ def expand_inputs(
         aws_session: the session (profile, region, retries) whose S3 client
             reads ``s3://`` inputs; ``None``: one with the default credential
             chain and ``s3_endpoint_url``.
+        within: a folder (the app's data root) that every file read must lie
+            in once its symbolic links are resolved: a file found in a folder
+            that links out of it fails alone, unread; a named file or folder
+            outside it is a :class:`BatchError`. ``None``: anywhere.
 
     Returns:
         The photos in the order found, each name once (the first wins).
@@ -262,6 +281,7 @@ def expand_inputs(
     """
     found: list[BatchInput] = []
     excluded = None if exclude is None else Path(exclude).resolve()
+    confined = None if within is None else Path(within).resolve()
     session = aws_session
     for item in inputs:
         if isinstance(item, BatchInput):
@@ -273,8 +293,10 @@ def expand_inputs(
             found += _s3_inputs(text, session)
             continue
         path = Path(item)
+        if confined is not None and not path.resolve().is_relative_to(confined):
+            raise BatchError(f"{path}: outside the data root {confined}; not read")
         if path.is_dir():
-            found += _folder_inputs(path, excluded)
+            found += _folder_inputs(path, excluded, confined)
         elif path.is_file() and path.suffix.lower() == ".zip":
             found += _zip_inputs(path)
         elif path.is_file():

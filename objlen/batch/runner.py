@@ -172,6 +172,7 @@ def run_batch(
     annotate_max_side: int = 1600,
     retry_errors: bool = True,
     memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET_BYTES,
+    within: str | Path | None = None,
     orientation_mode: str = "fixed",
 ) -> BatchReport:
     """Measure every photo of ``inputs``; write the results into ``out_dir``.
@@ -195,6 +196,9 @@ def run_batch(
             unreadable photos, which fail the same way every time).
         memory_budget_bytes: memory the photos in flight may take at once,
             by their decoded size (:mod:`objlen.batch.budget`).
+        within: the folder every file read must lie in, symbolic links
+            resolved (the app's data root); ``None``: anywhere
+            (:func:`~objlen.batch.inputs.expand_inputs`).
         orientation_mode: ``"fixed"``: the boxes as ``options`` say;
             ``"detect"``: per photo, they follow the objects when one is
             clearly turned (:func:`objlen.advice.choose_orientation`).
@@ -217,7 +221,7 @@ def run_batch(
         raise ParameterError("the memory budget must be at least 1 byte")
     out = Path(out_dir)
     _make_folder(out)
-    items = expand_inputs(inputs, exclude=out, s3_endpoint_url=s3_endpoint_url)
+    items = expand_inputs(inputs, exclude=out, s3_endpoint_url=s3_endpoint_url, within=within)
     with _exclusive(out):
         return _run(
             items,

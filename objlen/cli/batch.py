@@ -36,6 +36,7 @@ from objlen.cli.options import (
 )
 from objlen.errors import ObjlenError, ParameterError
 from objlen.options import MeasureOptions
+from objlen.redact import redact_url
 
 EXIT_FAILURES = 1
 
@@ -100,7 +101,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
         memory_budget_bytes=_memory_budget_bytes(args.max_memory_mb),
     )
     for name, message in report.failures:
-        print(f"objlen: failed: {name}: {message}", file=sys.stderr)
+        print(f"objlen: failed: {name}: {redact_url(message)}", file=sys.stderr)
     print(
         f"{report.ok} of {report.total} photos measured, {report.failed} failed "
         f"({report.resumed} already done); results in {report.results_csv}"
@@ -240,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except ObjlenError as error:
-        print(f"objlen: error: {error}", file=sys.stderr)
+        print(f"objlen: error: {redact_url(str(error))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("objlen: interrupted; run the same command again to resume", file=sys.stderr)

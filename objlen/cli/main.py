@@ -12,6 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from objlen.cli.app import register as register_app
 from objlen.cli.batch import register as register_batch
 from objlen.cli.calibrate import register as register_calibrate
 from objlen.cli.mat import register as register_mat
@@ -20,6 +21,7 @@ from objlen.cli.measure import run_measure, summary  # noqa: F401 - the public n
 from objlen.cli.parser import OneLineParser
 from objlen.cli.sagemaker import register as register_sagemaker
 from objlen.errors import ObjlenError
+from objlen.redact import redact_url
 
 EXIT_BAD_INPUT = 2
 
@@ -45,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_measure(commands)
     _add_serve_parser(commands)
     register_batch(commands)
+    register_app(commands)
     register_sagemaker(commands)
     register_mat(commands)
     register_calibrate(commands)
@@ -58,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except ObjlenError as error:
-        print(f"objlen: error: {error}", file=sys.stderr)
+        print(f"objlen: error: {redact_url(str(error))}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("objlen: interrupted", file=sys.stderr)

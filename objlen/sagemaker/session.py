@@ -125,8 +125,11 @@ class AwsSession:
 
     @property
     def where(self) -> str:
-        """Where the calls go, for messages."""
-        return self.endpoint_url or f"AWS in {self._region or 'the default region'}"
+        """Where the calls go, for messages: the endpoint URL without its
+        user-info and query (:func:`objlen.redact.redact_url`), or the region."""
+        if self.endpoint_url:
+            return redact_url(self.endpoint_url)
+        return f"AWS in {self._region or 'the default region'}"
 
     def boto_session(self) -> boto3.session.Session:
         """The boto3 session (created on first use).
@@ -296,7 +299,7 @@ def explain_aws_error(
             f"the connection to {where} closed before an answer while {what}; try again"
         )
     if not isinstance(error, ClientError):
-        return error_type(f"{what} failed: {error}")
+        return error_type(redact_url(f"{what} failed: {error}"))
     details = error.response.get("Error", {})
     code = str(details.get("Code", ""))
     message = str(details.get("Message", "")).strip() or "no message"

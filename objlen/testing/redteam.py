@@ -38,7 +38,7 @@ from typing import Any
 from PIL import Image
 
 #: Modules whose :func:`attack` rows make up the table (imported by :func:`all_attacks`).
-ATTACK_MODULES: tuple[str, ...] = ("objlen.testing.redteam",)
+ATTACK_MODULES: tuple[str, ...] = ("objlen.testing.redteam", "objlen.testing.redteam_served")
 #: The project folder (where ``samples/`` is), for the command-line runs.
 ROOT = Path(__file__).resolve().parents[2]
 #: Seconds an attack may take before it is reported as a hang.

@@ -139,30 +139,27 @@ def test_the_photo_uploaders_accept_the_same_types(app_db):
     assert set(photo_types) == set(IMAGE_SUFFIXES)
 
 
-def test_the_model_page_reads_the_aws_connection_from_the_settings(
-    app_db, aws_env, monkeypatch
-):
+def test_the_model_page_reads_the_aws_connection_from_the_settings(app_db, aws_env, monkeypatch):
     monkeypatch.setenv("OBJLEN_REGION", "eu-west-3")
     monkeypatch.setenv("OBJLEN_ENDPOINT_URL", "http://127.0.0.1:9")
     at = page_test("model").run()
     assert not at.exception
     assert at.text_input(key="model_region").value == "eu-west-3"
     assert at.text_input(key="model_profile").value == ""
-    assert at.text_input(key="model_endpoint_url").value == "http://127.0.0.1:9"
+    endpoint_url = at.text_input(key="model_endpoint_url")
+    assert endpoint_url.value == "http://127.0.0.1:9" and endpoint_url.disabled
 
 
 def test_the_model_page_follows_settings_changed_in_the_session(aws_settings):
     at = app_test().run()
     at.switch_page("app_pages/settings.py").run()
     at.text_input(key="settings_region").set_value("us-west-2")
-    at.text_input(key="settings_endpoint_url").set_value("http://127.0.0.1:9")
     at.selectbox(key="settings_unit").set_value("cm")
     at.button[0].click().run()  # apply
     assert not at.exception and not at.error
     at.switch_page("app_pages/model.py").run()
     assert not at.exception
     assert at.text_input(key="model_region").value == "us-west-2"
-    assert at.text_input(key="model_endpoint_url").value == "http://127.0.0.1:9"
     assert "a number in cm" in at.text_input(key="model_reference_length").help
 
 

@@ -66,7 +66,6 @@ def test_defaults_are_shown(app_db):
     assert not at.exception
     assert session_settings(at) == AppSettings(db_path=str(app_db))
     assert at.radio(key="settings_segmenter").value == "local"
-    assert at.text_input(key="settings_db_path").value == str(app_db)
     assert str(app_db) in page_text(at)
 
 
@@ -102,7 +101,6 @@ def test_apply_changes_the_session_settings(app_db, tmp_path):
     at.text_input(key="settings_region").set_value("ap-northeast-1")
     at.selectbox(key="settings_unit").set_value("in")
     at.number_input(key="settings_class_reference").set_value(9)
-    at.text_input(key="settings_db_path").set_value(str(tmp_path / "other.sqlite3"))
     at.button[0].click().run()  # the form's submit button
     assert not at.exception
     assert any("Applied" in s.value for s in at.success)
@@ -110,19 +108,19 @@ def test_apply_changes_the_session_settings(app_db, tmp_path):
     assert settings.segmenter == "sagemaker" and settings.endpoint_name == "seg-a"
     assert settings.default_unit == "in"
     assert settings.classes.reference == 9
-    assert settings.db_path == str(tmp_path / "other.sqlite3")
+    assert settings.db_path == str(app_db)  # the operator's: not editable here
     assert at.text_input(key="settings_endpoint").value == "seg-a"
 
 
 def test_invalid_values_are_not_applied(app_db):
     at = page_test("settings").run()
-    at.text_input(key="settings_endpoint_url").set_value("localhost:8080")
+    at.text_input(key="settings_region").set_value("eu-west-9")
     at.number_input(key="settings_class_object").set_value(0)  # same as background
     at.button[0].click().run()
     assert not at.exception
     assert any(e.value.startswith("Not applied:") for e in at.error)
     assert session_settings(at) == AppSettings(db_path=str(app_db))
-    assert at.text_input(key="settings_endpoint_url").value == "localhost:8080"  # kept to fix
+    assert at.text_input(key="settings_region").value == "eu-west-9"  # kept to fix
 
 
 def test_reload_forgets_the_session_changes(app_db):

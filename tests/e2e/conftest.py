@@ -73,6 +73,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         key: value for key, value in os.environ.items() if not key.startswith(("OBJLEN_", "AWS_"))
     }
     env["OBJLEN_DB"] = str(folder / "objlen.sqlite3")
+    env["OBJLEN_DATA_ROOT"] = str(folder)
     log = folder / "streamlit.log"
     with log.open("wb") as output:
         process = subprocess.Popen(

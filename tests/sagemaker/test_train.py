@@ -457,12 +457,14 @@ def test_page_without_credentials_says_how_to_configure(no_credentials):
     assert not at.button
 
 
-def test_page_uploads_starts_training_and_follows_it(moto_url, session, bucket, dataset):
+def test_page_uploads_starts_training_and_follows_it(
+    moto_url, session, bucket, dataset, monkeypatch
+):
     from streamlit.testing.v1 import AppTest
 
+    monkeypatch.setenv("OBJLEN_ENDPOINT_URL", moto_url)  # the operator's, not the page's
     at = AppTest.from_file(PAGE, default_timeout=30).run()
     at.text_input(key="model_region").set_value(REGION)
-    at.text_input(key="model_endpoint_url").set_value(moto_url)
     at.run()
     at.text_input(key="model_dataset").set_value(str(dataset))
     at.text_input(key="model_bucket").set_value(BUCKET)
@@ -488,12 +490,12 @@ def test_page_uploads_starts_training_and_follows_it(moto_url, session, bucket, 
     assert "Completed" in " ".join(str(p.proto) for p in at.get("progress"))
 
 
-def test_page_shows_errors_without_a_traceback(moto_url, bucket, tmp_path):
+def test_page_shows_errors_without_a_traceback(moto_url, bucket, tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
+    monkeypatch.setenv("OBJLEN_ENDPOINT_URL", moto_url)
     at = AppTest.from_file(PAGE, default_timeout=30).run()
     at.text_input(key="model_region").set_value(REGION)
-    at.text_input(key="model_endpoint_url").set_value(moto_url)
     at.run()
     at.text_input(key="model_dataset").set_value(str(tmp_path / "nowhere"))
     at.text_input(key="model_bucket").set_value(BUCKET)
