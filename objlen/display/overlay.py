@@ -406,51 +406,93 @@ def render_display_png(
 
 def _legend_lines(measurement: Measurement) -> list[str]:
     unit = measurement.unit
-    lines = []
-    for index, obj in enumerate(measurement.objects, start=1):
-        prefix = f"object {index}: " if len(measurement.objects) > 1 else ""
-        lines.append(prefix + obj.sizes_text(unit))
     reference = measurement.reference
     if reference.kind == "scale":
-        lines.append(f"scale {reference.scale:.6g} {unit}/px (given)")
+        lines = [f"scale {reference.scale:.6g} {unit}/px (given); {measurement.method} method"]
     else:
-        lines.append(
-            f"reference {reference.kind}: CD {reference.pixels:.1f} px = {reference.real:g} "
-            f"{unit}; {measurement.method} method (95 %)"
-        )
-    moved = sorted({*measurement.objects[0].moved, *reference.moved})
-    if moved:
-        lines.append("moved by the operator: " + ", ".join(moved))
+        lines = [
+            f"reference ({reference.kind}): CD {reference.pixels:.1f} px = {reference.real:g} "
+            f"{unit}; {measurement.method} method, {measurement.options.orientation} boxes; "
+            "± is the 95 % interval"
+        ]
+    for index, obj in enumerate(measurement.objects, start=1):
+        moved = f" (moved by the operator: {', '.join(obj.moved)})" if obj.moved else ""
+        lines.append(f"{index}: {obj.sizes_text(unit)}{moved}")
+    if reference.moved:
+        lines.append("reference points moved by the operator: " + ", ".join(reference.moved))
     return lines
 
 
-def draw_legend(
-    image: np.ndarray, lines: Sequence[str], items: Sequence[tuple[str, RGB]], font_size: int
+def _wrapped(lines: Sequence[str], font: ImageFont.ImageFont, width: float) -> list[str]:
+    """``lines`` broken at spaces so that each fits ``width`` pixels."""
+    out: list[str] = []
+    for line in lines:
+        words, current = line.split(" "), ""
+        for word in words:
+            candidate = f"{current} {word}" if current else word
+            if current and font.getlength(candidate) > width:
+                out.append(current)
+                current = "  " + word
+            else:
+                current = candidate
+        out.append(current)
+    return out
+
+
+def legend_strip(
+    width: int, lines: Sequence[str], items: Sequence[tuple[str, RGB]], font_size: int
 ) -> np.ndarray:
-    """A copy of ``image`` with a text panel (``lines``) and colour swatches
-    (``items``) in its top-left corner."""
-    picture = Image.fromarray(np.ascontiguousarray(image)).convert("RGBA")
+    """A dark strip ``width`` pixels wide holding the text ``lines`` (wrapped to
+    fit) and the colour swatches ``items``: the legend of an annotated picture,
+    drawn below the photo so that it covers nothing of it."""
     font = _font(font_size)
-    text_fill = (*LEGEND_TEXT_RGB, 255)
-    pad = font_size // 2
+    pad = max(4, font_size // 2)
     row = round(font_size * LEGEND_ROW_SPACING)
-    swatch_rows = -(-len(items) // LEGEND_COLUMNS)
-    text_width = max((font.getbbox(line)[2] for line in lines), default=0)
-    item_width = max((font.getbbox(label)[2] for label, _ in items), default=0) + 2 * font_size
-    width = max(text_width, LEGEND_COLUMNS * item_width) + 2 * pad
-    height = row * (len(lines) + swatch_rows) + 2 * pad
-    panel = Image.new("RGBA", picture.size, (0, 0, 0, 0))
-    draw = ImageDraw.Draw(panel)
-    draw.rectangle((0, 0, width, height), fill=LEGEND_PANEL_RGBA)
-    for index, line in enumerate(lines):
-        draw.text((pad, pad + index * row), line, font=font, fill=text_fill)
-    top = pad + len(lines) * row
+    text = _wrapped(lines, font, width - 2 * pad)
+    item_width = max((font.getlength(label) for label, _ in items), default=0) + 2 * font_size
+    columns = max(1, min(len(items), int((width - 2 * pad) // max(item_width, 1))))
+    swatch_rows = -(-len(items) // columns) if items else 0
+    height = row * (len(text) + swatch_rows) + 2 * pad
+    strip = Image.new("RGB", (width, height), LEGEND_PANEL_RGBA[:3])
+    draw = ImageDraw.Draw(strip)
+    for index, line in enumerate(text):
+        draw.text((pad, pad + index * row), line, font=font, fill=LEGEND_TEXT_RGB)
+    top = pad + len(text) * row
     for index, (label, colour) in enumerate(items):
-        x = pad + (index % LEGEND_COLUMNS) * item_width
-        y = top + (index // LEGEND_COLUMNS) * row
-        draw.rectangle((x, y + 2, x + font_size - 4, y + font_size - 2), fill=(*colour, 255))
-        draw.text((x + font_size + 2, y), label, font=font, fill=text_fill)
-    return np.array(Image.alpha_composite(picture, panel).convert("RGB"))
+        x = pad + (index % columns) * item_width
+        y = top + (index // columns) * row
+        draw.rectangle((x, y + 2, x + font_size - 4, y + font_size - 2), fill=colour)
+        draw.text((x + font_size + 2, y), label, font=font, fill=LEGEND_TEXT_RGB)
+    return np.array(strip)
+
+
+def _object_labels(
+    picture: np.ndarray,
+    measurement: Measurement,
+    to_picture: PixelScaling,
+    font_size: int,
+) -> np.ndarray:
+    """Every object's number and size in a chip above its box (inside the picture)."""
+    image = Image.fromarray(picture)
+    draw = ImageDraw.Draw(image)
+    font = _font(font_size)
+    height, width = picture.shape[:2]
+    unit = measurement.unit
+    for index, obj in enumerate(measurement.objects, start=1):
+        a, b, e = to_picture(np.array([obj.A, obj.B, obj.E]))
+        corners = np.array([a, b, e, b + e - a])
+        text = f"{index}: {obj.width.value:.2f} x {obj.height.value:.2f} {unit}"  # no × glyph
+        text_width = font.getlength(text)
+        pad = max(2, font_size // 5)
+        x = float(np.clip(corners[:, 0].mean() - text_width / 2, 0, width - text_width - 2 * pad))
+        y = corners[:, 1].min() - font_size - 3 * pad
+        if y < 0:
+            y = min(corners[:, 1].max() + pad, height - font_size - 2 * pad)
+        draw.rectangle(
+            (x, y, x + text_width + 2 * pad, y + font_size + 2 * pad), fill=LEGEND_PANEL_RGBA[:3]
+        )
+        draw.text((x + pad, y + pad * 0.6), text, font=font, fill=LEGEND_TEXT_RGB)
+    return np.array(image)
 
 
 def annotated_size(image_size: tuple[int, int], max_side: int | None = None) -> tuple[int, int]:
@@ -485,7 +527,10 @@ def annotated_image(
 ) -> np.ndarray:
     """The annotated picture of a measured photo: the photo with the mask
     tinted (and outlined when ``opacity`` > 0), every object's points A, B, E
-    and segments, the reference (C, D or its corners), the numbers and a legend.
+    and segments with its number and size in a chip above it, the reference
+    (C, D or its corners), and below the photo a strip with the legend (the
+    reference, each object's numbers with their intervals, the colours), so
+    that nothing of the photo is covered.
 
     The one renderer of the picture the Measure page downloads (full size) and
     a batch saves (``max_side``). Marks are sized for a picture of
@@ -502,7 +547,8 @@ def annotated_image(
             photo's size (see :func:`annotated_size`).
 
     Returns:
-        ``(h, w, 3)`` uint8 RGB, ``(w, h) == annotated_size((W, H), max_side)``.
+        ``(h + strip, w, 3)`` uint8 RGB: the photo's part is
+        ``(w, h) == annotated_size((W, H), max_side)``, the legend strip below it.
     """
     image_size = (image.shape[1], image.shape[0])
     size = annotated_size(image_size, max_side)
@@ -523,8 +569,11 @@ def annotated_image(
             line_width=max(1, round(SEGMENT_WIDTH_PX * marks)),
             font_size=round(LABEL_FONT_PX * marks),
         )
-    lines = _legend_lines(measurement)
-    return draw_legend(picture, lines, legend_items(classes), round(LEGEND_FONT_PX * marks))
+    picture = _object_labels(picture, measurement, to_picture, round(LEGEND_FONT_PX * marks))
+    strip = legend_strip(
+        size[0], _legend_lines(measurement), legend_items(classes), round(LEGEND_FONT_PX * marks)
+    )
+    return np.vstack([picture, strip])
 
 
 def mask_layer_png(
@@ -632,9 +681,9 @@ __all__ = [
     "display_jpeg",
     "display_size",
     "draw_annotations",
-    "draw_legend",
     "draw_outlines",
     "legend_items",
+    "legend_strip",
     "mask_layer_png",
     "points_of",
     "render_display",

@@ -183,15 +183,31 @@ def test_legend_lists_classes_and_points():
     assert len(legend_items(ClassIds(), points=False)) == 3
 
 
-def test_annotated_image_has_the_numbers_panel(scene, measured):
+def test_annotated_image_has_the_legend_below_the_photo(scene, measured):
     photo, mask = scene
     plain = blend_mask(photo, mask, ClassIds(), 0.35)
     annotated = annotated_image(photo, mask, measured, ClassIds())
-    assert annotated.shape == photo.shape
+    height, width = photo.shape[:2]
+    assert annotated.shape[1] == width and annotated.shape[0] > height + 60
+    strip = annotated[height:]
+    assert strip.mean() < 60  # the dark legend strip, with light text on it
+    assert (strip > 200).any()
     corner = (slice(0, 40), slice(0, 200))
-    assert annotated[corner].mean() < plain[corner].mean() - 20  # the dark legend panel
+    assert abs(annotated[corner].astype(float).mean() - plain[corner].mean()) < 5  # uncovered
     png = annotated_png(photo, mask, measured, ClassIds())
     assert np.array_equal(decode(png), annotated)
+
+
+def test_every_object_is_labelled_with_its_numbers():
+    """Two objects: a dark chip above each box, inside the picture."""
+    mask = draw_mask((300, 400), [(60, 150, 159, 219), (250, 120, 349, 269)], (20, 20, 119, 29))
+    photo = np.full((300, 400, 3), 200, np.uint8)
+    options = MeasureOptions(reference=ReferenceSpec(length=50.0), all_objects=True)
+    result = measure(mask, options)
+    picture = annotated_image(photo, mask, result, ClassIds(), 0.0)[:300]
+    for top, (x0, x1) in ((150, (60, 160)), (120, (250, 350))):
+        above = picture[max(0, top - 30) : top - 2, x0:x1]
+        assert (above.max(axis=-1) < 40).sum() > 100, "no chip above the object"
 
 
 def test_annotated_size_shrinks_only_larger_photos():
@@ -207,7 +223,7 @@ def test_annotated_size_shrinks_only_larger_photos():
 def test_annotated_image_with_max_side_is_the_same_picture_smaller(scene, measured):
     photo, mask = scene
     small = annotated_image(photo, mask, measured, ClassIds(), max_side=200)
-    assert small.shape == (150, 200, 3)
+    assert small.shape[1:] == (200, 3) and small.shape[0] > 150
     full = annotated_image(photo, mask, measured, ClassIds(), max_side=400)
     assert np.array_equal(full, annotated_image(photo, mask, measured, ClassIds()))
     png = annotated_png(photo, mask, measured, ClassIds(), max_side=200)
@@ -221,7 +237,7 @@ def test_shrunk_annotated_image_puts_points_where_they_are():
     photo = np.full((900, 1200, 3), 128, np.uint8)
     result = measure(mask, MeasureOptions(reference=ReferenceSpec(length=50.0)))
     picture = annotated_image(photo, mask, result, ClassIds(), max_side=600)
-    assert picture.shape == (450, 600, 3)
+    assert picture.shape[1:] == (600, 3) and picture.shape[0] > 450
     points = points_of(result)
     assert set(points) == {"A", "B", "E", "C", "D"}
     for name, (x, y) in points.items():
