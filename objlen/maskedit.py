@@ -289,9 +289,9 @@ def parse_box(text: str) -> tuple[float, float, float, float]:
     except ValueError:
         values = ()
     if len(values) != 4 or not all(np.isfinite(values)):
-        raise ParameterError(f"--box {text!r} is not x,y,w,h in pixels, e.g. 120,80,400,300")
+        raise ParameterError(f"{text!r} is not a box x,y,w,h in pixels, e.g. 120,80,400,300")
     if values[2] <= 0 or values[3] <= 0:
-        raise ParameterError(f"--box {text!r}: the width and height must be positive")
+        raise ParameterError(f"the box {text!r}: its width and height must be positive")
     return values  # type: ignore[return-value]
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from objlen.advice import check_photo_size, left_out_note, operator_warnings
 from objlen.cli.options import (
     add_measure_options,
     add_segmenter_options,
@@ -39,17 +40,52 @@ def register(commands: argparse._SubParsersAction) -> None:
     """Add the ``measure`` command to ``objlen``'s subparsers."""
     parser = commands.add_parser(
         "measure",
-        help="measure the object in a photo",
-        description="Measure width and height of the object in IMAGE against a reference "
+        help="measure the objects in a photo",
+        description="Measure width and height of every object in IMAGE against a reference "
         "of known size. Lengths may carry a unit suffix (85.6mm, 3.37in); a bare number "
         "is in --unit.",
     )
     parser.add_argument("image", help="the photo (JPEG, PNG, ...)")
     parser.add_argument("--mask", help="class-index mask PNG; without it the photo is segmented")
+    parser.add_argument(
+        "--box",
+        action="append",
+        default=[],
+        type=_box,
+        metavar="X,Y,W,H",
+        help="a box (photo pixels) around one object that the segmenter merged with something "
+        "else: the local segmenter's box mode (GrabCut) cuts it out as an object of its own; "
+        "repeat for more objects",
+    )
     add_measure_options(parser)
     parser.add_argument("--json", action="store_true", help="print the schema-v1 JSON")
     add_segmenter_options(parser, "segmentation (when --mask is not given)")
     parser.set_defaults(run=run_measure)
+
+
+def _box(text: str) -> tuple[float, float, float, float]:
+    """``--box X,Y,W,H`` as four numbers (argparse reports a bad one in one line)."""
+    from objlen.maskedit import parse_box
+
+    try:
+        return parse_box(text)
+    except ObjlenError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
+def _apply_boxes(
+    args: argparse.Namespace, image: np.ndarray, mask: np.ndarray, options: MeasureOptions
+) -> np.ndarray:
+    """Cut the object of each ``--box`` out of ``mask`` (the local segmenter's box mode)."""
+    if not args.box:
+        return mask
+    from objlen.maskedit import prompt_box
+    from objlen.segment.local import LocalSegmenter
+
+    segmenter = LocalSegmenter(classes=options.classes, reference=options.reference)
+    for box in args.box:
+        mask = prompt_box(image, mask, box, options.classes, segmenter)
+    return mask
 
 
 def _segment(
@@ -79,6 +115,7 @@ def run_measure(args: argparse.Namespace) -> int:
         check_endpoint_url(args.endpoint_url, "--endpoint-url")
     data = read_regular_file(Path(args.image))  # read once: decoded, and sent as it is
     image = load_image(data, name=args.image)
+    check_photo_size(image)
     height, width = image.shape[:2]
     extra_notes: list[str] = []
     if args.mask:
@@ -87,13 +124,19 @@ def run_measure(args: argparse.Namespace) -> int:
         segmentation = _segment(args, image, data, options)
         mask, notes = segmentation.mask, list(segmentation.warnings)
         extra_notes = list(segmentation.notes)
+    mask = _apply_boxes(args, image, mask, options)
+    if args.box:
+        extra_notes.append(f"{len(args.box)} object(s) cut out with --box (the box mode)")
     result = measure(mask, options, image=image, input_warnings=notes, input_notes=extra_notes)
-    print(result.to_json() if args.json else summary(result, args.image))
+    print(
+        result.to_json() if args.json else summary(result, args.image, left_out_note(mask, result))
+    )
     return 0
 
 
-def summary(result: Measurement, name: str) -> str:
-    """A human-readable account of a measurement."""
+def summary(result: Measurement, name: str, left_out: str | None = None) -> str:
+    """A human-readable account of a measurement: the warnings one per problem
+    (:func:`objlen.advice.operator_warnings`) and, when given, what was left out."""
     width, height = result.image_size
     unit = result.unit
     lines = [
@@ -114,8 +157,10 @@ def summary(result: Measurement, name: str) -> str:
             f"  object {index}  {obj.sizes_text(unit)}"
             f"   (AB {obj.ab_px:.1f} px, AE {obj.ae_px:.1f} px, 95 %)"
         )
+    if left_out:
+        lines.append(f"  left out: {left_out}")
     lines += [f"  note: {note}" for note in result.notes]
-    lines += [f"  warning: {warning}" for warning in result.warnings]
+    lines += [f"  warning: {warning}" for warning in operator_warnings(result)]
     return "\n".join(lines)
 
 

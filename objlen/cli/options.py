@@ -65,7 +65,16 @@ def add_measure_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--object-class", type=int, default=1)
     parser.add_argument("--reference-class", type=int, default=2)
-    parser.add_argument("--all", action="store_true", help="measure every object, largest first")
+    count = parser.add_mutually_exclusive_group()
+    count.add_argument(
+        "--largest",
+        action="store_true",
+        help="measure only the largest object (by default every object is measured, "
+        "largest first; the output says how many regions were left out and why)",
+    )
+    count.add_argument(
+        "--all", action="store_true", help="measure every object, largest first (the default)"
+    )
     parser.add_argument(
         "--camera",
         metavar="PROFILE",
@@ -137,7 +146,7 @@ def options_from_args(args: argparse.Namespace) -> MeasureOptions:
         unit=unit,
         offset=parse_length(args.offset, unit, what="--offset", allow_zero=True),
         classes=ClassIds(object=args.object_class, reference=args.reference_class),
-        all_objects=args.all,
+        all_objects=not getattr(args, "largest", False),
         lens_corner_shift=args.lens_allowance,
         camera=CameraProfile.load(args.camera) if getattr(args, "camera", None) else None,
         object_height=(

@@ -205,6 +205,13 @@ HOW_TO_CONFIGURE = (
     "AWS_REGION), choose a profile, or run `aws configure`"
 )
 
+#: Added when an endpoint URL is set: a local endpoint (``objlen serve``, moto)
+#: checks no signature, but boto3 still wants some keys before it sends a request.
+LOCAL_ENDPOINT_KEYS = (
+    "a local endpoint (objlen serve) accepts any keys: e.g. AWS_ACCESS_KEY_ID=local "
+    "AWS_SECRET_ACCESS_KEY=local"
+)
+
 #: Error codes AWS answers when it throttles calls.
 THROTTLING_ERROR_CODES = frozenset(
     {
@@ -277,6 +284,8 @@ def explain_aws_error(
     thing = subject or what
     where = session.where
     if isinstance(error, NoCredentialsError | PartialCredentialsError):
+        if getattr(session, "endpoint_url", None):
+            return error_type(f"{HOW_TO_CONFIGURE}; {LOCAL_ENDPOINT_KEYS}")
         return error_type(HOW_TO_CONFIGURE)
     if isinstance(error, ProfileNotFound):
         return error_type(
@@ -421,6 +430,7 @@ def describe(what: str, session: AwsSession, call: Callable[[], T], not_found: s
 __all__ = [
     "CREDENTIAL_ERROR_CODES",
     "HOW_TO_CONFIGURE",
+    "LOCAL_ENDPOINT_KEYS",
     "THROTTLING_ERROR_CODES",
     "AwsSession",
     "calling_aws",

@@ -20,7 +20,7 @@ from objlen.batch.runner import run_batch
 from objlen.classes import ClassIds
 from objlen.imageio import encode_jpeg, sha256_hex
 from objlen.sagemaker.local_endpoint import InvocationLog, make_server
-from objlen.sagemaker.session import HOW_TO_CONFIGURE, AwsSession
+from objlen.sagemaker.session import HOW_TO_CONFIGURE, LOCAL_ENDPOINT_KEYS, AwsSession
 from objlen.segment.sagemaker import SageMakerSegmenter
 from tests.aws_servers import REGION, ColourSegmenter, draw_photo, settings_for
 
@@ -151,7 +151,9 @@ def test_s3_inputs_without_credentials_say_how_to_configure(
     with pytest.raises(BatchError) as caught:
         expand_inputs(["s3://photos/in/"], s3_endpoint_url=moto_url)
 
-    assert str(caught.value) == f"cannot list s3://photos/in/: {HOW_TO_CONFIGURE}"
+    # an endpoint URL (here moto's): the message says that any keys will do
+    expected = f"cannot list s3://photos/in/: {HOW_TO_CONFIGURE}; {LOCAL_ENDPOINT_KEYS}"
+    assert str(caught.value) == expected
 
 
 class TimedLog(InvocationLog):
