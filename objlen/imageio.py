@@ -280,6 +280,29 @@ def encode_png(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def encode_photo_png(rgb: np.ndarray) -> bytes:
+    """Encode a photo-like ``(H, W, 3)`` uint8 RGB array (an annotated picture, a
+    display image) as PNG, fast: the "up" filter and Huffman coding only, which
+    on photos compress about as well as zlib level 1 in less than half the time
+    (a 1600 x 1200 picture: about 45 ms instead of 100). For masks and flat
+    drawings use :func:`encode_png`, whose matching finds their long runs."""
+    ok, buffer = cv2.imencode(
+        ".png",
+        np.ascontiguousarray(rgb[:, :, ::-1]),
+        [
+            cv2.IMWRITE_PNG_COMPRESSION,
+            1,
+            cv2.IMWRITE_PNG_STRATEGY,
+            cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY,
+            cv2.IMWRITE_PNG_FILTER,
+            cv2.IMWRITE_PNG_FILTER_UP,
+        ],
+    )
+    if not ok:  # pragma: no cover - OpenCV encodes any uint8 RGB array
+        raise ImageReadError("could not encode the image as PNG")
+    return buffer.tobytes()
+
+
 def encode_jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
     """Encode an ``(H, W, 3)`` uint8 RGB array as JPEG."""
     ok, buffer = cv2.imencode(".jpg", rgb[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])

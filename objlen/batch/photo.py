@@ -10,6 +10,13 @@ message for the operator (any URL in it without its user-info and query,
 :func:`objlen.redact.redact_url`). From before it is decoded until its
 annotated PNG is written, a photo holds its decoded size from the run's
 :class:`~objlen.batch.budget.MemoryBudget`.
+
+The work on the photo itself — decode, segment, measure, draw — is
+:func:`measure_photo`, a function of picklable values (:class:`PhotoWork`)
+and a segmenter: it runs in the worker thread, or, when the run has a
+``remote`` (:mod:`objlen.batch.distributed`: worker processes, a Dask
+cluster), wherever that sends it. Reading, the ledger, writing the annotated
+PNG and the journal stay in this process, the journal's only writer.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from objlen.classes import ClassIds
 from objlen.display.overlay import annotated_image
 from objlen.errors import ImageReadError, ObjlenError
 from objlen.files import write_atomically
-from objlen.imageio import encode_png, load_image, sha256_hex
+from objlen.imageio import encode_photo_png, load_image, sha256_hex
 from objlen.measure import measure
 from objlen.options import MeasureOptions, ReferenceSpec
 from objlen.redact import redact_url
@@ -45,6 +52,33 @@ logger = logging.getLogger(__name__)
 RECORD_SCHEMA = "objlen.batch/1"
 
 SegmenterFactory = Callable[[], Segmenter]
+
+
+@dataclass(frozen=True)
+class PhotoWork:
+    """What the work on one photo needs besides the photo and a segmenter
+    (picklable: it travels to worker processes and cluster workers).
+
+    Attributes:
+        options: the measurement options (already validated).
+        key: the run's options fingerprint (:func:`~objlen.batch.ledger.options_key`).
+        segmenter_name: the segmenter's name, for the record.
+        annotate: draw the annotated picture.
+        annotate_max_side: its longest side, pixels.
+        orientation_mode: ``"fixed"`` or ``"detect"`` (see :class:`PhotoJob`).
+    """
+
+    options: MeasureOptions
+    key: str
+    segmenter_name: str
+    annotate: bool
+    annotate_max_side: int
+    orientation_mode: str = "fixed"
+
+
+#: Where the work on a photo runs instead of the worker thread: called with
+#: ``(name, data, digest, work)``, returns :func:`measure_photo`'s result.
+RemoteWork = Callable[[str, bytes, str, PhotoWork], "tuple[dict[str, Any], bytes | None]"]
 
 
 def segmenter_factory_for(
@@ -115,6 +149,7 @@ class PhotoJob:
         orientation_mode: ``"fixed"`` (the options' orientation) or
             ``"detect"`` (per photo, the boxes follow the objects when one is
             clearly turned: :func:`objlen.advice.choose_orientation`).
+        remote: where :func:`measure_photo` runs; ``None``: in the worker thread.
     """
 
     options: MeasureOptions
@@ -127,15 +162,30 @@ class PhotoJob:
     annotate_max_side: int
     budget: MemoryBudget = field(default_factory=MemoryBudget)
     orientation_mode: str = "fixed"
+    remote: RemoteWork | None = None
+
+    def work(self) -> PhotoWork:
+        """The picklable part of the job, for :func:`measure_photo`."""
+        return PhotoWork(
+            options=self.options,
+            key=self.key,
+            segmenter_name=self.pool.name,
+            annotate=self.annotate,
+            annotate_max_side=self.annotate_max_side,
+            orientation_mode=self.orientation_mode,
+        )
 
 
-def _record(name: str, digest: str | None, job: PhotoJob, **values: Any) -> dict[str, Any]:
+def _record(
+    name: str, digest: str | None, job: PhotoJob | PhotoWork, **values: Any
+) -> dict[str, Any]:
+    segmenter = job.segmenter_name if isinstance(job, PhotoWork) else job.pool.name
     record: dict[str, Any] = {
         "schema": RECORD_SCHEMA,
         "name": name,
         "sha256": digest,
         "options_key": job.key,
-        "segmenter": job.pool.name,
+        "segmenter": segmenter,
         "finished_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
     }
     record.update(values)
@@ -170,16 +220,47 @@ def _measure_photo(name: str, data: bytes, digest: str, job: PhotoJob) -> dict[s
 
 
 def _measure_decoded(name: str, data: bytes, digest: str, job: PhotoJob) -> dict[str, Any]:
-    """The body of :func:`_measure_photo`, within the memory budget."""
+    """The body of :func:`_measure_photo`, within the memory budget: the work
+    here or in the job's ``remote``, then the annotated PNG written."""
+    work = job.work()
+    if job.remote is not None:
+        record, picture = job.remote(name, data, digest, work)
+    else:
+        segmenter = job.pool.acquire()
+        try:
+            record, picture = measure_photo(name, data, digest, work, segmenter)
+        finally:
+            job.pool.release(segmenter)
+    if picture is not None:
+        write_atomically(job.out_dir / record["annotated"], picture)
+    return record
+
+
+def measure_photo(
+    name: str, data: bytes, digest: str, work: PhotoWork, segmenter: Segmenter
+) -> tuple[dict[str, Any], bytes | None]:
+    """Decode, segment, measure and draw one photo.
+
+    Args:
+        name: the photo's name in the results.
+        data: its file's bytes.
+        digest: their SHA-256 (hex).
+        work: the run's options (:class:`PhotoWork`).
+        segmenter: the segmenter to use (not shared with another thread meanwhile).
+
+    Returns:
+        ``(record, picture)``: the photo's ``ok`` record and its annotated
+        picture as PNG bytes (``None`` unless ``work.annotate``), to be written
+        at ``record["annotated"]`` under the results folder.
+
+    Raises:
+        ObjlenError: the photo cannot be read, segmented or measured.
+    """
     start = time.perf_counter()
     image = load_image(data, name=name)
-    segmenter = job.pool.acquire()
-    try:
-        segmentation = segment_photo(segmenter, image, source_bytes=data)
-    finally:
-        job.pool.release(segmenter)
-    options = job.options
-    if job.orientation_mode == "detect":
+    segmentation = segment_photo(segmenter, image, source_bytes=data)
+    options = work.options
+    if work.orientation_mode == "detect":
         chosen = choose_orientation(segmentation.mask, options, image)
         options = replace(options, orientation=chosen.orientation)
     result = measure(
@@ -190,18 +271,23 @@ def _measure_decoded(name: str, data: bytes, digest: str, job: PhotoJob) -> dict
         input_notes=segmentation.notes,
     )
     left_out = left_out_note(segmentation.mask, result)
-    annotated = None
-    if job.annotate:
+    annotated = picture = None
+    if work.annotate:
         annotated = f"{ANNOTATED_DIR}/{annotated_name(name, digest)}"
-        picture = annotated_image(
-            image, segmentation.mask, result, job.options.classes, max_side=job.annotate_max_side
+        picture = encode_photo_png(
+            annotated_image(
+                image,
+                segmentation.mask,
+                result,
+                work.options.classes,
+                max_side=work.annotate_max_side,
+            )
         )
-        write_atomically(job.out_dir / annotated, encode_png(picture))
     first = result.objects[0]
-    return _record(
+    record = _record(
         name,
         digest,
-        job,
+        work,
         status="ok",
         message="",
         width=round(first.width.value, 4),
@@ -230,6 +316,7 @@ def _measure_decoded(name: str, data: bytes, digest: str, job: PhotoJob) -> dict
         seconds=round(time.perf_counter() - start, 3),
         measurement=result.to_dict(),
     )
+    return record, picture
 
 
 def process_photo(item: BatchInput, job: PhotoJob) -> tuple[str, dict[str, Any]]:
@@ -276,8 +363,11 @@ def process_photo(item: BatchInput, job: PhotoJob) -> tuple[str, dict[str, Any]]
 __all__ = [
     "RECORD_SCHEMA",
     "PhotoJob",
+    "PhotoWork",
+    "RemoteWork",
     "SegmenterFactory",
     "SegmenterPool",
+    "measure_photo",
     "process_photo",
     "segmenter_factory_for",
 ]

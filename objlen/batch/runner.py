@@ -65,7 +65,13 @@ from objlen.batch.budget import DEFAULT_MEMORY_BUDGET_BYTES, MemoryBudget
 from objlen.batch.inputs import BatchError, BatchInput, expand_inputs
 from objlen.batch.journal import DiskFullError, Journal, disk_full_error, is_disk_full
 from objlen.batch.ledger import Ledger, options_key
-from objlen.batch.photo import PhotoJob, SegmenterFactory, SegmenterPool, process_photo
+from objlen.batch.photo import (
+    PhotoJob,
+    RemoteWork,
+    SegmenterFactory,
+    SegmenterPool,
+    process_photo,
+)
 from objlen.batch.results import ANNOTATED_DIR, RESULTS_CSV, RESULTS_JSONL, csv_text
 from objlen.errors import ParameterError
 from objlen.files import write_atomically
@@ -174,6 +180,8 @@ def run_batch(
     memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET_BYTES,
     within: str | Path | None = None,
     orientation_mode: str = "fixed",
+    processes: int | None = None,
+    scheduler: str | None = None,
 ) -> BatchReport:
     """Measure every photo of ``inputs``; write the results into ``out_dir``.
 
@@ -202,6 +210,13 @@ def run_batch(
         orientation_mode: ``"fixed"``: the boxes as ``options`` say;
             ``"detect"``: per photo, they follow the objects when one is
             clearly turned (:func:`objlen.advice.choose_orientation`).
+        processes: do each photo's work (decode, segment, measure, draw) in
+            this many local worker processes instead of this process's
+            threads, which bind on Python's interpreter lock
+            (:mod:`objlen.batch.distributed`).
+        scheduler: do it on the Dask cluster whose scheduler is at this
+            address (``tcp://host:port``). The journal, the resume and the
+            annotated PNGs stay here either way.
 
     Returns:
         A :class:`BatchReport`; failures are in it, not raised.
@@ -219,10 +234,15 @@ def run_batch(
         raise ParameterError("annotate_max_side must be at least 64 pixels")
     if memory_budget_bytes < 1:
         raise ParameterError("the memory budget must be at least 1 byte")
+    if processes is not None and processes < 1:
+        raise ParameterError(f"worker processes must be at least 1; got {processes}")
     out = Path(out_dir)
     _make_folder(out)
     items = expand_inputs(inputs, exclude=out, s3_endpoint_url=s3_endpoint_url, within=within)
-    with _exclusive(out):
+    with (
+        _exclusive(out),
+        _remote_work(segmenter_factory, processes, scheduler, concurrency) as remote,
+    ):
         return _run(
             items,
             out,
@@ -235,7 +255,25 @@ def run_batch(
             retry_errors,
             MemoryBudget(memory_budget_bytes),
             orientation_mode,
+            remote,
         )
+
+
+@contextlib.contextmanager
+def _remote_work(
+    factory: SegmenterFactory, processes: int | None, scheduler: str | None, concurrency: int
+) -> Iterator[RemoteWork | None]:
+    """Where the photos' work runs: ``None`` (the run's threads), or a
+    :class:`~objlen.batch.distributed.DaskWork` closed at the end of the run."""
+    if processes is None and scheduler is None:
+        yield None
+        return
+    from objlen.batch.distributed import DaskWork
+
+    with DaskWork(
+        factory, scheduler=scheduler, processes=processes, concurrency=concurrency
+    ) as remote:
+        yield remote
 
 
 def _make_folder(out: Path) -> None:
@@ -297,6 +335,7 @@ def _run(
     retry_errors: bool,
     budget: MemoryBudget,
     orientation_mode: str = "fixed",
+    remote: RemoteWork | None = None,
 ) -> BatchReport:
     """The body of :func:`run_batch`, with the folder's lock held."""
     pool = SegmenterPool(segmenter_factory)
@@ -315,6 +354,7 @@ def _run(
         annotate_max_side=annotate_max_side,
         budget=budget,
         orientation_mode=orientation_mode,
+        remote=remote,
     )
     counts = {"ok": 0, "error": 0, "resumed": 0, "done": 0}
     start = time.perf_counter()

@@ -99,6 +99,8 @@ def run_batch_command(args: argparse.Namespace) -> int:
         s3_endpoint_url=s3_endpoint_url,
         annotate=not args.no_annotate,
         memory_budget_bytes=_memory_budget_bytes(args.max_memory_mb),
+        processes=args.processes,
+        scheduler=_scheduler_address(args.scheduler),
     )
     for name, message in report.failures:
         print(f"objlen: failed: {name}: {redact_url(message)}", file=sys.stderr)
@@ -107,6 +109,30 @@ def run_batch_command(args: argparse.Namespace) -> int:
         f"({report.resumed} already done); results in {report.results_csv}"
     )
     return EXIT_FAILURES if report.failed else 0
+
+
+def _scheduler_address(address: str | None) -> str | None:
+    """``--scheduler`` as given, if it is a Dask scheduler's ``tcp://HOST:PORT``.
+
+    Raises:
+        ParameterError: anything else.
+    """
+    if address is None:
+        return None
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(address.strip())
+        port = parts.port
+    except ValueError:
+        port = None
+        parts = None
+    if parts is None or parts.scheme != "tcp" or not parts.hostname or not port:
+        raise ParameterError(
+            f"--scheduler {redact_url(address)!r} is not a Dask scheduler's address; give "
+            "tcp://HOST:PORT (what `dask scheduler` prints)"
+        )
+    return address.strip()
 
 
 def _memory_budget_bytes(megabytes: float) -> int:
@@ -144,6 +170,20 @@ def _add_batch_parser(commands: argparse._SubParsersAction) -> None:
         f"larger photo runs alone (default {DEFAULT_MEMORY_BUDGET_BYTES // 1024 // 1024})",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress line")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--processes",
+        type=int,
+        metavar="N",
+        help="do each photo's work in N local worker processes (Dask), not in threads "
+        "that share one interpreter lock",
+    )
+    where.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="do each photo's work on the Dask cluster of this scheduler; the journal, "
+        "the resume and the annotated PNGs stay on this machine",
+    )
     add_measure_options(parser)
     add_segmenter_options(parser)
     parser.set_defaults(run=run_batch_command)

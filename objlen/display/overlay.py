@@ -191,16 +191,19 @@ def blend_mask(
     out = np.array(image, dtype=np.uint8, copy=True)
     if opacity == 0.0:
         return out
-    lut = np.zeros((256, 3), np.uint8)
-    tinted = np.zeros(256, bool)
+    lut = np.zeros((256, 1, 3), np.uint8)
+    tinted = np.zeros(256, np.uint8)
     for value, colour in class_colours(classes).items():
-        lut[value], tinted[value] = colour, True
-    where = tinted[mask]
-    if not where.any():
+        lut[value, 0], tinted[value] = colour, 1
+    mask = np.ascontiguousarray(mask, dtype=np.uint8)
+    where = cv2.LUT(mask, tinted)
+    if not cv2.countNonZero(where):
         return out
-    layer = lut[mask]
-    blended = cv2.addWeighted(image, 1.0 - opacity, layer, opacity, 0.0)
-    out[where] = blended[where]
+    # OpenCV's table look-up and masked copy: several times faster than NumPy's
+    # fancy indexing on a photo-sized mask.
+    layer = cv2.LUT(cv2.merge((mask, mask, mask)), lut)
+    blended = cv2.addWeighted(np.ascontiguousarray(image), 1.0 - opacity, layer, opacity, 0.0)
+    cv2.copyTo(blended, where, out)
     return out
 
 
