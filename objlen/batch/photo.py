@@ -30,6 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from objlen.advice import choose_orientation, left_out_note, operator_warnings
 from objlen.batch.budget import MemoryBudget, photo_cost
 from objlen.batch.inputs import BatchInput
@@ -40,7 +42,7 @@ from objlen.classes import ClassIds
 from objlen.display.overlay import annotated_image
 from objlen.errors import ImageReadError, ObjlenError
 from objlen.files import write_atomically
-from objlen.imageio import encode_photo_png, load_image, sha256_hex
+from objlen.imageio import encode_photo_png, header_size, load_image, load_preview, sha256_hex
 from objlen.measure import measure
 from objlen.options import MeasureOptions, ReferenceSpec
 from objlen.redact import redact_url
@@ -236,6 +238,37 @@ def _measure_decoded(name: str, data: bytes, digest: str, job: PhotoJob) -> dict
     return record
 
 
+def _pixels_unneeded(data: bytes, work: PhotoWork, segmenter: Segmenter) -> tuple | None:
+    """The photo's ``(width, height)`` when nothing needs its full-size pixels,
+    else ``None``.
+
+    Nothing does when the segmenter sends the file unchanged (a SageMaker
+    endpoint given a camera's JPEG: ``sends_source_bytes``) and the
+    measurement reads only the mask (the proportional method with a reference
+    from the mask, boxes as the options say); the annotated picture is then
+    drawn on a copy decoded at a reduced size (:func:`load_preview`).
+    """
+    reference = work.options.reference
+    if (
+        work.options.method != "proportional"
+        or reference.aruco_dictionary is not None
+        or reference.board is not None
+        or work.orientation_mode != "fixed"
+        or not hasattr(segmenter, "sends_source_bytes")
+    ):
+        return None
+    size = header_size(data)
+    if size is None or not segmenter.sends_source_bytes(data, size):
+        return None
+    return size
+
+
+def _no_pixels(size: tuple[int, int]) -> np.ndarray:
+    """A stand-in photo of ``size`` ``(width, height)`` that holds no memory (for
+    a segmenter that reads only the shape: see :func:`_pixels_unneeded`)."""
+    return np.broadcast_to(np.zeros((1, 1, 3), np.uint8), (size[1], size[0], 3))
+
+
 def measure_photo(
     name: str, data: bytes, digest: str, work: PhotoWork, segmenter: Segmenter
 ) -> tuple[dict[str, Any], bytes | None]:
@@ -248,6 +281,9 @@ def measure_photo(
         work: the run's options (:class:`PhotoWork`).
         segmenter: the segmenter to use (not shared with another thread meanwhile).
 
+    The photo is decoded in full only when something needs its pixels (see
+    :func:`_pixels_unneeded`).
+
     Returns:
         ``(record, picture)``: the photo's ``ok`` record and its annotated
         picture as PNG bytes (``None`` unless ``work.annotate``), to be written
@@ -257,8 +293,13 @@ def measure_photo(
         ObjlenError: the photo cannot be read, segmented or measured.
     """
     start = time.perf_counter()
-    image = load_image(data, name=name)
-    segmentation = segment_photo(segmenter, image, source_bytes=data)
+    size = _pixels_unneeded(data, work, segmenter)
+    if size is None:
+        image = load_image(data, name=name)
+        segmentation = segment_photo(segmenter, image, source_bytes=data)
+    else:  # the segmenter sends the file as it is: its pixels are not decoded here
+        image = None
+        segmentation = segment_photo(segmenter, _no_pixels(size), source_bytes=data)
     options = work.options
     if work.orientation_mode == "detect":
         chosen = choose_orientation(segmentation.mask, options, image)
@@ -274,13 +315,15 @@ def measure_photo(
     annotated = picture = None
     if work.annotate:
         annotated = f"{ANNOTATED_DIR}/{annotated_name(name, digest)}"
+        photo = image if image is not None else load_preview(data, work.annotate_max_side)
         picture = encode_photo_png(
             annotated_image(
-                image,
+                photo,
                 segmentation.mask,
                 result,
                 work.options.classes,
                 max_side=work.annotate_max_side,
+                image_size=result.image_size,
             )
         )
     first = result.objects[0]

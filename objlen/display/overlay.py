@@ -227,8 +227,10 @@ def _resized(
     image: np.ndarray, mask: np.ndarray, size: tuple[int, int]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Photo and mask resized to ``size`` ``(width, height)``: area averaging
-    (linear when enlarging) for the photo, nearest neighbour for the mask."""
-    shrink = size[0] < image.shape[1]
+    for the photo when it shrinks by 2 or more, linear otherwise (below 2 the
+    two look alike, and area averaging by a fraction is several times
+    slower), nearest neighbour for the mask."""
+    shrink = size[0] * 2 <= image.shape[1]
     small = cv2.resize(image, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
     return small, cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
 
@@ -247,6 +249,15 @@ def _shrunk_by_blocks(
     crop = (slice(0, height * factor), slice(0, width * factor))
     small = cv2.resize(image[crop], (width, height), interpolation=cv2.INTER_AREA)
     return small, mask[crop][factor // 2 :: factor, factor // 2 :: factor]
+
+
+def _mask_resized(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``mask`` at ``size`` ``(width, height)``, nearest neighbour (a whole-block
+    subsampling first when it is several times larger: cheap at 12 MP)."""
+    factor = min(mask.shape[1] // size[0], mask.shape[0] // size[1])
+    if factor >= 2:
+        mask = mask[factor // 2 :: factor, factor // 2 :: factor]
+    return cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
 
 
 def display_base(
@@ -527,6 +538,7 @@ def annotated_image(
     opacity: float = ANNOTATED_OPACITY,
     *,
     max_side: int | None = None,
+    image_size: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """The annotated picture of a measured photo: the photo with the mask
     tinted (and outlined when ``opacity`` > 0), every object's points A, B, E
@@ -548,14 +560,21 @@ def annotated_image(
         opacity: the mask's tint, 0 (none) .. 1.
         max_side: longest side of the picture in pixels; ``None`` keeps the
             photo's size (see :func:`annotated_size`).
+        image_size: ``(W, H)`` of the photo the measurement is of, when
+            ``image`` is a smaller copy of it (e.g. decoded at a reduced size:
+            :func:`objlen.imageio.load_preview`); ``mask`` may then be of
+            either size. ``None``: ``image``'s own size.
 
     Returns:
         ``(h + strip, w, 3)`` uint8 RGB: the photo's part is
         ``(w, h) == annotated_size((W, H), max_side)``, the legend strip below it.
     """
-    image_size = (image.shape[1], image.shape[0])
+    own_size = (image.shape[1], image.shape[0])
+    image_size = own_size if image_size is None else tuple(image_size)
     size = annotated_size(image_size, max_side)
-    if size != image_size:
+    if mask.shape[::-1] != own_size:  # the full-size mask of a smaller copy
+        mask = _mask_resized(mask, own_size)
+    if size != own_size:
         image, mask = _resized(*_shrunk_by_blocks(image, mask, size), size)
     marks = _marks_scale(size)
     picture = blend_mask(image, mask, classes, opacity)

@@ -307,6 +307,24 @@ def own_jpeg_fits(source_bytes: bytes, size: tuple[int, int], max_bytes: int) ->
         return False
 
 
+def sends_as_is(
+    source_bytes: bytes,
+    size: tuple[int, int],
+    max_bytes: int = MAX_PAYLOAD_BYTES,
+    *,
+    max_side_px: int | None = None,
+    max_pixels: int | None = None,
+) -> bool:
+    """Whether :func:`photo_for_endpoint` sends ``source_bytes`` unchanged for a
+    photo of ``size`` ``(width, height)``: :func:`own_jpeg_fits`, and neither
+    ``max_side_px`` nor ``max_pixels`` asks for fewer pixels. Reads the headers only."""
+    width, height = size
+    fewer = (max_side_px is not None and max(width, height) > max_side_px) or (
+        max_pixels is not None and width * height > max_pixels
+    )
+    return not fewer and own_jpeg_fits(source_bytes, (width, height), max_bytes)
+
+
 def photo_for_endpoint(
     image_rgb: np.ndarray,
     source_bytes: bytes | None = None,
@@ -333,10 +351,9 @@ def photo_for_endpoint(
     _check_rgb(image_rgb)
     if source_bytes is not None:
         height, width = image_rgb.shape[:2]
-        fewer = (max_side_px is not None and max(width, height) > max_side_px) or (
-            max_pixels is not None and width * height > max_pixels
-        )
-        if not fewer and own_jpeg_fits(source_bytes, (width, height), max_bytes):
+        if sends_as_is(
+            source_bytes, (width, height), max_bytes, max_side_px=max_side_px, max_pixels=max_pixels
+        ):
             return EncodedPhoto(body=source_bytes, size=(width, height), quality=None)
     return encode_photo(
         image_rgb,
@@ -571,11 +588,7 @@ class SageMakerSegmenter:
         start = time.perf_counter()
         settings = self.settings
         height, width = image_rgb.shape[:2]
-        max_pixels = None
-        if self.want_confidence:
-            max_pixels = probability_pixel_budget(
-                settings.max_payload_bytes, model_class_count(self.classes)
-            )
+        max_pixels = self._max_pixels()
         photo = photo_for_endpoint(
             image_rgb,
             source_bytes,
@@ -618,6 +631,26 @@ class SageMakerSegmenter:
             warnings=tuple(warnings),
             notes=tuple(notes),
             seconds=time.perf_counter() - start,
+        )
+
+    def _max_pixels(self) -> int | None:
+        """The most pixels a photo may be sent with (``None``: as many as fit)."""
+        if not self.want_confidence:
+            return None
+        return probability_pixel_budget(
+            self.settings.max_payload_bytes, model_class_count(self.classes)
+        )
+
+    def sends_source_bytes(self, source_bytes: bytes, size: tuple[int, int]) -> bool:
+        """Whether :meth:`segment` sends ``source_bytes`` (of a photo of ``size``
+        ``(width, height)``) unchanged, so that it needs only the photo's size,
+        not its pixels (a batch then decodes no more than its picture needs)."""
+        return sends_as_is(
+            source_bytes,
+            size,
+            self.settings.max_payload_bytes,
+            max_side_px=self.settings.max_side_px,
+            max_pixels=self._max_pixels(),
         )
 
 
@@ -683,4 +716,5 @@ __all__ = [
     "own_jpeg_fits",
     "photo_for_endpoint",
     "probability_pixel_budget",
+    "sends_as_is",
 ]

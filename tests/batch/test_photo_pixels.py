@@ -1,0 +1,98 @@
+"""A batch decodes a photo's full-size pixels only when something needs them.
+
+A segmenter that sends the file as it is (a SageMaker endpoint given a
+camera's JPEG) needs only the photo's size; the proportional method with a
+reference from the mask needs only the mask; the annotated picture is then
+drawn on a copy decoded at a reduced size. The results must not change.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from objlen import MeasureOptions, ReferenceSpec
+from objlen.batch.photo import PhotoWork, measure_photo
+from objlen.imageio import encode_jpeg, load_image
+from objlen.segment.base import Segmentation
+from objlen.testing.synthetic import Camera, random_scene
+
+
+class Precomputed:
+    """Returns a known mask; remembers the photo array it was given."""
+
+    name = "precomputed"
+    uses_source_bytes = True
+
+    def __init__(self, mask: np.ndarray, sends: bool) -> None:
+        self.mask = mask
+        self.sends = sends
+        self.seen: list[np.ndarray] = []
+
+    def segment(self, image_rgb: np.ndarray, *, source_bytes: bytes | None = None):
+        self.seen.append(image_rgb)
+        assert image_rgb.shape[:2] == self.mask.shape
+        return Segmentation(mask=self.mask, backend=self.name)
+
+
+class Sending(Precomputed):
+    """... and says it sends the file unchanged (as the SageMaker segmenter can)."""
+
+    def sends_source_bytes(self, source_bytes: bytes, size: tuple[int, int]) -> bool:
+        return self.sends
+
+
+@pytest.fixture(scope="module")
+def scene():
+    return random_scene(
+        np.random.default_rng(3),
+        shape="ellipse",
+        tilt_deg=0.0,
+        mask_noise_px=0.0,
+        camera=Camera(width=2400, height=1800, focal_px=2550.0),
+        supersample=1,
+    )
+
+
+def _work(method: str = "proportional") -> PhotoWork:
+    options = MeasureOptions(method=method, reference=ReferenceSpec(size=(85.6, 54.0)))
+    return PhotoWork(
+        options=options.validated(),
+        key="k",
+        segmenter_name="s",
+        annotate=True,
+        annotate_max_side=800,
+    )
+
+
+def test_a_photo_sent_as_it_is_is_not_decoded_and_measures_the_same(scene):
+    data = encode_jpeg(scene.image, quality=92)
+    decoded = Precomputed(scene.mask, sends=True)
+    sent = Sending(scene.mask, sends=True)
+    full, full_picture = measure_photo("p.jpg", data, "d", _work(), decoded)
+    lean, lean_picture = measure_photo("p.jpg", data, "d", _work(), sent)
+    # The full photo went to the first; the second got a stand-in holding no pixels.
+    assert decoded.seen[0].strides[0] > 0
+    assert sent.seen[0].strides[:2] == (0, 0) and sent.seen[0].shape == scene.image.shape
+    for key in ("width", "height", "width_u", "height_u", "objects", "scale", "warnings"):
+        assert lean[key] == full[key], key
+    # The picture: the same size, drawn on a copy decoded at 1/2 (libjpeg's scaling).
+    first = np.asarray(Image.open(io.BytesIO(full_picture)))
+    second = np.asarray(Image.open(io.BytesIO(lean_picture)))
+    assert first.shape == second.shape and first.shape[1] == 800
+    assert np.abs(first.astype(int) - second).mean() < 3.0
+
+
+@pytest.mark.parametrize(
+    ("sends", "method"), [(False, "proportional"), (True, "homography")], ids=["reencoded", "homog"]
+)
+def test_the_photo_is_decoded_when_something_needs_its_pixels(scene, sends, method):
+    data = encode_jpeg(scene.image, quality=92)
+    segmenter = Sending(scene.mask, sends=sends)
+    measure_photo("p.jpg", data, "d", _work(method), segmenter)
+    seen = segmenter.seen[0]
+    assert seen.strides[0] > 0
+    assert np.array_equal(seen, load_image(data))
