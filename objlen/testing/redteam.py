@@ -63,6 +63,7 @@ class Attack:
         expected: what a clean outcome is.
         run: mounts the attack in an empty scratch folder; returns an :class:`Outcome`.
         timeout_s: longer than this is a hang (not clean).
+        module: the module that registered it.
     """
 
     surface: str
@@ -70,6 +71,7 @@ class Attack:
     expected: str
     run: Callable[[Path], Outcome]
     timeout_s: float = DEFAULT_TIMEOUT_S
+    module: str = ""
 
 
 @dataclass(frozen=True)
@@ -94,17 +96,18 @@ def attack(
     """Register the decorated function as a row of the table (see the module docstring)."""
 
     def register(function: Callable[[Path], Outcome]) -> Callable[[Path], Outcome]:
-        ATTACKS.append(Attack(surface, input, expected, function, timeout_s))
+        ATTACKS.append(Attack(surface, input, expected, function, timeout_s, function.__module__))
         return function
 
     return register
 
 
 def all_attacks() -> list[Attack]:
-    """Every attack of every module in :data:`ATTACK_MODULES`."""
+    """Every attack of every module in :data:`ATTACK_MODULES`, in their order
+    (whatever else happens to be imported)."""
     for name in ATTACK_MODULES:
         importlib.import_module(name)
-    return list(ATTACKS)
+    return [item for name in ATTACK_MODULES for item in ATTACKS if item.module == name]
 
 
 def run_attack(item: Attack) -> Row:
