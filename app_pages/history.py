@@ -57,7 +57,8 @@ def table_ui(store: Store, rows: list[SavedMeasurement], unit: str) -> pd.DataFr
     table["version"] = [
         f"v{row.version}" + (f" of #{row.parent_id}" if row.parent_id else "") for row in rows
     ]
-    table = table.drop(columns=["parent"])
+    first = ["photo", "id", "version", "saved", "image", "objects"]
+    table = table[first + [c for c in table.columns if c not in (*first, "parent")]]
     length = st.column_config.NumberColumn(format="%.2f")
     event = st.dataframe(
         table,

@@ -90,18 +90,15 @@ def uncertainty_warnings(measurement: Measurement) -> list[str]:
     if len(loose) == 1:
         index, lengths = loose[0]
         parts = [
-            f"{label} ±{length.uncertainty:.2g} {unit} ({length.relative:.0%})"
+            f"{label} ±{length.uncertainty:.2g} {unit} ({length.relative:.1%})"
             for label, length in lengths
         ]
         verb = "is" if len(parts) == 1 else "are"
         return [f"{_object_name(measurement, index)}: {' and '.join(parts)} {verb} {advice}"]
     shares = [length.relative for _, lengths in loose for _, length in lengths]
     names = ", ".join(str(index + 1) for index, _ in loose)
-    spread = (
-        f"{min(shares):.0%}"
-        if f"{min(shares):.0%}" == f"{max(shares):.0%}"
-        else f"{min(shares):.0%} to {max(shares):.0%}"
-    )
+    low, high = f"{min(shares):.1%}", f"{max(shares):.1%}"
+    spread = low if low == high else f"{low} to {high}"
     return [f"objects {names}: lengths ±{spread}, {advice}"]
 
 

@@ -36,6 +36,11 @@ def objects_table_ui(bench: Workbench, current: Measurement) -> None:
     A row chosen in the table selects that object on the photo."""
     rows = bench.object_rows()
     selected = bench.selected_index
+    chosen_row = rows[selected]
+    st.markdown(
+        f"**Object {chosen_row['object']}** of {len(rows)}: width AB **{chosen_row['width']}** · "
+        f"height **{chosen_row['height']}**"
+    )
     table = pd.DataFrame(
         [
             {

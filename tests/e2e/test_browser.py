@@ -1,19 +1,18 @@
-"""The operator's app in a real headless Chromium (Playwright, sync API).
+"""The Measure page in a real headless Chromium (Playwright, sync API).
 
-A sample is measured; point B is dragged with the canvas's Edit toggle on and
-the displayed width must grow by what objlen predicts for that many screen
-pixels; Reset puts it back. Screenshots go to $OBJLEN_SCREENSHOTS. Two timings
-are measured and reported (not asserted): mouse-up to the new number on
-screen, and uploading a 12-megapixel photo to its first overlay.
+A sample is measured; point B is dragged and the width must grow by what
+objlen predicts for that many screen pixels; the arrow keys nudge it by one
+photo pixel; the wheel zooms until photo pixels show and a loupe follows the
+point; the layout fits 1280 x 800 and 1920 x 1080. Timings are measured and
+reported, not asserted: mouse-up to the new number, key press to the new
+number, and uploading a 12-megapixel photo to its first overlay. Screenshots
+go to $OBJLEN_SCREENSHOTS.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,205 +22,208 @@ from PIL import Image
 
 from objlen import MeasureOptions, ReferenceSpec, load_image, measure
 from objlen.classes import ClassIds
-from objlen.display.canvas import DisplayTransform
-from objlen.display.overlay import display_size
 from objlen.imageio import encode_jpeg
 from objlen.segment import make_segmenter
 from objlen.testing.synthetic import Camera, random_scene
+from tests.e2e.editor import (
+    CANVAS,
+    ROOT,
+    SCREENS,
+    SELECTED,
+    TIMEOUT_MS,
+    answer_reference,
+    canvas_signature,
+    drag,
+    editor,
+    header_text,
+    open_measure,
+    poll,
+    selected_numbers,
+    shot,
+    to_screen,
+    upload,
+    version,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-#: Where screenshots go: the README's folder when asked (``make screenshots``),
-#: else a temporary folder, so that a test run leaves the checkout as it was.
-SCREENSHOTS = Path(
-    os.environ.get("OBJLEN_SCREENSHOTS") or Path(tempfile.gettempdir()) / "objlen-screenshots"
-)
-CANVAS = "[data-testid=stBidiComponentIsolated] canvas.upper-canvas"
-BACKGROUND = "[data-testid=stBidiComponentIsolated] canvas.dc-background-canvas"
-WIDTH_VALUE = "[data-testid=stMetric]:has-text('Width') [data-testid=stMetricValue]"
-TIMEOUT_MS = 60_000
+__all__ = ["TIMEOUT_MS", "wait_idle"]  # used by the other browser tests
 DRAG_GOAL_MS = 400
+NUDGE_GOAL_MS = 300
 OVERLAY_GOAL_S = 3.0
 
 
-# ------------------------------------------------------------------ helpers
 def default_measurement():
-    """What the page shows first: the first sample, segmented locally, CD = 85.6 mm."""
+    """What the page shows first: the first sample, segmented locally, its
+    reference named from the sample's description (85.6 x 54 mm)."""
     image = load_image(ROOT / "samples" / "card_rectangle.jpg")
-    segmentation = make_segmenter("local", classes=ClassIds()).segment(image)
+    spec = ReferenceSpec(size=(85.6, 54.0))
+    segmentation = make_segmenter("local", classes=ClassIds(), reference=spec).segment(image)
     return measure(
         segmentation.mask,
-        MeasureOptions(reference=ReferenceSpec(length=85.6)),
+        MeasureOptions(reference=spec, all_objects=True),
         image=image,
         input_warnings=segmentation.warnings,
     )
 
 
-def width_text(page) -> str:
-    return page.locator(WIDTH_VALUE).inner_text()
+def width_now(page) -> float:
+    return selected_numbers(page)[0]
 
 
-def number(text: str) -> float:
-    match = re.match(r"\s*([-\d.]+)", text)
-    assert match, text
-    return float(match.group(1))
-
-
-def wait_idle(page) -> None:
-    """Until Streamlit has finished running the script."""
-    page.wait_for_timeout(100)
-    page.wait_for_selector("[data-testid=stStatusWidget]", state="detached", timeout=TIMEOUT_MS)
-
-
-def poll(condition, what: str, timeout_s: float = TIMEOUT_MS / 1000) -> float:
-    """Call ``condition`` until it is true; return ``time.perf_counter()`` then."""
-    deadline = time.perf_counter() + timeout_s
-    while time.perf_counter() < deadline:
-        try:
-            if condition():
-                return time.perf_counter()
-        except Exception:  # an element replaced by a rerun while being read: try again
-            pass
-        time.sleep(0.005)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def background_signature(page) -> float:
-    """A cheap fingerprint of what the canvas's background shows now (0: blank)."""
-    return page.locator(BACKGROUND).evaluate(
-        """c => { if (!c.width) return 0; const g = c.getContext('2d'); let s = 0;
-            for (let i = 1; i < 8; i++) for (let j = 1; j < 8; j++) {
-              const d = g.getImageData(Math.floor(c.width * i / 8), Math.floor(c.height * j / 8),
-                                       1, 1).data;
-              s += d[0] * 3 + d[1] * 5 + d[2] * 7 + d[3]; }
-            return s; }"""
-    )
-
-
-def open_measure(page, url: str) -> None:
-    page.goto(url)
-    page.wait_for_selector(CANVAS, timeout=TIMEOUT_MS)
-    page.wait_for_selector(WIDTH_VALUE, timeout=TIMEOUT_MS)
-    wait_idle(page)
-    poll(lambda: background_signature(page) > 0, "the canvas background")
-
-
-def switch_on_edit(page) -> None:
-    box = page.locator(CANVAS).bounding_box()
-    page.mouse.move(box["x"] + 20, box["y"] + 20)  # the toolbar shows on hover
-    edit = page.locator("[aria-label=Edit]")
-    edit.wait_for(timeout=TIMEOUT_MS)
-    if edit.get_attribute("aria-pressed") != "true":
-        edit.click()
-    assert edit.get_attribute("aria-pressed") == "true"
-
-
-def drag_by(page, start: tuple[float, float], dx: float, dy: float = 0.0) -> float:
-    """Drag from canvas point ``start`` by ``(dx, dy)`` CSS pixels; return the
-    ``time.perf_counter()`` of the mouse-up."""
-    box = page.locator(CANVAS).bounding_box()
-    x0, y0 = box["x"] + start[0], box["y"] + start[1]
-    page.mouse.move(x0, y0)
-    page.mouse.down()
-    steps = 8
-    for k in range(1, steps + 1):
-        page.mouse.move(x0 + dx * k / steps, y0 + dy * k / steps)
-    released = time.perf_counter()
-    page.mouse.up()
-    return released
-
-
-def wait_width_change(page, before: str) -> float:
-    """Poll until the width on screen differs from ``before``; return when."""
-    return poll(lambda: width_text(page) != before, f"the width to change from {before!r}")
-
-
-def shot(page, name: str) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / name
-    page.screenshot(path=str(path))
-    return path
+def wait_width_change(page, before: float) -> float:
+    return poll(lambda: width_now(page) != before, f"the width to change from {before}")
 
 
 # -------------------------------------------------------------------- tests
 def test_drag_point_b_grows_the_width_by_the_expected_amount(page, app_url):
+    page.set_viewport_size({"width": 1280, "height": 800})
     base = default_measurement()
-    transform = DisplayTransform.for_canvas(base.image_size, display_size(base.image_size))
     open_measure(page, app_url)
-    width0 = width_text(page)
-    assert number(width0) == pytest.approx(base.objects[0].width.value, abs=0.005)
-    page.set_viewport_size({"width": 1600, "height": 1500})
-    shot(page, "measure-before-drag.png")
-    switch_on_edit(page)
+    width0 = width_now(page)
+    assert width0 == pytest.approx(base.objects[0].width.value, abs=0.005)
+    shot(page, "measure-1280x800.png")
 
-    b_canvas = transform([base.objects[0].B])[0]
+    scale = editor(page)["scale"]  # screen px per photo px
+    b = to_screen(page, base.objects[0].B)
     dx_screen = 40.0
-    drag_by(page, (b_canvas[0], b_canvas[1]), dx_screen)
+    drag(page, b, (b[0] + dx_screen, b[1]))  # no Edit toggle: a drag on a point moves it
     wait_width_change(page, width0)
     wait_idle(page)
-
-    grown_px = dx_screen / transform.scale[0]  # screen px -> image px
-    expected = base.objects[0].width.value + grown_px * base.reference.scale
-    tolerance = 0.5 / transform.scale[0] * base.reference.scale  # half a screen pixel
-    shown = number(width_text(page))
+    expected = base.objects[0].width.value + dx_screen / scale * base.reference.scale
+    tolerance = 0.5 / scale * base.reference.scale  # half a screen pixel
+    shown = width_now(page)
     assert shown == pytest.approx(expected, abs=tolerance)
-    assert page.locator("[aria-label=Edit]").get_attribute("aria-pressed") == "true"
-    assert page.get_by_text("moved by you: B").count() == 1
-    page.mouse.move(5, 5)  # hide the toolbar for the picture
-    shot(page, "measure-after-drag.png")
+    assert editor(page)["data_objects"][0]["moved"] == ["B"]
+    shot(page, "measure-after-drag-1280x800.png")
 
     with page.expect_download(timeout=TIMEOUT_MS) as download:
-        page.get_by_role("button", name="Download JSON").click()
+        page.get_by_role("button", name="JSON").click()
     saved = json.loads(Path(download.value.path()).read_text())
     assert saved["schema"] == "objlen.measurement/1"
     assert saved["objects"][0]["moved"] == ["B"]
     assert saved["objects"][0]["width"]["value"] == pytest.approx(shown, abs=0.005)
     with page.expect_download(timeout=TIMEOUT_MS) as download:
-        page.get_by_role("button", name="Download annotated PNG").click()
+        page.get_by_role("button", name="Annotated PNG").click()
     assert download.value.suggested_filename == "card_rectangle.objlen.png"
     with Image.open(download.value.path()) as annotated:
-        assert annotated.size == base.image_size
+        width, height = annotated.size
+        assert width == base.image_size[0] and height > base.image_size[1]  # legend below
 
     page.get_by_role("button", name="Reset points").click()
-    poll(lambda: width_text(page) == width0, "the width to come back")
+    poll(lambda: width_now(page) == width0, "the width to come back")
     wait_idle(page)
-    page.wait_for_timeout(500)  # the reloaded drawing comes back from the canvas
-    wait_idle(page)
-    assert width_text(page) == width0
     # B is back where the mask puts it: dragging it again starts from there
-    switch_on_edit(page)
-    drag_by(page, (b_canvas[0], b_canvas[1]), 20.0)
+    b = to_screen(page, base.objects[0].B)
+    drag(page, b, (b[0] + 20.0, b[1]))
     wait_width_change(page, width0)
     wait_idle(page)
-    again = base.objects[0].width.value + 20.0 / transform.scale[0] * base.reference.scale
-    assert number(width_text(page)) == pytest.approx(again, abs=tolerance)
+    again = base.objects[0].width.value + 20.0 / scale * base.reference.scale
+    assert width_now(page) == pytest.approx(again, abs=tolerance)
 
 
-def test_drag_to_number_latency(page, app_url, timings):
+def test_keyboard_nudges_the_active_point_by_photo_pixels(page, app_url):
+    page.set_viewport_size({"width": 1280, "height": 800})
     base = default_measurement()
-    transform = DisplayTransform.for_canvas(base.image_size, display_size(base.image_size))
     open_measure(page, app_url)
-    switch_on_edit(page)
-    position = transform([base.objects[0].B])[0]
-    latencies_ms = []
-    steps = [12.0 if k % 2 == 0 else -8.0 for k in range(9)]
-    for step in steps:
-        before = width_text(page)
-        released = drag_by(page, (position[0], position[1]), step)
-        shown = wait_width_change(page, before)
-        latencies_ms.append((shown - released) * 1000)
-        position = (position[0] + step, position[1])
+    per_photo_px = base.reference.scale
+    b = to_screen(page, base.objects[0].B)
+    page.mouse.click(*b)  # a click on a point makes it the active one (a loupe shows)
+    poll(lambda: editor(page)["active"] == "B", "B to be active")
+    width0 = width_now(page)
+    for key, step in (("ArrowRight", 1), ("ArrowRight", 1), ("Shift+ArrowRight", 10)):
+        before = width_now(page)
+        page.keyboard.press(key)
+        wait_width_change(page, before)
         wait_idle(page)
-    median = statistics.median(latencies_ms)
+        assert width_now(page) - before == pytest.approx(step * per_photo_px, abs=0.011)
+    assert width_now(page) == pytest.approx(width0 + 12 * per_photo_px, abs=0.011)
+    state = editor(page)
+    assert state["data_objects"][0]["B"][0] == pytest.approx(base.objects[0].B[0] + 12)
+    page.keyboard.press("e")  # the letter of a point makes it the active one
+    before = width_now(page)
+    page.keyboard.press("ArrowUp")
+    poll(lambda: editor(page)["data_objects"][0]["E"][1] < base.objects[0].E[1], "E to move")
+    assert width_now(page) == before  # E moves the height, not the width
+
+
+def test_zoom_shows_photo_pixels_and_a_loupe(page, app_url):
+    for name, (w, h) in SCREENS.items():
+        page.set_viewport_size({"width": w, "height": h})
+        base = default_measurement()
+        open_measure(page, app_url)
+        b = to_screen(page, base.objects[0].B)
+        page.mouse.click(*b)
+        poll(lambda: editor(page)["loupe"] == "block", "the loupe")
+        page.mouse.move(*to_screen(page, base.objects[0].B))
+        for _ in range(8):
+            page.mouse.wheel(0, -300)
+            page.wait_for_timeout(40)
+        poll(lambda: editor(page)["scale"] >= 4, "a zoom of 4 screen px per photo px or more")
+        state = editor(page)
+        assert state["zoom_label"].startswith("1 photo px = ")
+        # the point under the cursor stayed under it while zooming
+        after = to_screen(page, base.objects[0].B)
+        assert abs(after[0] - b[0]) < 40 and abs(after[1] - b[1]) < 40
+        page.wait_for_timeout(300)
+        shot(page, f"measure-zoom-{name}.png")
+        page.keyboard.press("0")  # back to the whole photo
+        poll(lambda: editor(page)["zoom"] == 1, "the whole photo")
+
+
+def test_the_layout_fits_1280x800_and_1920x1080(page, app_url):
+    for name, (w, h) in SCREENS.items():
+        page.set_viewport_size({"width": w, "height": h})
+        open_measure(page, app_url)
+        canvas = page.locator(CANVAS).bounding_box()
+        assert canvas["y"] + canvas["height"] <= h, f"{name}: the photo runs below the screen"
+        assert canvas["width"] >= 400
+        numbers = page.locator(SELECTED).first
+        box = numbers.bounding_box()
+        assert box["x"] + box["width"] <= w and box["y"] + box["height"] <= h
+        assert numbers.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), "numbers cut off"
+        table = page.locator("[data-testid=stDataFrame]").first.bounding_box()
+        assert table["x"] + table["width"] <= w and table["y"] < h
+        header = page.locator("[data-testid=stMarkdownContainer] p", has_text="Reference:").first
+        assert header.is_visible() and header.bounding_box()["y"] < canvas["y"]
+        shot(page, f"measure-{name}.png")
+
+
+def test_drag_and_nudge_latency(page, app_url, timings):
+    page.set_viewport_size({"width": 1280, "height": 800})
+    base = default_measurement()
+    open_measure(page, app_url)
+    drags_ms = []
+    steps = [12.0 if k % 2 == 0 else -8.0 for k in range(11)]
+    point = np.array(base.objects[0].B, dtype=float)
+    for step in steps:
+        start = to_screen(page, point)
+        before = width_now(page)
+        released = drag(page, start, (start[0] + step, start[1]))
+        shown = wait_width_change(page, before)
+        drags_ms.append((shown - released) * 1000)
+        point = np.array(editor(page)["data_objects"][0]["B"])
+        wait_idle(page)
+    page.mouse.click(*to_screen(page, point))
+    poll(lambda: editor(page)["active"] == "B", "B to be active")
+    nudges_ms = []
+    for k in range(11):
+        before = width_now(page)
+        started = time.perf_counter()
+        page.keyboard.press("ArrowRight" if k % 2 == 0 else "ArrowLeft")
+        shown = wait_width_change(page, before)
+        nudges_ms.append((shown - started) * 1000)
+        wait_idle(page)
     timings["drag mouse-up -> new width on screen"] = (
-        f"median {median:.0f} ms over {len(latencies_ms)} drags "
-        f"(min {min(latencies_ms):.0f}, max {max(latencies_ms):.0f}; goal < {DRAG_GOAL_MS} ms)"
+        f"median {statistics.median(drags_ms):.0f} ms over {len(drags_ms)} drags "
+        f"(min {min(drags_ms):.0f}, max {max(drags_ms):.0f}; goal < {DRAG_GOAL_MS} ms)"
     )
-    per_screen_px = base.reference.scale / transform.scale[0]
-    expected = base.objects[0].width.value + sum(steps) * per_screen_px
-    tolerance = 0.5 * per_screen_px
-    assert number(width_text(page)) == pytest.approx(expected, abs=tolerance)
+    timings["arrow key -> new width on screen"] = (
+        f"median {statistics.median(nudges_ms):.0f} ms over {len(nudges_ms)} nudges "
+        f"(min {min(nudges_ms):.0f}, max {max(nudges_ms):.0f}; goal < {NUDGE_GOAL_MS} ms)"
+    )
+    assert version(page)  # still answering
 
 
 @pytest.fixture(scope="module")
@@ -241,28 +243,23 @@ def big_photo(tmp_path_factory) -> Path:
 
 
 def test_upload_of_a_12_megapixel_photo_to_first_overlay(page, app_url, big_photo, timings):
+    page.set_viewport_size({"width": 1920, "height": 1080})
     open_measure(page, app_url)
-    sample_signature = background_signature(page)
-    page.get_by_text("Upload a photo", exact=True).click()
-    uploader = page.locator("[data-testid=stFileUploader] input[type=file]")
-    uploader.wait_for(state="attached", timeout=TIMEOUT_MS)
+    upload(page, big_photo)
+    page.wait_for_selector("text=What is the reference in this photo?", timeout=TIMEOUT_MS)
     wait_idle(page)
     started = time.perf_counter()
-    uploader.set_input_files(str(big_photo))
-    page.wait_for_selector("text=4000 × 3000 px", timeout=TIMEOUT_MS)
-    shown = poll(
-        lambda: background_signature(page) not in (0, sample_signature),
-        "the overlay of the uploaded photo",
-    )
-    elapsed = shown - started
-    timings["12-megapixel upload -> first overlay"] = (
-        f"{elapsed:.2f} s ({big_photo.stat().st_size / 1e6:.1f} MB JPEG; goal < {OVERLAY_GOAL_S} s)"
+    answer_reference(page, "ID-1 card (bank or ID card)")
+    poll(lambda: "4000 × 3000 px" in header_text(page), "the header of the new photo")
+    shown = poll(lambda: canvas_signature(page) > 0 and editor(page)["image"] == [4000, 3000],
+                 "the overlay of the uploaded photo")  # fmt: skip
+    timings["12-megapixel photo: reference chosen -> first overlay"] = (
+        f"{shown - started:.2f} s ({big_photo.stat().st_size / 1e6:.1f} MB JPEG; segmenting "
+        f"included; goal < {OVERLAY_GOAL_S} s)"
     )
     wait_idle(page)
-    assert background_signature(page) > 0
-    assert page.locator(WIDTH_VALUE).count() == 1
-    page.set_viewport_size({"width": 1600, "height": 1500})
-    shot(page, "measure-12mp-upload.png")
+    assert editor(page)["layers"]["full"], "the full photo is there for the zoom"
+    shot(page, "measure-12mp-1920x1080.png")
 
 
 def test_settings_page(page, app_url):
@@ -274,3 +271,16 @@ def test_settings_page(page, app_url):
     page.wait_for_selector("text=No endpoint name is set", timeout=TIMEOUT_MS)
     page.set_viewport_size({"width": 1600, "height": 1900})
     shot(page, "settings.png")
+
+
+def test_no_point_moves_without_a_drag(page, app_url):
+    """A click on the photo away from the points adds nothing and moves nothing."""
+    page.set_viewport_size({"width": 1280, "height": 800})
+    open_measure(page, app_url)
+    before = version(page)
+    width0 = width_now(page)
+    box = page.locator(CANVAS).bounding_box()
+    page.mouse.click(box["x"] + 8, box["y"] + 8)
+    page.wait_for_timeout(600)
+    assert version(page) == before and width_now(page) == width0
+    assert page.locator(SELECTED).count() == 1
