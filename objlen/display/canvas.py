@@ -1,5 +1,10 @@
 """The one place that knows the JSON of streamlit-drawable-canvas (Fabric.js 7).
 
+No page uses that component any more: the Measure and Dataset pages have a
+photo editor of their own (``app_pages/photo_editor``, events in image pixels,
+see :mod:`objlen.workbench`). What is still shared from here: the point
+colours, :func:`css_rgb` and :class:`DisplayTransform`.
+
 The Measure page shows the photo as the canvas's background and the points
 A, B, E (object) and C, D (reference) as Fabric ``Circle`` objects the operator
 drags. This module builds that drawing (``initial_drawing``) and reads the
