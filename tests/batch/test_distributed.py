@@ -260,3 +260,24 @@ def test_an_unreachable_scheduler_is_an_operator_message(photo_folder, tmp_path)
             segmenter_factory=LoggingFactory(str(tmp_path / "l")),
             scheduler="tcp://127.0.0.1:9",
         )
+
+
+def test_local_worker_processes_measure_like_threads(photo_folder, tmp_path):
+    log = tmp_path / "calls.log"
+    factory = LoggingFactory(str(log))
+    here = run_batch(
+        [photo_folder], tmp_path / "threads", options=OPTIONS, segmenter_factory=factory
+    )
+    calls_here = len(logged_calls(log))
+    report = run_batch(
+        [photo_folder], tmp_path / "procs", options=OPTIONS, segmenter_factory=factory, processes=2
+    )
+    assert report.ok == PHOTOS and report.processed == PHOTOS
+    pids = {line.split()[0] for line in log.read_text().splitlines()[calls_here:]}
+    assert str(os.getpid()) not in pids and 1 <= len(pids) <= 2  # in the worker processes
+    threads = {row["name"]: row for row in read_csv(here.results_csv)}
+    for row in read_csv(report.results_csv):
+        assert (row["width"], row["height"]) == (
+            threads[row["name"]]["width"],
+            threads[row["name"]]["height"],
+        )
