@@ -33,7 +33,10 @@ def test_a_mat_reference_makes_the_local_segmenter_look_in_its_middle():
 @pytest.mark.parametrize(("tilt_deg", "k1"), [(0.0, 0.0), (30.0, 0.03)])
 def test_objects_on_the_mat_are_segmented_and_measured_without_a_mask(tilt_deg, k1):
     # Without the mat's own rule, the white sheet itself came out as the object.
-    shapes = [PlaneShape("rectangle", (-20, 10), (50, 70)), PlaneShape("ellipse", (30, -20), (40, 30))]
+    shapes = [
+        PlaneShape("rectangle", (-20, 10), (50, 70)),
+        PlaneShape("ellipse", (30, -20), (40, 30)),
+    ]
     scene = _mat_photo(tilt_deg, shapes, k1)
     segmentation = make_segmenter("local", classes=ClassIds(), reference=MAT).segment(scene.image)
     found, truth = segmentation.mask == 1, scene.clean_mask == 1

@@ -79,7 +79,11 @@ def test_aruco_reference_needs_no_reference_class():
 
 def test_noisy_masks_widen_the_uncertainty_and_keep_the_truth_inside():
     rng = np.random.default_rng(17)
-    options = MeasureOptions(method="homography", reference=ReferenceSpec(size=CARD))
+    # The lens allowance (the same for both, these renders have no lens) is
+    # left out, so that the noise's own share of the interval shows.
+    options = MeasureOptions(
+        method="homography", reference=ReferenceSpec(size=CARD), lens_corner_shift=0.0
+    )
     clean = random_scene(rng, shape="rectangle", tilt_deg=20.0, mask_noise_px=0.0)
     noisy = random_scene(rng, shape="rectangle", tilt_deg=20.0, mask_noise_px=2.0)
     clean_result = measure(clean.mask, options, image=clean.image)
