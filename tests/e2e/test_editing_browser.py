@@ -44,6 +44,13 @@ def test_every_object_in_the_table_and_the_reference_chosen_by_a_click(page, app
     assert page.get_by_text("Object 1 of 5").count() == 1
     shot(page, f"measure-objects-{screen}.png")
 
+    # choosing a row of the table puts that object's points on the photo
+    grid = page.locator("[data-testid=stDataFrame]").first.bounding_box()
+    page.mouse.click(grid["x"] + 16, grid["y"] + 35 + 35 * 2 + 17)  # row 3's checkbox
+    poll(lambda: editor(page)["selected"] == 2, "object 3 selected on the photo")
+    wait_idle(page)
+    assert page.get_by_text("Object 3 of 5").count() == 1
+
     use_tool(page, "Regions")
     assert editor(page)["mode"] == "choose"
     before = version(page)
