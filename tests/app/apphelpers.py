@@ -37,7 +37,6 @@ def app_test() -> AppTest:
     return AppTest.from_file(APP, default_timeout=TIMEOUT_S)
 
 
-
 def workbench(at: AppTest) -> Workbench:
     """The Measure page's workbench (the operator's state)."""
     return at.session_state["measure_workbench"]
