@@ -206,7 +206,7 @@ def load_preview(
                 expected = (-(-image.size[0] // reduction), -(-image.size[1] // reduction))
                 if decoded is not None and decoded.shape[1::-1] == expected:
                     rgb = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
-                    undo = _ORIENTATIONS.get(image.getexif().get(0x0112, 1))
+                    undo = _ORIENTATIONS.get(_orientation(image, data))
                     return rgb if undo is None else np.ascontiguousarray(undo(rgb))
     return load_image(source, max_pixels=max_pixels, name=name)
 
@@ -256,8 +256,19 @@ def _decode_with_opencv(image: Image.Image, source: Source) -> np.ndarray | None
     )
     if decoded is None or decoded.shape[1::-1] != image.size:
         return None
-    undo = _ORIENTATIONS.get(image.getexif().get(0x0112, 1))
+    undo = _ORIENTATIONS.get(_orientation(image, data))
     return decoded if undo is None else np.ascontiguousarray(undo(decoded))
+
+
+def _orientation(image: Image.Image, data: bytes) -> int:
+    """The EXIF orientation of ``image`` (opened from ``data``), 1 when none.
+
+    A PNG without an ``eXIf`` chunk or an EXIF text profile has none; asking
+    Pillow would make it decode the whole PNG to look behind the pixels.
+    """
+    if image.format == "PNG" and b"eXIf" not in data and b"Raw profile type exif" not in data:
+        return 1
+    return int(image.getexif().get(0x0112, 1))
 
 
 def load_mask(
