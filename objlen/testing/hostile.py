@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import http.client
 import io
+import re
 import socket
 import struct
+import subprocess
 import threading
 import time
 import zipfile
@@ -130,6 +132,38 @@ def seconds_until_cut(
     return None
 
 
+def run_measuring_memory(
+    command: list[str], *, cwd: Path, timeout_s: float = 120.0
+) -> tuple[int | None, float]:
+    """Run ``command``; return its exit status (``None`` if killed at
+    ``timeout_s``) and its peak resident memory in MB.
+
+    The peak is the process's own ``VmHWM`` (``/proc/PID/status``), read every
+    20 ms while it runs: not ``wait4``'s ``ru_maxrss``, which also counts the
+    memory of the parent it was forked from (Linux keeps the pre-``exec``
+    high-water mark), so a large test process would be blamed on the child.
+    """
+    process = subprocess.Popen(
+        command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    status_file = Path(f"/proc/{process.pid}/status")
+    peak_kb = 0
+    deadline = time.monotonic() + timeout_s
+    while process.poll() is None:
+        if time.monotonic() > deadline:
+            process.kill()
+            process.wait()
+            return None, peak_kb / 1024
+        try:
+            found = re.search(r"VmHWM:\s+(\d+) kB", status_file.read_text())
+        except OSError:  # it ended between the poll and the read
+            found = None
+        if found:
+            peak_kb = max(peak_kb, int(found.group(1)))
+        time.sleep(0.02)
+    return process.returncode, peak_kb / 1024
+
+
 def zip_of_tiny_entries(path: Path, entries: int) -> Path:
     """A zip file of ``entries`` stored 1x1 PNG photos (``p00000.png`` ...),
     each of another colour (so no two have the same bytes)."""
@@ -169,6 +203,7 @@ __all__ = [
     "corrupt_zip_entry",
     "parallel_posts",
     "png_bomb",
+    "run_measuring_memory",
     "scene_png",
     "seconds_until_cut",
     "zip_of_pixel_bombs",
