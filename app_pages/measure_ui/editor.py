@@ -13,8 +13,8 @@ import streamlit as st
 
 from app_pages.photo_editor import MODES, media_url, pending_event, photo_editor
 from objlen.classes import ClassIds
-from objlen.display.canvas import css_rgb
 from objlen.display.overlay import CLASS_COLOURS, display_jpeg, mask_layer_png
+from objlen.display.points import css_rgb
 from objlen.errors import ObjlenError
 from objlen.result import Measurement
 from objlen.workbench import Workbench, editor_objects

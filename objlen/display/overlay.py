@@ -31,7 +31,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from objlen.classes import ClassIds
-from objlen.display.canvas import POINT_COLOURS
+from objlen.display.points import POINT_COLOURS
 from objlen.errors import ParameterError
 from objlen.geometry import Homography, PixelScaling
 from objlen.imageio import encode_jpeg, encode_png

@@ -34,9 +34,6 @@ photos are JPEGs whose pixels are in the oriented frame of the masks: a JPEG
 without an EXIF rotation is copied byte for byte, anything else (PNG, HEIC,
 a rotated JPEG...) is decoded with its EXIF orientation applied and encoded
 as JPEG without one.
-
-This module also turns brush strokes from the Dataset page into mask edits
-(:func:`apply_strokes`): plain NumPy, it does not import the canvas.
 """
 
 from __future__ import annotations
@@ -55,12 +52,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from objlen.classes import ClassIds
-from objlen.display.canvas import DisplayTransform
 from objlen.display.overlay import CLASS_COLOURS
 from objlen.errors import ImageReadError, MaskError, ObjlenError, ParameterError
 from objlen.imageio import (
@@ -897,100 +892,7 @@ def validate_dataset(dataset_dir: str | Path, *, num_classes: int | None = None)
     return problems
 
 
-# ------------------------------------------------------------ mask touch-ups
-#: Brush actions of the Dataset page and the stroke colour of each (RGB).
-#: The colours are told apart again when the strokes are applied.
-BRUSH_COLOURS: dict[str, tuple[int, int, int]] = {
-    "object": CLASS_COLOURS["object"],
-    "reference": CLASS_COLOURS["reference"],
-    "erase": (0, 0, 0),
-}
-
-
-def stroke_layers(strokes_rgba: np.ndarray, *, min_alpha: int = 64) -> dict[str, np.ndarray]:
-    """Which stroke pixels belong to which brush action.
-
-    Args:
-        strokes_rgba: ``(h, w, 4)`` uint8, the canvas's drawing without its
-            background (transparent where nothing was drawn).
-        min_alpha: pixels more transparent than this are not drawn.
-
-    Returns:
-        action -> ``(h, w)`` bool; each drawn pixel goes to the action whose
-        colour is nearest (the stroke on top decides where strokes overlap).
-    """
-    if strokes_rgba.ndim != 3 or strokes_rgba.shape[2] != 4:
-        raise ParameterError(f"strokes must be an (h, w, 4) RGBA array; got {strokes_rgba.shape}")
-    rgb = strokes_rgba[..., :3].astype(np.int32)
-    drawn = strokes_rgba[..., 3] >= min_alpha
-    names = list(BRUSH_COLOURS)
-    palette = np.array([BRUSH_COLOURS[n] for n in names], np.int32)
-    distance = ((rgb[..., None, :] - palette) ** 2).sum(axis=-1)
-    nearest = distance.argmin(axis=-1)
-    return {name: drawn & (nearest == index) for index, name in enumerate(names)}
-
-
-def apply_strokes(
-    mask: np.ndarray,
-    strokes_rgba: np.ndarray,
-    transform: DisplayTransform,
-    classes: ClassIds,
-    *,
-    canvas_size: tuple[int, int] | None = None,
-) -> tuple[np.ndarray, int]:
-    """Paint brush strokes from the canvas into a full-resolution mask.
-
-    ``object`` strokes set the object class, ``reference`` strokes the
-    reference class, ``erase`` strokes the background class. Each layer is
-    mapped from canvas pixels to photo pixels with ``transform`` (canvas =
-    offset + (image + 0.5) * scale), interpolated linearly and taken where
-    more than half covered, so edges are smooth at full resolution.
-
-    Args:
-        mask: ``(H, W)`` uint8 class indices of the photo.
-        strokes_rgba: ``(h, w, 4)`` the canvas's drawing layer.
-        transform: photo pixels to canvas pixels.
-        canvas_size: ``(W, H)`` of the canvas when the drawing layer has
-            another size (a high-DPI rendering); default: the layer's size.
-
-    Returns:
-        ``(new mask, number of pixels changed)``; ``mask`` is not modified.
-    """
-    height, width = mask.shape
-    layer_h, layer_w = strokes_rgba.shape[:2]
-    canvas_w, canvas_h = canvas_size or (layer_w, layer_h)
-    fx, fy = layer_w / canvas_w, layer_h / canvas_h
-    (sx, sy), (ox, oy) = transform.scale, transform.offset
-    # photo pixel index -> layer array index (cv2 samples at pixel centres)
-    matrix = np.array(
-        [
-            [sx * fx, 0.0, (ox + 0.5 * sx) * fx - 0.5],
-            [0.0, sy * fy, (oy + 0.5 * sy) * fy - 0.5],
-        ]
-    )
-    targets = {
-        "object": classes.object,
-        "reference": classes.reference,
-        "erase": classes.background,
-    }
-    result = mask.copy()
-    for action, layer in stroke_layers(strokes_rgba).items():
-        if not layer.any():
-            continue
-        coverage = cv2.warpAffine(
-            layer.astype(np.float32),
-            matrix,
-            (width, height),
-            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-            borderMode=cv2.BORDER_CONSTANT,
-            borderValue=0.0,
-        )
-        result[coverage > 0.5] = targets[action]
-    return result, int(np.count_nonzero(result != mask))
-
-
 __all__ = [
-    "BRUSH_COLOURS",
     "CHANNELS",
     "IGNORE_LABEL",
     "LABEL_MAP",
@@ -999,12 +901,10 @@ __all__ = [
     "ExportedImage",
     "Problem",
     "annotation_png",
-    "apply_strokes",
     "export_dataset",
     "load_pair",
     "num_classes_for",
     "split_of",
-    "stroke_layers",
     "training_jpeg",
     "training_labels",
     "training_rows",

@@ -3,17 +3,13 @@ with the Measure page's brush saved into the store, export and validation."""
 
 from __future__ import annotations
 
-import base64
-import io
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from objlen import MeasureOptions, ReferenceSpec, measure
 from objlen.imageio import encode_png, load_mask
-from objlen.sagemaker.dataset import BRUSH_COLOURS
 from objlen.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,16 +34,6 @@ def _fill(db: Path) -> Store:
             mask_png=encode_png(mask),
         )
     return store
-
-
-def _strokes_url(size: tuple[int, int], box: tuple[int, int, int, int], brush: str) -> str:
-    """What the canvas sends for a stroke filling ``box`` (x0, y0, x1, y1), canvas px."""
-    layer = np.zeros((size[1], size[0], 4), np.uint8)
-    x0, y0, x1, y1 = box
-    layer[y0:y1, x0:x1] = (*BRUSH_COLOURS[brush], 153)
-    buffer = io.BytesIO()
-    Image.fromarray(layer, "RGBA").save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 def test_empty_history(app_db: Path) -> None:

@@ -10,7 +10,6 @@ from PIL import Image
 
 from objlen import MeasureOptions, ReferenceSpec, measure, remeasure
 from objlen.classes import ClassIds
-from objlen.display.canvas import POINT_COLOURS
 from objlen.display.overlay import (
     CLASS_COLOURS,
     SEGMENT_COLOUR,
@@ -28,6 +27,7 @@ from objlen.display.overlay import (
     thumbnail_png,
     to_display,
 )
+from objlen.display.points import POINT_COLOURS
 from objlen.errors import ParameterError
 from tests.conftest import draw_mask
 

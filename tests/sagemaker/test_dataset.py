@@ -17,14 +17,11 @@ from PIL import Image
 from objlen import MeasureOptions, ReferenceSpec, measure
 from objlen.classes import ClassIds
 from objlen.cli.batch import main as cli_main
-from objlen.display.canvas import DisplayTransform
 from objlen.errors import MaskError, ParameterError
 from objlen.imageio import encode_png, load_image, load_mask, sha256_hex
 from objlen.sagemaker.dataset import (
-    BRUSH_COLOURS,
     CHANNELS,
     MANIFEST,
-    apply_strokes,
     export_dataset,
     split_of,
     training_labels,
@@ -358,34 +355,6 @@ def test_cli_dataset_commands(store: Store, tmp_path: Path, capsys) -> None:
         )
         == 2
     )
-
-
-# ------------------------------------------------------------------ brush strokes
-def test_strokes_are_painted_at_full_resolution() -> None:
-    mask = np.zeros((300, 400), np.uint8)
-    mask[100:200, 100:300] = 1
-    strokes = np.zeros((150, 200, 4), np.uint8)  # the canvas shows the photo at half size
-    strokes[20:40, 30:60] = (*BRUSH_COLOURS["reference"], 255)
-    strokes[50:75, 50:75] = (*BRUSH_COLOURS["erase"], 128)
-    strokes[120:130, 150:160] = (*BRUSH_COLOURS["object"], 200)
-    transform = DisplayTransform.for_canvas((400, 300), (200, 150))
-    new, changed = apply_strokes(mask, strokes, transform, ClassIds())
-    expected = mask.copy()
-    expected[40:80, 60:120] = 2
-    expected[100:150, 100:150] = 0
-    expected[240:260, 300:320] = 1
-    assert np.array_equal(new, expected)
-    assert changed == np.count_nonzero(new != mask)
-    assert mask[120, 120] == 1  # the input is not changed
-
-
-def test_strokes_on_a_letterboxed_canvas() -> None:
-    mask = np.zeros((100, 100), np.uint8)
-    strokes = np.zeros((100, 200, 4), np.uint8)  # a square photo centred on a wide canvas
-    strokes[:, 50:100] = (*BRUSH_COLOURS["object"], 255)
-    transform = DisplayTransform.for_canvas((100, 100), (100, 100), (200, 100))
-    new, _ = apply_strokes(mask, strokes, transform, ClassIds())
-    assert (new[:, :50] == 1).all() and (new[:, 50:] == 0).all()
 
 
 # --------------------------------------------------------- hostile input (issue #12)
