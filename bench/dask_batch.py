@@ -1,7 +1,9 @@
 """Batch throughput on a Dask cluster with one and with two workers (loopback).
 
-Starts ``dask scheduler`` and N ``dask worker`` processes (one thread each)
-on 127.0.0.1 — the same commands as on separate machines — and runs
+Starts ``dask scheduler`` and N ``dask worker`` processes (one thread each,
+OpenCV and BLAS held to one thread, so that a worker uses one core as it
+would on a one-core machine) on 127.0.0.1 — the same commands as on separate
+machines — and runs
 :func:`objlen.batch.runner.run_batch` with ``scheduler=...`` over rendered
 photos with the local segmenter (CPU-bound work, so more workers should
 mean more photos per second, up to the machine's cores). For comparison, the
@@ -61,6 +63,9 @@ class Cluster:
 
     def __init__(self, workers: int, folder: Path) -> None:
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+        # One core per worker: OpenCV and BLAS would otherwise spread one
+        # worker's work over every core of this machine.
+        env |= {"OPENCV_FOR_THREADS_NUM": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
         scheduler_file = folder / "scheduler.json"
         loopback = ["--host", "127.0.0.1", "--no-dashboard"]
         self.processes = [
@@ -167,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 cluster.stop()
             print(
-                f"| Dask, {workers} worker(s) of 1 thread (tcp, loopback) | {rate:.2f} |",
+                f"| Dask, {workers} worker(s) of one core (tcp, loopback) | {rate:.2f} |",
                 flush=True,
             )
     finally:
