@@ -16,6 +16,7 @@ import streamlit as st
 
 from app_pages.common import current_settings, remember, show_error
 from app_pages.measure_ui.editor import apply_pending, editor_ui, toolbar_ui
+from app_pages.measure_ui.mat import mat_download_ui
 from app_pages.measure_ui.options import OptionsChoice, options_ui
 from app_pages.measure_ui.photo import MaskSource, mask_ui, photo_ui, segmented
 from app_pages.measure_ui.question import question_ui, size_question_ui
@@ -58,6 +59,7 @@ def sidebar_ui(bench: Workbench, settings: AppSettings):
         opacity = st.slider(
             "Mask opacity", 0.0, 1.0, step=0.05, key=remember("measure_opacity", 0.4)
         )
+        mat_download_ui()
     return photo, source, choice, opacity, problems
 
 

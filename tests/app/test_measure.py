@@ -383,3 +383,17 @@ def test_the_downloads_are_offered(app_db):
     at = choose(page_test("measure").run(), "card_ellipse")
     buttons = {b.key: b for b in at.get("download_button")}
     assert set(buttons) >= {"measure_download_json", "measure_download_png"}
+
+
+def test_the_measuring_mat_is_offered_for_every_paper(app_db):
+    from objlen.board import PAPERS
+
+    at = page_test("measure").run()
+    assert not at.exception
+    papers = at.sidebar.selectbox(key="measure_mat_paper")
+    assert list(papers.options) == list(PAPERS)
+    for paper in PAPERS:
+        at = papers.set_value(paper).run()
+        assert not at.exception
+        labels = [element.proto.label for element in at.get("download_button")]
+        assert f"Download the {paper} mat (PDF)" in labels
