@@ -16,14 +16,16 @@ from objlen.cli.app import register as register_app
 from objlen.cli.batch import register as register_batch
 from objlen.cli.calibrate import register as register_calibrate
 from objlen.cli.mat import register as register_mat
+from objlen.cli.measure import (  # noqa: F401 - the public names
+    EXIT_BAD_INPUT,
+    run_measure,
+    summary,
+)
 from objlen.cli.measure import register as register_measure
-from objlen.cli.measure import run_measure, summary  # noqa: F401 - the public names
 from objlen.cli.parser import OneLineParser
 from objlen.cli.sagemaker import register as register_sagemaker
 from objlen.errors import ObjlenError
 from objlen.redact import redact_url
-
-EXIT_BAD_INPUT = 2
 
 
 def _add_serve_parser(commands: argparse._SubParsersAction) -> None:

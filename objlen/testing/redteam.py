@@ -553,7 +553,7 @@ def _history_page(folder: Path) -> Outcome:
     store, (row_id, _) = _history(folder)
     _sql(store.path, "UPDATE measurements SET created_at = 'soon', width = 'wide', "
          "result_json = '{broken' WHERE id = ?", row_id)
-    with _environment(OBJLEN_DB=str(store.path), OBJLEN_DATA_ROOT=str(store.root)):
+    with environment(OBJLEN_DB=str(store.path), OBJLEN_DATA_ROOT=str(store.root)):
         at = AppTest.from_file(str(ROOT / "app_pages" / "history.py"), default_timeout=60).run()
     if at.exception:
         return Outcome(f"traceback: {str(at.exception[0].value)[:80]}", False)
@@ -566,7 +566,7 @@ def _history_page(folder: Path) -> Outcome:
 
 
 @contextlib.contextmanager
-def _environment(**changes: str) -> Iterator[None]:
+def environment(**changes: str) -> Iterator[None]:
     """Set environment variables for the block; put the old values back after."""
     saved = {name: os.environ.get(name) for name in changes}
     os.environ.update(changes)

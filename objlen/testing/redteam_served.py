@@ -30,7 +30,14 @@ from objlen.testing.hostile import (
     zip_of_pixel_bombs,
     zip_of_tiny_entries,
 )
-from objlen.testing.redteam import ROOT, Outcome, attack, one_line_error_outcome, run_cli
+from objlen.testing.redteam import (
+    ROOT,
+    Outcome,
+    attack,
+    environment,
+    one_line_error_outcome,
+    run_cli,
+)
 
 SAMPLES = ROOT / "samples"
 CARDS = ("card_rectangle.jpg", "card_ellipse.jpg", "card_blob_gradient.jpg")
@@ -60,20 +67,6 @@ def _serving(**limits: float) -> Iterator[tuple[str, int]]:
     finally:
         server.stop()
 
-
-@contextlib.contextmanager
-def _environment(**values: str) -> Iterator[None]:
-    """``os.environ`` with ``values`` for the block (rows run one at a time)."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 # -- item 6: objlen serve ---------------------------------------------------------
@@ -281,7 +274,7 @@ def _app_beyond_loopback(folder: Path) -> Outcome:
     before = config.get_option("server.address")
     config.set_option("server.address", "0.0.0.0")
     try:
-        with _environment(OBJLEN_DATA_ROOT=str(folder), OBJLEN_DB=str(folder / "db.sqlite3")):
+        with environment(OBJLEN_DATA_ROOT=str(folder), OBJLEN_DB=str(folder / "db.sqlite3")):
             at = _app_test().run()
     finally:
         config.set_option("server.address", before)
@@ -297,7 +290,7 @@ def _results_outside(folder: Path) -> Outcome:
     root.mkdir()
     os.symlink(folder, root / "escape")
     refused = []
-    with _environment(OBJLEN_DATA_ROOT=str(root), OBJLEN_DB=str(root / "db.sqlite3")):
+    with environment(OBJLEN_DATA_ROOT=str(root), OBJLEN_DB=str(root / "db.sqlite3")):
         for given in ("/etc/objlen", "../x", "escape/x"):
             at = _app_test("batch").run()
             at.text_input(key="batch_out").set_value(given).run()
@@ -308,7 +301,7 @@ def _results_outside(folder: Path) -> Outcome:
 
 @attack("app Batch page", "input folders /etc and /proc/self/cwd", "refused: outside the data root")
 def _inputs_outside(folder: Path) -> Outcome:
-    with _environment(OBJLEN_DATA_ROOT=str(folder), OBJLEN_DB=str(folder / "db.sqlite3")):
+    with environment(OBJLEN_DATA_ROOT=str(folder), OBJLEN_DB=str(folder / "db.sqlite3")):
         at = _app_test("batch").run()
         at.radio(key="batch_source").set_value("location").run()
         at.text_area(key="batch_locations").input("/etc\n/proc/self/cwd").run()
@@ -320,7 +313,7 @@ def _inputs_outside(folder: Path) -> Outcome:
         "shown redacted; not editable")  # fmt: skip
 def _settings_url(folder: Path) -> Outcome:
     url = _secret_url(9)
-    with _environment(OBJLEN_ENDPOINT_URL=url, OBJLEN_DATA_ROOT=str(folder)):
+    with environment(OBJLEN_ENDPOINT_URL=url, OBJLEN_DATA_ROOT=str(folder)):
         at = _app_test("settings").run()
     shown = "\n".join(
         [str(w.value) for w in at.text_input] + [str(t.value) for t in at.table]
@@ -334,7 +327,7 @@ def _settings_url(folder: Path) -> Outcome:
 @attack("app Settings", "Test connection to a secret URL (nothing listening)",
         "the error names the host, no secret")  # fmt: skip
 def _test_connection(folder: Path) -> Outcome:
-    with _environment(
+    with environment(
         OBJLEN_ENDPOINT="seg", OBJLEN_REGION="us-east-1", OBJLEN_ENDPOINT_URL=_secret_url(9),
         OBJLEN_DATA_ROOT=str(folder), **AWS_DUMMY,
     ):  # fmt: skip
