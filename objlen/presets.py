@@ -1,7 +1,8 @@
 """References an operator is likely to photograph, with their real sizes.
 
 A preset says what the reference is (a card, a sheet of paper, a coin, an
-ArUco marker), its real size in millimetres, and so which
+ArUco marker, objlen's printed measuring mat), its real size in millimetres,
+and so which
 :class:`~objlen.options.ReferenceSpec` it gives (a length for a coin, a
 width x height for a card or a sheet, a marker's side) and how the local
 segmenter should pick it among the regions (``"auto"``: the region shaped
@@ -22,8 +23,9 @@ from objlen.options import ReferenceSpec
 from objlen.units import convert
 
 #: The kinds of preset: a length (a coin's diameter), a width x height (a
-#: card, a sheet), an ArUco marker (its side, with a dictionary), or custom.
-KINDS = ("length", "size", "aruco", "custom")
+#: card, a sheet), an ArUco marker (its side, with a dictionary), a ChArUco
+#: board found in the photo (objlen's mat), or custom.
+KINDS = ("length", "size", "aruco", "board", "custom")
 
 
 @dataclass(frozen=True)
@@ -33,9 +35,11 @@ class ReferencePreset:
     Attributes:
         key: short stable name (saved with measurements).
         label: what the operator reads.
-        kind: ``"length"``, ``"size"``, ``"aruco"`` or ``"custom"``.
+        kind: ``"length"``, ``"size"``, ``"aruco"``, ``"board"`` or ``"custom"``.
         length_mm: a coin's diameter (``"length"``).
         size_mm: ``(width, height)`` of a rectangle (``"size"``).
+        board: the board as ``--board`` names it (``"board"``; see
+            :func:`objlen.board.parse_board`): its size is in its specification.
         rule: how the local segmenter picks the reference (``"auto"``: the
             region shaped like it).
     """
@@ -46,11 +50,12 @@ class ReferencePreset:
     length_mm: float | None = None
     size_mm: tuple[float, float] | None = None
     rule: str = "auto"
+    board: str | None = None
 
     @property
     def fixed(self) -> bool:
         """Whether the preset fixes the size (everything but ArUco and custom)."""
-        return self.kind in ("length", "size")
+        return self.kind in ("length", "size", "board")
 
     def spec(self, unit: str) -> ReferenceSpec:
         """The reference spec of a fixed preset, in ``unit``.
@@ -63,6 +68,8 @@ class ReferencePreset:
         if self.size_mm is not None:
             width, height = (round(convert(v, "mm", unit), 6) for v in self.size_mm)
             return ReferenceSpec(size=(width, height))
+        if self.board is not None:
+            return ReferenceSpec(board=self.board)
         raise ParameterError(f"the {self.label} preset needs its size: enter it")
 
     def describe(self, unit: str = "mm") -> str:
@@ -93,6 +100,7 @@ PRESETS: dict[str, ReferencePreset] = {
         _coin("yen_100", "100 yen coin", 22.60),
         _coin("yen_10", "10 yen coin", 23.50),
         ReferencePreset("aruco", "ArUco marker", "aruco"),
+        ReferencePreset("mat", "Measuring mat (printed by objlen)", "board", board="mat"),
         ReferencePreset("custom", "Something else (enter its size)", "custom"),
     )
 }
@@ -105,10 +113,16 @@ def describe_spec(spec: ReferenceSpec, unit: str, preset: str | None = None) -> 
     'US quarter Ø 24.26 mm'
     >>> describe_spec(ReferenceSpec(size=(100.0, 50.0)), "mm")
     'a rectangle 100.00 × 50.00 mm'
+    >>> describe_spec(ReferenceSpec(board="charuco:7x5:30mm:22mm:DICT_5X5_100"), "mm")
+    'ChArUco board charuco:7x5:30mm:22mm:DICT_5X5_100'
     """
     known = PRESETS.get(preset or "")
     if known is not None and known.fixed:
         return known.describe(unit)
+    if spec.board is not None:
+        if spec.board.lower().startswith("mat"):
+            return f"objlen's measuring mat ({spec.board})"
+        return f"ChArUco board {spec.board}"
     if spec.aruco_dictionary is not None:
         return f"ArUco marker ({spec.aruco_dictionary}), side {spec.marker_size:.2f} {unit}"
     if spec.size is not None:

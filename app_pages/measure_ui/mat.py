@@ -19,8 +19,8 @@ def mat_download_ui() -> None:
         st.caption(
             "A ChArUco ring around an empty middle where the objects go: one photo then "
             "fixes the scale, the perspective and the lens. Print at 100 % and check the "
-            "100 mm bar. In this version a photo of the mat is measured on the command "
-            "line: python -m objlen measure photo.jpg --board mat --method homography."
+            "100 mm bar, lay the objects in the middle, photograph the whole mat, and "
+            'choose "Measuring mat" as the reference.'
         )
         paper = st.selectbox("Paper", list(PAPERS), key=remember("measure_mat_paper", "A4"))
         st.download_button(

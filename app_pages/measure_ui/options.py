@@ -1,10 +1,12 @@
 """The measurement options, asked the same way on the Measure and Batch pages:
 what the reference is (a preset: a card, a sheet, a coin, an ArUco marker,
-or a size typed in), which region it is, the method, the object box and N.
+objlen's measuring mat, or a size typed in), which region it is, the method,
+the object box and N.
 
 The preset sets the kind of reference (a length or W x H) and the reference
-rule; nothing is assumed: until a preset is chosen there are no options, and
-a size typed in starts empty.
+rule; the measuring mat sets the homography method (the mat fixes the
+perspective). Nothing is assumed: until a preset is chosen there are no
+options, and a size typed in starts empty.
 """
 
 from __future__ import annotations
@@ -88,19 +90,27 @@ def set_preset(prefix: str, preset: str | None, **fields: str) -> None:
         st.session_state[f"{prefix}_{name}"] = value
         st.session_state[f"objlen_kept_{prefix}_{name}"] = value
     if preset is not None and preset in PRESETS:
-        _set_rule(prefix, PRESETS[preset].rule)
+        _preset_chosen(prefix, preset)
 
 
-def _set_rule(prefix: str, rule: str) -> None:
-    st.session_state[f"{prefix}_reference_rule"] = rule
-    st.session_state[f"objlen_kept_{prefix}_reference_rule"] = rule
+def _set_field(prefix: str, name: str, value: str) -> None:
+    st.session_state[f"{prefix}_{name}"] = value
+    st.session_state[f"objlen_kept_{prefix}_{name}"] = value
+
+
+def _preset_chosen(prefix: str, preset: str) -> None:
+    """What a preset sets: the reference rule (the region shaped like it) and, for a
+    board (the measuring mat), the homography method."""
+    _set_field(prefix, "reference_rule", PRESETS[preset].rule)
+    if PRESETS[preset].kind == "board":
+        _set_field(prefix, "method", "homography")
 
 
 def _preset_changed(prefix: str) -> None:
-    """A preset chosen: it sets the reference rule (the region shaped like it)."""
+    """A preset chosen in the selector."""
     preset = st.session_state.get(preset_key(prefix))
     if preset in PRESETS:
-        _set_rule(prefix, PRESETS[preset].rule)
+        _preset_chosen(prefix, preset)
 
 
 def preset_label(key: str, unit: str) -> str:
@@ -209,7 +219,8 @@ def options_ui(prefix: str, settings: AppSettings) -> OptionsChoice:
         key=_key(prefix, "method", METHODS),
         horizontal=True,
         help="proportional: camera parallel to the table; homography: corrects a tilted "
-        "camera, needs a rectangle of known width × height or an ArUco marker",
+        "camera, needs a rectangle of known width × height, an ArUco marker or the "
+        "measuring mat",
     )
     orientation = st.radio(
         "Object box",

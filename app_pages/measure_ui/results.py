@@ -15,12 +15,16 @@ _SEEN_KEY = "measure_objects_seen"  # the table row the operator chose last
 
 
 def header_ui(bench: Workbench, current: Measurement | None) -> None:
-    """One line: the reference and its size, the scale, the method and the box."""
+    """One line: the reference and its size, the scale (or a board's fit), the method
+    and the box."""
     parts = [f"**Reference:** {bench.reference_text()}"]
     if current is not None:
         reference = current.reference
         unit = current.unit
-        if reference.pixels is not None:
+        if reference.fit_corners is not None and reference.fit_rms_px is not None:
+            used, found = reference.fit_corners
+            parts.append(f"board fit: {used} of {found} corners, RMS {reference.fit_rms_px:.2f} px")
+        elif reference.pixels is not None:
             parts.append(f"CD {reference.pixels:.1f} px → {reference.scale:.4g} {unit}/px")
         parts.append(f"{current.method}, {current.options.orientation} boxes")
     if bench.image is not None and bench.photo is not None:

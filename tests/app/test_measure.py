@@ -397,3 +397,50 @@ def test_the_measuring_mat_is_offered_for_every_paper(app_db):
         assert not at.exception
         labels = [element.proto.label for element in at.get("download_button")]
         assert f"Download the {paper} mat (PDF)" in labels
+
+
+def _mat_photo():
+    """A rendered photo of objlen's A4 mat, tilted 25 deg, a card-sized plate and a
+    lid in its middle; returned with the objects' true sizes (mm)."""
+    from objlen.board import MAT_BOARDS
+    from objlen.testing.synthetic import Camera, PhotoEffects, PlaneShape, render_board_scene
+
+    shapes = [
+        PlaneShape("rectangle", (-18, 15), (48, 72)),
+        PlaneShape("ellipse", (28, -30), (44, 34)),
+    ]
+    scene = render_board_scene(
+        shapes,
+        MAT_BOARDS["A4"],
+        Camera(tilt_deg=25.0, distance_mm=430.0),
+        effects=PhotoEffects(distortion_k1=0.04, jpeg_quality=90, blur_px=0.5),
+        seed=5,
+    )
+    return scene, [scene.object_size_mm(i) for i in range(len(shapes))]
+
+
+def test_a_photo_of_the_measuring_mat_is_measured_against_it(app_db):
+    scene, truth = _mat_photo()
+    at = upload(page_test("measure").run(), "mat.png", encode_png(scene.image))
+    at = answer(at, "mat")
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    # The mat fixes the perspective: choosing it sets the homography method.
+    assert at.radio(key="measure_method").value == "homography"
+    header = at.markdown[1].value
+    assert "Measuring mat (printed by objlen)" in header
+    assert "board fit:" in header and "corners, RMS" in header
+    captions = " ".join(c.value for c in at.caption)
+    assert "reprojection RMS" in captions and "estimated from the board" in captions
+    shown = sorted(zip(widths(at), heights(at), strict=True))
+    # Within the local segmenter's boundary (it finds these edges 0.5-1 mm out).
+    np.testing.assert_allclose(shown, sorted(truth), rtol=0.03)
+    # The same numbers as objlen's own path (the command line's --board mat).
+    from objlen.segment import make_segmenter
+
+    spec = ReferenceSpec(board="mat")
+    mask = make_segmenter("local", classes=workbench(at).classes, reference=spec)
+    options = MeasureOptions(method="homography", reference=spec, all_objects=True)
+    result = measure(mask.segment(scene.image).mask, options, image=scene.image)
+    expected = sorted((o.width.value, o.height.value) for o in result.objects)
+    np.testing.assert_allclose(shown, expected, atol=0.006)  # the table rounds to 0.01
