@@ -9,14 +9,20 @@ Three tables, from :func:`objlen.testing.synthetic.render_board_scene` and
    in +-0.1 (normalised by half the diagonal, as the renderer has it), blur
    0.3-1 px, JPEG 75-95; the clean model mask. ``--board mat``, homography,
    no camera profile: the board's fit estimates k1 itself. Error of width
-   and height pooled; coverage: the truth inside the 95 % interval.
+   and height pooled, with a bootstrap 95 % interval of the median;
+   coverage: the truth inside the 95 % interval. Where the error comes
+   from, in two more columns: *board alone* is the object's true outline
+   taken into the photo by the true mapping and back through the board's
+   fit (no mask); *mask alone* is the object's mask (its pixel edges, as
+   measured) taken back through the true mapping (no board). A last table
+   splits the mask's error by shape.
 2. **Calibration**: a camera profile made from four rendered mat photos
    (``calibrate_camera``) for k1 = +0.1 and -0.1; card scenes (ID-1 card,
    homography with the photo) measured without and with it.
 3. **Height**: a plate with its top face 0-40 mm above the mat, measured
    without and with ``object_height``.
 
-Run: ``python bench/board_accuracy.py [--scenes 10]``. Prints; asserts nothing.
+Run: ``python bench/board_accuracy.py [--scenes 10] [--mat-only]``. Prints; asserts nothing.
 """
 
 from __future__ import annotations
@@ -28,12 +34,17 @@ import cv2
 import numpy as np
 
 from objlen import MeasureOptions, ObjlenError, ReferenceSpec, measure
-from objlen.board import MAT_BOARDS, calibrate_camera
+from objlen.board import MAT_BOARDS, BoardFit, calibrate_camera, locate_board
+from objlen.camera import CameraProfile, radial_profile
+from objlen.classes import ClassIds
+from objlen.regions import ClassMap
 from objlen.testing.synthetic import (
     Camera,
     PhotoEffects,
     PlaneShape,
     Scene,
+    distort_points,
+    project_points,
     random_scene,
     render_board_scene,
 )
@@ -96,43 +107,108 @@ def _summary(rows: list[tuple[float, bool, float]]) -> str:
     )
 
 
+def _median_interval(errors_pct: np.ndarray, rng: np.random.Generator) -> str:
+    """The median's bootstrap 95 % interval (1000 resamples), percent."""
+    medians = np.median(rng.choice(errors_pct, (1000, len(errors_pct))), axis=1)
+    low, high = np.percentile(medians, [2.5, 97.5])
+    return f"{low:.3f}-{high:.3f} %"
+
+
+def _board_to_image(scene: Scene) -> np.ndarray:
+    """Board mm (origin at its top-left outer corner) -> ideal photo px, as rendered."""
+    width, height = MAT.size_mm
+    angle = np.radians(scene.reference.angle_deg)
+    c, s = np.cos(angle), np.sin(angle)
+    cx, cy = scene.reference.center_mm
+    to_plane = np.array(
+        [
+            [c, -s, cx - c * width / 2 + s * height / 2],
+            [s, c, cy - s * width / 2 - c * height / 2],
+            [0.0, 0.0, 1.0],
+        ]
+    )
+    return scene.plane_to_image @ to_plane
+
+
+def _sources(scene: Scene, mask: np.ndarray, fit: BoardFit) -> tuple[np.ndarray, np.ndarray]:
+    """Relative errors of ``(width, height)``: the board alone, and the mask alone.
+
+    Board alone: the object's true outline, taken into the photo by the true
+    mapping (lens included) and back through the fit. Mask alone: the mask's
+    pixel-edge points (as :func:`measure` takes them) back through the true
+    mapping. Both boxes along the board's axes, as the measurement takes them.
+    """
+    size = (scene.camera.width, scene.camera.height)
+    k1 = scene.effects.distortion_k1
+    to_image = _board_to_image(scene)
+    to_board = np.linalg.inv(to_image)
+    outline = project_points(to_board, project_points(scene.plane_to_image, _outline(scene)))
+    true_extent = np.ptp(outline, axis=0)
+    photo = distort_points(project_points(to_image, outline), k1, *size)
+    fitted = project_points(np.linalg.inv(fit.homography), fit.lens.undistort_points(photo))
+    edges = ClassMap(mask, ClassIds()).regions(1, limit=1)[0].edge_points()
+    lens = _radial(k1, size)
+    from_mask = project_points(to_board, lens.undistort_points(edges))
+    return np.ptp(fitted, axis=0) / true_extent - 1, np.ptp(from_mask, axis=0) / true_extent - 1
+
+
+def _outline(scene: Scene) -> np.ndarray:
+    """``objects[0]``'s true outline, plane mm, densely sampled."""
+    return scene.objects[0].outline_mm(65536)
+
+
+def _radial(k1: float, size: tuple[int, int]) -> CameraProfile:
+    """The renderer's lens as a camera profile (the same radial model the fit has)."""
+    return radial_profile(k1, size[0], size[1], "the render's lens")
+
+
+def _mat_scene(rng: np.random.Generator, shape: str, tilt: float) -> Scene:
+    """A mat photo: ``shape`` (50-110 mm) in the middle, 0-3 objects across the ring."""
+    width = float(rng.uniform(50, 110))
+    height = float(np.clip(width * rng.uniform(0.6, 1.5), 50, 160))
+    main = PlaneShape(
+        shape,
+        (float(rng.uniform(-5, 5)), float(rng.uniform(-8, 8))),
+        (width, height),
+        seed=int(rng.integers(0, 2**31 - 1)),
+    )
+    effects = PhotoEffects(
+        distortion_k1=float(rng.uniform(-0.1, 0.1)),
+        blur_px=float(rng.uniform(0.3, 1.0)),
+        jpeg_quality=int(rng.integers(75, 96)),
+    )
+    camera = Camera(tilt_deg=float(tilt), distance_mm=float(rng.uniform(400, 460)))
+    return render_board_scene(
+        [main, *_occluders(rng, int(rng.integers(0, 4)))],
+        MAT,
+        camera,
+        board_angle_deg=float(rng.uniform(-10, 10)),
+        effects=effects,
+        seed=int(rng.integers(0, 2**31 - 1)),
+    )
+
+
 def mat_table(scenes: int) -> None:
     print("## 1. The A4 mat as the reference (--board mat, homography, no profile)\n")
     print(
-        "| tilt | lengths | median / p90 / max error | truth in 95 % | median half-width "
+        "| tilt | lengths | median / p90 / max error | truth in 95 % | median half-width | "
+        "median's 95 % interval | board alone: median / max | mask alone: median, mean signed "
         "| corners covered (median / max) | fit RMS px | failures |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     options = MeasureOptions(method="homography", reference=ReferenceSpec(board="mat"))
+    by_shape: dict[str, list[float]] = {shape: [] for shape in SHAPES}
     for tilt in TILTS:
         rng = np.random.default_rng([11, tilt])
         rows, covered, rms, failures = [], [], [], 0
+        board_alone, mask_alone = [], []
         for k in range(scenes):
             shape = SHAPES[k % len(SHAPES)]
-            width = float(rng.uniform(50, 110))
-            height = float(np.clip(width * rng.uniform(0.6, 1.5), 50, 160))
-            main = PlaneShape(
-                shape,
-                (float(rng.uniform(-5, 5)), float(rng.uniform(-8, 8))),
-                (width, height),
-                seed=int(rng.integers(0, 2**31 - 1)),
-            )
-            effects = PhotoEffects(
-                distortion_k1=float(rng.uniform(-0.1, 0.1)),
-                blur_px=float(rng.uniform(0.3, 1.0)),
-                jpeg_quality=int(rng.integers(75, 96)),
-            )
-            camera = Camera(tilt_deg=float(tilt), distance_mm=float(rng.uniform(400, 460)))
-            scene = render_board_scene(
-                [main, *_occluders(rng, int(rng.integers(0, 4)))],
-                MAT,
-                camera,
-                board_angle_deg=float(rng.uniform(-10, 10)),
-                effects=effects,
-                seed=int(rng.integers(0, 2**31 - 1)),
-            )
+            scene = _mat_scene(rng, shape, tilt)
+            mask = _main_object_mask(scene)
             try:
-                result = measure(_main_object_mask(scene), options, image=scene.image)
+                result = measure(mask, options, image=scene.image)
+                fit = locate_board(scene.image, "mat")
             except ObjlenError as error:
                 failures += 1
                 print(f"<!-- tilt {tilt} scene {k}: {error} -->")
@@ -142,11 +218,25 @@ def mat_table(scenes: int) -> None:
             rms.append(result.reference.fit_rms_px)
             # The box is taken along the mat's axes, which are turned in the plane.
             rows += _errors(result, _truth_in_board_frame(scene))
+            board_error, mask_error = _sources(scene, mask, fit)
+            board_alone += list(board_error * 100)
+            mask_alone += list(mask_error * 100)
+            by_shape[shape] += list(mask_error * 100)
         cover = f"{np.median(covered):.0%} / {max(covered):.0%}" if covered else "-"
+        errors = np.array([r[0] for r in rows]) * 100
+        board_abs, mask_pct = np.abs(board_alone), np.array(mask_alone)
         print(
-            f"| {tilt} deg | {len(rows)} | {_summary(rows)} | {cover} | "
+            f"| {tilt} deg | {len(rows)} | {_summary(rows)} | "
+            f"{_median_interval(errors, np.random.default_rng(tilt))} | "
+            f"{np.median(board_abs):.3f} % / {board_abs.max():.3f} % | "
+            f"{np.median(np.abs(mask_pct)):.3f} %, {mask_pct.mean():+.3f} % | {cover} | "
             f"{np.median(rms):.3f} | {failures} |"
         )
+    print("\n| shape | mask alone: mean signed error / median error (all tilts) |")
+    print("|---|---|")
+    for shape, values in by_shape.items():
+        pct = np.array(values)
+        print(f"| {shape} | {pct.mean():+.3f} % / {np.median(np.abs(pct)):.3f} % |")
     print()
 
 
@@ -279,6 +369,7 @@ def picture(path: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenes", type=int, default=10, help="scenes per tilt (default 10)")
+    parser.add_argument("--mat-only", action="store_true", help="only the first table")
     parser.add_argument("--picture", metavar="PNG", help="only write the picture of docs/mat.md")
     args = parser.parse_args()
     if args.picture:
@@ -286,6 +377,8 @@ def main() -> None:
         return
     start = time.time()
     mat_table(args.scenes)
+    if args.mat_only:
+        return
     calibration_table(args.scenes)
     height_table()
     print(f"({time.time() - start:.0f} s)")
