@@ -8,7 +8,6 @@ indices, not its colours).
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import stat
@@ -16,20 +15,16 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from objlen.errors import ImageReadError, MaskError
+from objlen.headers import Header, read_header
 
-try:  # HEIC photos from phones, where the optional plugin is installed.
-    from pillow_heif import register_heif_opener
-
-    register_heif_opener()
-except ImportError:  # pragma: no cover - the plugin is in requirements.txt
-    pass
+if TYPE_CHECKING:
+    from objlen.pillow import Image
 
 #: Largest image objlen decodes, in pixels (about 10x a 12-megapixel photo).
 MAX_PIXELS = 120_000_000
@@ -93,6 +88,8 @@ def _open(source: Source, what: str) -> Iterator[Image.Image]:
     A path is opened with :func:`open_regular_file` (a pipe or a device is
     refused, not waited on); the file is closed with the image.
     """
+    from objlen.pillow import Image, UnidentifiedImageError  # here: see objlen.pillow
+
     name = str(source) if isinstance(source, str | Path) else what
     if isinstance(source, str | Path):
         stream: BinaryIO = open_regular_file(source, what=name)
@@ -122,8 +119,8 @@ def _open(source: Source, what: str) -> Iterator[Image.Image]:
             stream.close()
 
 
-def _check_size(image: Image.Image, name: str, max_pixels: int) -> None:
-    width, height = image.size
+def _check_size(size: tuple[int, int], name: str, max_pixels: int) -> None:
+    width, height = size
     if width * height > max_pixels:
         raise ImageReadError(
             f"{name}: {width}x{height} is too large to decode safely "
@@ -144,16 +141,25 @@ def _decode(image: Image.Image, name: str) -> Image.Image:
 def load_image(source: Source, *, max_pixels: int = MAX_PIXELS, name: str = "image") -> np.ndarray:
     """Read a photo as an ``(H, W, 3)`` uint8 RGB array, EXIF orientation applied.
 
+    A complete 8-bit JPEG or PNG is decoded by OpenCV (libjpeg-turbo, two to
+    four times faster here than Pillow's decode, orientation and
+    conversion; the same pixels), its EXIF orientation undone on the array;
+    any other photo by Pillow.
+
     Raises:
         ImageReadError: the file is missing, not an image, corrupt, or larger
             than ``max_pixels`` (checked before the pixels are decoded).
     """
     label = str(source) if isinstance(source, str | Path) else name
-    with _open(source, label) as image:
-        _check_size(image, label, max_pixels)
-        fast = _decode_with_opencv(image, source)
+    data = _photo_bytes(source, label)
+    if data is not None:
+        fast = _decode_with_opencv(data, label, max_pixels)
         if fast is not None:
             return fast
+    from objlen.pillow import ImageOps
+
+    with _open(source if data is None else data, label) as image:
+        _check_size(image.size, label, max_pixels)
         image = _decode(image, label)
         oriented = ImageOps.exif_transpose(image)
         return np.asarray(oriented.convert("RGB"))
@@ -163,6 +169,8 @@ def header_size(data: bytes) -> tuple[int, int] | None:
     """``(width, height)`` as the file's header declares it (before any EXIF
     turn), without decoding the pixels; ``None`` when Pillow cannot read the
     header (:func:`load_image` then says what is wrong)."""
+    from objlen.pillow import Image
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -189,26 +197,27 @@ def load_preview(
         ImageReadError: as :func:`load_image`.
     """
     label = str(source) if isinstance(source, str | Path) else name
-    with _open(source, label) as image:
-        _check_size(image, label, max_pixels)
+    data = _photo_bytes(source, label)
+    header = None if data is None else read_header(data)
+    if data is not None and header is not None and header.format == "JPEG" and header.plain:
+        size = (header.width, header.height)
+        _check_size(size, label, max_pixels)
         reduction = 1
-        while reduction < 8 and max(image.size) // (2 * reduction) >= max_side:
+        while reduction < 8 and max(size) // (2 * reduction) >= max_side:
             reduction *= 2
-        data = _file_bytes(image, source) if image.format == "JPEG" else None
-        if reduction > 1 and data is not None and image.mode in ("RGB", "L"):
+        if reduction > 1 and data.rstrip(b"\0").endswith(_JPEG_END):
             flag = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4}.get(
                 reduction, cv2.IMREAD_REDUCED_COLOR_8
             )
-            if data.rstrip(b"\0").endswith(_JPEG_END):
-                decoded = cv2.imdecode(
-                    np.frombuffer(data, np.uint8), flag | cv2.IMREAD_IGNORE_ORIENTATION
-                )
-                expected = (-(-image.size[0] // reduction), -(-image.size[1] // reduction))
-                if decoded is not None and decoded.shape[1::-1] == expected:
-                    rgb = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
-                    undo = _ORIENTATIONS.get(_orientation(image, data))
-                    return rgb if undo is None else np.ascontiguousarray(undo(rgb))
-    return load_image(source, max_pixels=max_pixels, name=name)
+            decoded = cv2.imdecode(
+                np.frombuffer(data, np.uint8), flag | cv2.IMREAD_IGNORE_ORIENTATION
+            )
+            expected = (-(-size[0] // reduction), -(-size[1] // reduction))
+            if decoded is not None and decoded.shape[1::-1] == expected:
+                return _oriented(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB), header, data)
+    if data is not None:
+        source = data
+    return load_image(source, max_pixels=max_pixels, name=label)
 
 
 #: EXIF orientation -> how to undo it on an ``(H, W, ...)`` array (as
@@ -224,51 +233,65 @@ _ORIENTATIONS = {
 }
 _JPEG_END = b"\xff\xd9"
 _PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+_PHOTO_STARTS = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
 
 
-def _file_bytes(image: Image.Image, source: Source) -> bytes | None:
-    """The whole file ``image`` was opened from, when objlen opened it (a path
-    or bytes); ``None`` for a caller's stream, which is left where Pillow left it."""
+def _photo_bytes(source: Source, label: str) -> bytes | None:
+    """The whole file of a JPEG or PNG that objlen opens itself (a path or
+    bytes); ``None`` for any other file (read no further than its first bytes)
+    and for a caller's stream, which is left untouched for Pillow.
+
+    Raises:
+        ImageReadError: a path that is not a regular, readable file.
+    """
     if isinstance(source, bytes):
         return source
-    if isinstance(source, str | Path) and image.fp is not None:
-        image.fp.seek(0)
-        return image.fp.read()
-    return None
-
-
-def _decode_with_opencv(image: Image.Image, source: Source) -> np.ndarray | None:
-    """The fast path of :func:`load_image`: a complete 8-bit JPEG or PNG decoded
-    by OpenCV (libjpeg-turbo, two to four times faster here than Pillow's
-    decode, orientation and conversion), the EXIF orientation undone on the
-    array. The same pixels as Pillow's path; ``None`` for anything else
-    (other formats and modes, a file without its end marker — so that a
-    truncated file gets Pillow's error — or a decode that disagrees with the
-    header), which then takes Pillow's path."""
-    kinds = {"JPEG": (("RGB", "L"), _JPEG_END), "PNG": (("RGB", "RGBA", "L"), _PNG_END)}
-    if image.format not in kinds or image.mode not in kinds[image.format][0]:
+    if not isinstance(source, str | Path):
         return None
-    data = _file_bytes(image, source)
-    if data is None or not data.rstrip(b"\0").endswith(kinds[image.format][1]):
+    with open_regular_file(source, what=label) as stream:
+        try:
+            start = stream.read(8)
+            return start + stream.read() if start.startswith(_PHOTO_STARTS) else None
+        except OSError as exc:
+            raise ImageReadError(f"{label}: cannot be read ({exc.strerror or exc})") from exc
+
+
+def _decode_with_opencv(data: bytes, label: str, max_pixels: int) -> np.ndarray | None:
+    """The fast path of :func:`load_image`, without Pillow: the photo ``data``
+    decoded by OpenCV when its header (:func:`objlen.headers.read_header`)
+    says it is an 8-bit grey or colour JPEG or PNG, its EXIF orientation
+    undone. ``None`` for anything else (other formats and layouts, a file
+    without its end marker — so that a truncated file gets Pillow's error —
+    or a decode that disagrees with the header), which then takes Pillow's path.
+
+    Raises:
+        ImageReadError: the header declares more than ``max_pixels`` pixels.
+    """
+    header = read_header(data)
+    if header is None or not header.plain:
+        return None
+    _check_size((header.width, header.height), label, max_pixels)
+    end = _JPEG_END if header.format == "JPEG" else _PNG_END
+    if not data.rstrip(b"\0").endswith(end):
         return None
     decoded = cv2.imdecode(
         np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION
     )
-    if decoded is None or decoded.shape[1::-1] != image.size:
+    if decoded is None or decoded.shape[1::-1] != (header.width, header.height):
         return None
-    undo = _ORIENTATIONS.get(_orientation(image, data))
-    return decoded if undo is None else np.ascontiguousarray(undo(decoded))
+    return _oriented(decoded, header, data)
 
 
-def _orientation(image: Image.Image, data: bytes) -> int:
-    """The EXIF orientation of ``image`` (opened from ``data``), 1 when none.
-
-    A PNG without an ``eXIf`` chunk or an EXIF text profile has none; asking
-    Pillow would make it decode the whole PNG to look behind the pixels.
-    """
-    if image.format == "PNG" and b"eXIf" not in data and b"Raw profile type exif" not in data:
-        return 1
-    return int(image.getexif().get(0x0112, 1))
+def _oriented(rgb: np.ndarray, header: Header, data: bytes) -> np.ndarray:
+    """``rgb``, decoded from ``data`` without its EXIF orientation, turned as
+    the orientation says (read from ``header``, or by Pillow when the header
+    reader could not tell)."""
+    orientation = header.orientation
+    if orientation is None:
+        with _open(data, "image") as image:
+            orientation = int(image.getexif().get(0x0112, 1))
+    undo = _ORIENTATIONS.get(orientation)
+    return rgb if undo is None else np.ascontiguousarray(undo(rgb))
 
 
 def load_mask(
@@ -295,7 +318,7 @@ def load_mask(
     """
     label = str(source) if isinstance(source, str | Path) else name
     with _open(source, label) as image:
-        _check_size(image, label, max_pixels)
+        _check_size(image.size, label, max_pixels)
         image = _decode(image, label)
         if image.mode in ("RGB", "RGBA", "CMYK", "YCbCr", "LAB", "HSV", "LA", "PA"):
             raise MaskError(
@@ -337,6 +360,8 @@ def fit_mask_to_image(
 
 def encode_png(array: np.ndarray) -> bytes:
     """Encode an RGB ``(H, W, 3)`` or single-channel ``(H, W)`` uint8 array as PNG."""
+    from objlen.pillow import Image
+
     image = Image.fromarray(np.ascontiguousarray(array))
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", compress_level=1)
@@ -376,4 +401,6 @@ def encode_jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
 
 def sha256_hex(data: bytes) -> str:
     """Hex SHA-256 of ``data``: the identity of a photo in the history."""
+    import hashlib  # here: OpenSSL's bindings take a few milliseconds to load
+
     return hashlib.sha256(data).hexdigest()

@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from PIL import Image
+from objlen.pillow import Image
 
 #: Memory one decoded pixel costs while a photo is measured (RGB photo, masks,
 #: outlines, the annotated picture), in bytes: measured at 17-24 B/px on 12-36

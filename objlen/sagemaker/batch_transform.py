@@ -19,12 +19,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
 
 from objlen.errors import ObjlenError, ParameterError
 from objlen.imageio import fit_mask_to_image, load_image, load_mask
 from objlen.measure import measure
 from objlen.options import MeasureOptions
+from objlen.pillow import Image
 from objlen.result import Measurement
 from objlen.sagemaker.jobs import (
     JobStatus,

@@ -53,7 +53,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from objlen.classes import ClassIds
 from objlen.display.overlay import CLASS_COLOURS
@@ -67,6 +66,7 @@ from objlen.imageio import (
     read_regular_file,
     sha256_hex,
 )
+from objlen.pillow import Image, UnidentifiedImageError
 from objlen.store import SavedMeasurement, Store, StoreError, is_sha256
 
 TRAIN, VALIDATION = "train", "validation"

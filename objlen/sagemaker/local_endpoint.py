@@ -69,11 +69,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
 import numpy as np
-from PIL import Image
 
 from objlen.classes import ClassIds
 from objlen.errors import ImageReadError, ObjlenError
 from objlen.imageio import load_image, sha256_hex
+from objlen.pillow import Image
 from objlen.segment.base import Segmentation, Segmenter
 from objlen.segment.recordio import PROTOBUF, RECORDIO_PROTOBUF, encode_probabilities
 

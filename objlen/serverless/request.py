@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from objlen.imageio import load_image
+from objlen.pillow import Image
 from objlen.serverless.response import HttpError
 
 #: Largest photo accepted, in bytes after base64 decoding: a synchronous Lambda
