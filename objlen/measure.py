@@ -25,7 +25,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from objlen.board import MIN_TILT_FOR_FOCAL_DEG, locate_board
 from objlen.camera import PlanePose, focal_matrix, plane_pose
 from objlen.errors import MaskError, ParameterError, ReferenceNotFoundError
 from objlen.geometry import (
@@ -508,6 +507,8 @@ def _board_reference(image: np.ndarray, options: MeasureOptions) -> ReferenceRes
     the pose is known when the focal length is (a calibrated profile, or the
     fit's estimate from a tilted board).
     """
+    from objlen.board import locate_board  # here: only a board's measurement needs it
+
     fit = locate_board(image, options.reference.board, options.camera)
     quad = Quad(corners=fit.image_corners, sigma_px=fit.corner_sigma_px, source="board")
     plane_corners = fit.plane_corners(options.unit)
@@ -585,6 +586,8 @@ def _with_camera(
     height = options.object_height
     if height is not None and height > 0:
         if reference.camera_distance is None:
+            from objlen.board import MIN_TILT_FOR_FOCAL_DEG
+
             raise ParameterError(
                 "--object-height needs the camera's distance from the reference's plane: "
                 "give a camera profile (--camera), or use a ChArUco board photographed "

@@ -23,6 +23,7 @@ import numpy as np
 
 from objlen.errors import ParameterError, ReferenceNotFoundError
 from objlen.geometry import fit_line, intersect_lines
+from objlen.robust import median
 
 #: Share of each side left out at both ends when fitting its line.
 SIDE_TRIM = 0.15
@@ -239,8 +240,8 @@ def _edge_crossings(
         gray, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     ).astype(np.float64)
     band = PROFILE_LEVEL_SAMPLES
-    inside = np.median(profiles[:, :band], axis=1)
-    outside = np.median(profiles[:, -band:], axis=1)
+    inside = median(profiles[:, :band], axis=1)
+    outside = median(profiles[:, -band:], axis=1)
     contrast = outside - inside
     points = []
     for row, level_in, delta, origin in zip(profiles, inside, contrast, base, strict=True):
@@ -304,7 +305,7 @@ def _drop_outliers(points: np.ndarray) -> np.ndarray:
     centroid, direction, _ = fit_line(points)
     normal = np.array([-direction[1], direction[0]])
     residual = np.abs((points - centroid) @ normal)
-    spread = 1.4826 * np.median(residual) + 0.05
+    spread = 1.4826 * median(residual) + 0.05
     return points[residual <= 3 * spread]
 
 

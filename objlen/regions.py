@@ -16,6 +16,7 @@ import numpy as np
 from objlen.classes import ClassIds
 from objlen.errors import MaskError
 from objlen.geometry import pixel_square_corners
+from objlen.robust import median
 
 
 @dataclass(frozen=True)
@@ -282,5 +283,5 @@ def outline_noise_px(outline: np.ndarray, half_window: int = 50) -> float:
     tangent /= np.maximum(np.linalg.norm(tangent, axis=1, keepdims=True), 1e-12)
     offset = points - smooth
     across = np.abs(tangent[:, 0] * offset[:, 1] - tangent[:, 1] * offset[:, 0])
-    spread = float(np.median(across)) / _MEDIAN_ABS_NORMAL
+    spread = float(median(across)) / _MEDIAN_ABS_NORMAL
     return float(np.sqrt(max(spread**2 - _QUANTISATION_RESIDUAL_PX**2, 0.0)))

@@ -13,6 +13,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from objlen.robust import percentile
+
 
 def _points(contour: np.ndarray) -> np.ndarray:
     return np.asarray(contour, dtype=np.float32).reshape(-1, 2)
@@ -48,7 +50,7 @@ def ellipse_fit(contour: np.ndarray) -> tuple[float, float]:
     u = dx * np.cos(theta) + dy * np.sin(theta)
     v = -dx * np.sin(theta) + dy * np.cos(theta)
     radial = np.sqrt((u / (axis_a / 2)) ** 2 + (v / (axis_b / 2)) ** 2)
-    stray = float(np.percentile(np.abs(radial - 1.0), 90))
+    stray = float(percentile(np.abs(radial - 1.0), 90))
     area = float(cv2.contourArea(points))
     ellipse_area = np.pi * axis_a * axis_b / 4.0
     hull_area = max(float(cv2.contourArea(cv2.convexHull(points))), 1.0)
