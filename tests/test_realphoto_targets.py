@@ -2,7 +2,7 @@
 
 objlen measures every labelled photo as an operator would (local segmenter,
 every object, the reference's true size; see objlen.testing.realphotos) and
-must reach, against truth it did not make (the error and coverage targets are
+must reach, against truth it did not make (the coins' 3 % and the primary pills' 10 % are
 not met yet: ``python bench/realphotos.py`` reports them; only the targets met
 are tests here):
 
@@ -20,6 +20,7 @@ the folder is missing every test FAILS saying where it looked (never skips).
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 
 import pytest
@@ -35,7 +36,9 @@ from objlen.testing.realphotos import (
     unlabelled_photos,
 )
 
-PILLS_SET, COINS_SET = "wmhui_pills", "simplecv_coins"
+PILLS_SET = "wmhui_pills"
+PILLS_MEDIAN_MAX = 0.05
+COVERAGE_MIN = 0.90
 
 
 @dataclass(frozen=True)
@@ -65,8 +68,32 @@ def _require(results: Results | str) -> Results:
     return results
 
 
+def _described(scores: list[ObjectScore]) -> str:
+    return "; ".join(
+        f"{s.photo} {s.name}: "
+        + ("missed" if s.errors is None else " / ".join(f"{100 * e:+.1f} %" for e in s.errors))
+        for s in scores
+    )
 
 
+def test_pills_median_error_within_5_percent(results):
+    pills = [s for s in _require(results).objects if s.set_name == PILLS_SET]
+    assert pills
+    missed = [s for s in pills if s.missed]
+    assert not missed, f"pills missed: {_described(missed)}"
+    errors = [abs(e) for s in pills for e in s.errors]
+    assert statistics.median(errors) <= PILLS_MEDIAN_MAX, _described(pills)
+
+
+def test_the_truth_lies_in_the_95_percent_interval_for_90_percent_of_lengths(results):
+    scores = [s for s in _require(results).objects if s.assumptions_hold]
+    verdicts = [i for s in scores for i in (s.inside if s.inside is not None else (False, False))]
+    assert verdicts
+    share = sum(verdicts) / len(verdicts)
+    outside = [s for s in scores if s.inside is None or not all(s.inside)]
+    assert share >= COVERAGE_MIN, (
+        f"{share:.0%} of {len(verdicts)} lengths inside; outside: {_described(outside)}"
+    )
 
 
 @pytest.mark.parametrize("photo", ["unlabelled/example_02.png", "unlabelled/example_03.png"])

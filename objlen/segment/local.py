@@ -98,7 +98,9 @@ _CARRIER_AREA_RATIO = 4.0  # a component this much larger than a marker is not i
 # while it is not on a sharp edge and either looks like a shadow (darker than the
 # background by at most this ratio, with the background's hue) or differs from the
 # background only weakly (below _PEEL_WEAK_HIGHS times the high threshold).
-_SHADOW_MIN_RATIO = 0.15  # darkest shadow, as a share of the lit background's level
+# darkest shadow, as a share of the lit background's level: a contact shadow under
+# a thick object keeps 9-13 % of a dark card's light in pills/test_image1.jpg
+_SHADOW_MIN_RATIO = 0.08
 _SHADOW_MAX_CHROMA = 0.2  # largest hue shift of a shadow (max relative channel change)
 _PEEL_WEAK_HIGHS = 2.0
 _EDGE_SIGMA = 1.0  # Gaussian blur (working pixels) before the gradient
@@ -765,6 +767,26 @@ def _sampled_thresholds(smooth: np.ndarray, background: _Background) -> tuple[fl
     return _thresholds(distance, background.sure[grid])
 
 
+def _hue_noise(smooth: np.ndarray, background: _Background) -> float:
+    """The table's own hue noise: the 99th percentile, over surely-background
+    pixels, of ``max_c |flat_c - level|`` (``flat`` the light-divided photo,
+    ``level`` its channel mean; 0 on a noiseless table).
+
+    A pixel of the table darkened to ``level`` by a shadow keeps this noise in
+    grey levels, so its hue shift ``max_c |flat_c / level - 1|`` is noisy by
+    about ``hue_noise / level``. Measured on the grid of
+    :func:`_sampled_thresholds`.
+    """
+    height, width = smooth.shape[:2]
+    step = max(1, round(np.sqrt(height * width / _NOISE_SAMPLES)))
+    grid = (slice(None, None, step), slice(None, None, step))
+    flat = cv2.divide(_unit_rgb(smooth[grid]), np.ascontiguousarray(background.surface[grid]))
+    level = cv2.transform(flat, _MEAN_3)
+    deviation = _channel_max(cv2.absdiff(flat, cv2.merge((level, level, level))))
+    sample = deviation[background.sure[grid]]
+    return float(np.percentile(sample, 99)) if sample.size else 0.0
+
+
 def _edge_threshold(smooth: np.ndarray, background: _Background) -> float:
     """The gradient above which an edge is sharp: ``_EDGE_NOISE_FACTOR`` times the
     99th percentile of the table's own gradient (at least ``_EDGE_FLOOR``).
@@ -864,8 +886,11 @@ def _classify(small: np.ndarray, min_fraction: float) -> _Classification:
         distances.append(box_distance)
     background = _Background(surface, colour, ~_grow(cleaned, 3), distance, model.seeds)
     edge = _edge_threshold(smooth, background)
+    hue_noise = _hue_noise(smooth, background)
     for box, rgb, box_distance in zip(boxes, rgbs, distances, strict=True):
-        cleaned[box] = _without_shadows(cleaned[box], rgb, surface[box], box_distance, high, edge)
+        cleaned[box] = _without_shadows(
+            cleaned[box], rgb, surface[box], box_distance, high, edge, hue_noise
+        )
     min_area = max(9, round(min_fraction * shape[0] * shape[1]))
     labels, components = _components(cleaned, distance, min_area, high)
     return _Classification(distance, labels, components, low, spread, tuple(boxes))
@@ -887,13 +912,16 @@ def _without_shadows(
     distance: np.ndarray,
     high: float,
     edge: float,
+    hue_noise: float,
 ) -> np.ndarray:
     """``foreground`` with shadows, soft blotches and thin strokes taken off its objects.
 
     A shadow darkens the table but keeps its hue and texture, and its outer
     edge is softer than an object's own edge. So every foreground pixel that
     is shadow-like (darker than the table by a ratio of at least
-    ``_SHADOW_MIN_RATIO``, hue shifted by less than ``_SHADOW_MAX_CHROMA``)
+    ``_SHADOW_MIN_RATIO``, hue shifted by less than ``_SHADOW_MAX_CHROMA``
+    plus what the table's own colour noise ``hue_noise`` makes of a pixel
+    that dark: :func:`_hue_noise`)
     and not on a very sharp edge (``_SHADOW_EDGE_FACTOR`` times the edge
     threshold), or only weakly different from the table and not on a sharp
     edge, is peeled away when it connects (4-connected, through such pixels)
@@ -910,7 +938,7 @@ def _without_shadows(
     # reach _GRADIENT_REACH pixels, so a wider window's border cannot matter.
     for crop in _regions_of_interest(foreground, _GRADIENT_REACH + 2):
         peeled[crop] = _peeled(
-            foreground[crop], rgb[crop], surface[crop], distance[crop], high, edge
+            foreground[crop], rgb[crop], surface[crop], distance[crop], high, edge, hue_noise
         )
     return peeled
 
@@ -922,6 +950,7 @@ def _peeled(
     distance: np.ndarray,
     high: float,
     edge: float,
+    hue_noise: float,
 ) -> np.ndarray:
     """:func:`_without_shadows` on a crop whose border is background."""
     flat = cv2.divide(rgb, surface)
@@ -929,7 +958,10 @@ def _peeled(
     lit = cv2.max(level, 1e-3)
     hue_shift = _channel_max(cv2.absdiff(cv2.divide(flat, cv2.merge((lit, lit, lit))), (1.0,) * 4))
     gradient = _gradient(flat)
-    shadow_like = (level >= _SHADOW_MIN_RATIO) & (level < 1.0) & (hue_shift < _SHADOW_MAX_CHROMA)
+    # The table's colour noise is the same in grey levels in its shadows: relative
+    # to a pixel's own level it grows as the pixel darkens.
+    hue_tolerance = cv2.add(cv2.divide(hue_noise, lit), _SHADOW_MAX_CHROMA)
+    shadow_like = (level >= _SHADOW_MIN_RATIO) & (level < 1.0) & (hue_shift < hue_tolerance)
     weak = distance < _PEEL_WEAK_HIGHS * high
     peelable = foreground & (
         (shadow_like & (gradient < _SHADOW_EDGE_FACTOR * edge)) | (weak & (gradient < edge))
