@@ -65,6 +65,7 @@ from objlen.classes import ClassIds
 from objlen.errors import ParameterError, SegmentationError
 from objlen.options import ReferenceSpec
 from objlen.reference import ARUCO_DICTIONARIES
+from objlen.robust import median, percentile
 from objlen.segment.base import Segmentation
 from objlen.shapes import disc_error, rectangle_error
 
@@ -516,7 +517,7 @@ def _fit_surface(
         coefficients = np.linalg.solve(gram, used.T @ values[inliers])
         error = np.abs(values - design @ coefficients)
         residual = np.maximum(np.maximum(error[:, 0], error[:, 1]), error[:, 2])
-        spread = 1.4826 * np.median(residual[inliers]) + 1e-3
+        spread = 1.4826 * median(residual[inliers]) + 1e-3
         inliers = residual < 3.0 * spread
     return coefficients
 
@@ -533,7 +534,7 @@ def _evaluate_surface(
     colour of the surface.
     """
     coarse = ((np.exp(_grid_terms(*shape) @ coefficients) - 1.0) / 255.0).astype(np.float32)
-    colour = np.median(coarse.reshape(-1, 3), axis=0).astype(np.float32)
+    colour = median(coarse.reshape(-1, 3), axis=0).astype(np.float32)
     out_h, out_w = size or shape
     surface = cv2.resize(coarse, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
     return cv2.max(surface, (_SURFACE_FLOOR,) * 4), colour
@@ -604,9 +605,9 @@ def _noise(distance: np.ndarray, background: np.ndarray) -> tuple[float, float]:
     values = distance[::step, ::step][background[::step, ::step]]
     if values.size < 16:
         values = distance.ravel()
-    median = float(np.median(values))
-    spread = float(1.4826 * np.median(np.abs(values - median)))
-    return median, spread
+    centre = float(median(values))
+    spread = float(1.4826 * median(np.abs(values - centre)))
+    return centre, spread
 
 
 def _hysteresis(distance: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -808,7 +809,7 @@ def _edge_threshold(smooth: np.ndarray, background: _Background) -> float:
         core = gradient[top - y0 : bottom - y0 : 2, ::2]
         samples.append(core[background.sure[top:bottom:2, ::2]])
     sample = np.concatenate(samples)
-    table_p99 = float(np.percentile(sample, 99)) if sample.size else 0.0
+    table_p99 = float(percentile(sample, 99)) if sample.size else 0.0
     return max(_EDGE_NOISE_FACTOR * table_p99, _EDGE_FLOOR)
 
 
