@@ -13,6 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
+
+from objlen.imageio import encode_png, load_image
 
 ROOT = Path(__file__).resolve().parents[2]
 PHOTO = ROOT / "samples" / "card_rectangle.jpg"
@@ -68,6 +71,44 @@ def test_a_local_measurement_imports_no_aws_and_no_streamlit(extra):
     assert "object 1" in done.stdout or '"objects"' in done.stdout
     assert {"cv2", "numpy", "objlen.measure"} <= modules  # the list is really read
     assert _offending(modules) == []
+
+
+#: ... nor, for a JPEG or PNG photo it segments, these: Pillow and its HEIC
+#: plugin (OpenCV decodes the photo), ``numpy.ma`` (imported by ``numpy.median``
+#: and ``numpy.percentile``, which objlen does not call for it) and the board's
+#: module (a ChArUco board's measurement alone needs it).
+NOT_FOR_A_PHOTO = ("PIL", "pillow_heif", "numpy.ma", "objlen.board")
+
+
+def _not_for_a_photo(modules: set[str]) -> list[str]:
+    return sorted(
+        m
+        for m in modules
+        if m in NOT_FOR_A_PHOTO or m.startswith(tuple(f"{n}." for n in NOT_FOR_A_PHOTO))
+    )
+
+
+@pytest.mark.parametrize("photo", ["card_rectangle.jpg", "card_rectangle.png"])
+def test_a_segmented_jpeg_or_png_imports_no_pillow_and_no_numpy_ma(photo, tmp_path):
+    path = PHOTO
+    if photo.endswith(".png"):  # the same photo as a PNG
+        path = tmp_path / photo
+        path.write_bytes(encode_png(load_image(PHOTO)))
+    modules, done = imported_modules("measure", str(path), "--reference-size", "85.6x54")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "object 1" in done.stdout
+    assert {"cv2", "objlen.segment.local", "objlen.headers"} <= modules
+    assert _not_for_a_photo(modules) == []
+
+
+def test_the_check_sees_pillow_where_a_photo_needs_it(tmp_path):
+    # A TIFF photo is decoded by Pillow: the same command imports it, so the
+    # check above can fail.
+    path = tmp_path / "card_rectangle.tiff"
+    Image.fromarray(load_image(PHOTO)).save(path)
+    modules, done = imported_modules("measure", str(path), "--reference-size", "85.6x54")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "PIL" in _not_for_a_photo(modules)
 
 
 def test_the_check_sees_boto3_where_it_is_imported():
