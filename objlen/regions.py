@@ -8,6 +8,7 @@ convention is the set of the corners of those pixels' squares.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -76,11 +77,10 @@ class ClassMap:
         return [(tuple(int(v) for v in cv2.boundingRect(c)), c) for c in contours]
 
     @functools.cached_property
-    def _crop_list(self) -> list[tuple[tuple[int, int], np.ndarray, np.ndarray | None]]:
-        """``(offset, crop, counts)`` per blob: the window, with other blobs'
-        pixels set to 0 (where another blob's window overlaps it), and how many
-        pixels of each value 0..255 it holds — ``None`` when its largest value
-        shows at once that every value is a class id (0, 1, 2: the usual mask).
+    def _crop_list(self) -> list[_Crop]:
+        """One :class:`_Crop` per blob: the window, with other blobs' pixels
+        set to 0 (where another blob's window overlaps it), and what values it
+        holds.
 
         Made once, on first use, for every later query (the class check and
         the regions of each class).
@@ -97,27 +97,35 @@ class ClassMap:
                 own = np.zeros((h, w), np.uint8)
                 cv2.drawContours(own, [contour - np.array([x, y])], -1, 1, thickness=cv2.FILLED)
                 crop = cv2.bitwise_and(crop, crop, mask=own)
+            single = None
+            if contour is None:  # the whole mask
+                largest = cv2.minMaxLoc(crop)[1]
+            else:  # a blob: the least and largest of its (non-background) values
+                least, largest = (int(v) for v in cv2.minMaxLoc(crop, mask=crop)[:2])
+                single = largest if least == largest else None
             counts = None
-            if 0 not in known or cv2.minMaxLoc(crop)[1] > plain:
+            if single is None and (0 not in known or largest > plain):
                 counts = cv2.calcHist([crop], [0], None, [256], [0, 256]).ravel()
-            crops.append(((x, y), crop, counts))
+            crops.append(_Crop((x, y), crop, counts, contour, single))
         return crops
 
-    def _crops(self, value: int | None = None):
-        """``(offset, crop)`` per blob (when ``value`` is given, not those known
-        to hold none of it)."""
-        for offset, crop, counts in self._crop_list:
-            if value is None or counts is None or counts[value] > 0:
-                yield offset, crop
+    def _crops(self, value: int | None = None) -> Iterator[_Crop]:
+        """The blobs' crops (when ``value`` is given, not those known to hold
+        none of it)."""
+        for crop in self._crop_list:
+            if value is None or crop.holds(value):
+                yield crop
 
     def unknown_values(self) -> list[int]:
         """Values in the mask that are not configured class ids, sorted."""
         is_unknown = np.ones(256, bool)
         is_unknown[list(self.classes.known)] = False
         unknown: set[int] = set()
-        for _, _, counts in self._crop_list:
-            if counts is not None:
-                unknown.update(np.flatnonzero((counts > 0) & is_unknown).tolist())
+        for crop in self._crop_list:
+            if crop.single is not None and is_unknown[crop.single]:
+                unknown.add(crop.single)
+            elif crop.counts is not None:
+                unknown.update(np.flatnonzero((crop.counts > 0) & is_unknown).tolist())
         return sorted(unknown)
 
     def check(self) -> None:
@@ -148,11 +156,65 @@ class ClassMap:
             limit: keep at most this many regions (the largest).
         """
         found: dict[tuple, Region] = {}
-        for offset, crop in self._crops(class_id):
-            for region in _regions_in(crop, class_id, offset, min_area_px):
+        for crop in self._crops(class_id):
+            if crop.single is not None:  # the blob itself is the region
+                in_crop = _blob_region(crop, min_area_px)
+            else:
+                in_crop = _regions_in(crop.pixels, class_id, crop.offset, min_area_px)
+            for region in in_crop:
                 found.setdefault((region.bbox, region.area_px), region)
         regions = sorted(found.values(), key=lambda region: region.area_px, reverse=True)
         return regions if limit is None else regions[:limit]
+
+
+@dataclass(frozen=True)
+class _Crop:
+    """One blob's window of a :class:`ClassMap`.
+
+    Attributes:
+        offset: ``(x, y)`` of the window in the mask.
+        pixels: the window's values, other blobs' pixels set to 0.
+        counts: how many pixels of each value 0..255 it holds; ``None`` when
+            ``single`` or its largest value says that every value is a class
+            id (0, 1, 2: the usual mask).
+        contour: the blob's outer contour in mask coordinates (``None``: the
+            window is the whole mask).
+        single: the blob's one value when all its pixels have it (the usual
+            case: an object or a reference alone), else ``None``.
+    """
+
+    offset: tuple[int, int]
+    pixels: np.ndarray
+    counts: np.ndarray | None
+    contour: np.ndarray | None
+    single: int | None
+
+    def holds(self, value: int) -> bool:
+        """Whether the window may hold pixels of ``value``."""
+        if self.single is not None:
+            return self.single == value
+        return self.counts is None or self.counts[value] > 0
+
+
+def _blob_region(crop: _Crop, min_area_px: int) -> list[Region]:
+    """The region of a blob of one value: its outer contour, found by the
+    :class:`ClassMap`'s pass over the whole mask, is the region's, and every
+    non-zero pixel of its window is the region's or in one of its holes
+    (:func:`_regions_in` gives the same, with a pass of its own)."""
+    contour = crop.contour
+    if cv2.contourArea(contour) + cv2.arcLength(contour, True) / 2 + 1 < min_area_px / 2:
+        return []
+    area = cv2.countNonZero(crop.pixels)
+    if area < min_area_px:
+        return []
+    height, width = crop.pixels.shape
+    return [
+        Region(
+            outline_px=contour.reshape(-1, 2).astype(np.int64),
+            area_px=area,
+            bbox=(crop.offset[0], crop.offset[1], width, height),
+        )
+    ]
 
 
 def _regions_in(

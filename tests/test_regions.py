@@ -89,3 +89,46 @@ def test_overlapping_boxes_give_no_phantom_regions():
     regions = ClassMap(mask, ClassIds()).regions(1)
     assert len(regions) == 2
     assert sum(region.area_px for region in regions) == int(mask.sum())
+
+
+def _whole_mask_regions(mask: np.ndarray, class_id: int, min_area_px: int) -> list[tuple]:
+    """The regions of one class from its own contours over the whole mask (no
+    windows, no blobs): what :meth:`ClassMap.regions` must give."""
+    binary = (mask == class_id).astype(np.uint8)
+    contours, _ = cv2.findContours(binary, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    found = []
+    for contour in contours:
+        filled = np.zeros_like(binary)
+        cv2.drawContours(filled, [contour], -1, 1, thickness=cv2.FILLED)
+        area = int(np.count_nonzero(filled & binary))
+        if area >= min_area_px:
+            found.append((contour.reshape(-1, 2).tolist(), area, cv2.boundingRect(contour)))
+    return sorted(found, key=lambda r: (-r[1], r[2]))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_regions_of_blobs_are_those_of_a_whole_mask_pass(seed):
+    # Blobs of one class (taken whole from the pass that finds the blobs),
+    # blobs of two touching classes, holes, blobs inside other blobs' holes,
+    # windows that overlap, specks: the same outlines, areas and boxes as each
+    # class's own pass over the whole mask.
+    rng = np.random.default_rng(seed)
+    mask = np.zeros((240, 320), np.uint8)
+    for _ in range(int(rng.integers(3, 9))):
+        centre = (int(rng.integers(20, 300)), int(rng.integers(20, 220)))
+        axes = (int(rng.integers(2, 60)), int(rng.integers(2, 40)))
+        value = int(rng.choice([1, 2]))
+        cv2.ellipse(mask, centre, axes, float(rng.uniform(0, 180)), 0, 360, value, -1)
+        if rng.random() < 0.5:  # a hole, sometimes with a blob of either class inside
+            cv2.ellipse(mask, centre, (axes[0] // 2, axes[1] // 2), 0, 0, 360, 0, -1)
+            if rng.random() < 0.5:
+                cv2.circle(mask, centre, max(1, min(axes) // 5), int(rng.choice([1, 2])), -1)
+    for class_id in (1, 2):
+        for min_area in (1, 50):
+            ours = [
+                (r.outline_px.tolist(), r.area_px, r.bbox)
+                for r in ClassMap(mask, ClassIds()).regions(class_id, min_area_px=min_area)
+            ]
+            assert sorted(ours, key=lambda r: (-r[1], r[2])) == _whole_mask_regions(
+                mask, class_id, min_area
+            )
