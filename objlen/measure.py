@@ -41,7 +41,7 @@ from objlen.options import MeasureOptions
 from objlen.reference import Quad, detect_aruco, quad_from_outline, refine_quad_on_photo
 from objlen.regions import ClassMap, Region, dense_outline, outline_noise_px
 from objlen.result import POINT_NAMES, Length, Measurement, ObjectResult, ReferenceResult
-from objlen.shapes import ellipse_fit
+from objlen.shapes import ellipse_fit, outline_hull
 from objlen.units import convert
 
 #: Coverage factor of a 95 % interval for a normal distribution.
@@ -349,10 +349,11 @@ def _looks_rectangular(region: Region, quad: Quad) -> bool:
     return abs(region.area_px - quad_area) <= RECTANGLE_FILL * quad_area
 
 
-def _outline_quad(outline: np.ndarray) -> Quad | None:
-    """The reference outline's quadrilateral, or ``None`` when it has no four clear corners."""
+def _outline_quad(outline: np.ndarray, hull: np.ndarray) -> Quad | None:
+    """The reference outline's quadrilateral, or ``None`` when it has no four clear
+    corners (``hull``: the outline's :func:`objlen.shapes.outline_hull`)."""
     try:
-        return quad_from_outline(outline)
+        return quad_from_outline(outline, hull)
     except ReferenceNotFoundError:
         return None
 
@@ -373,7 +374,11 @@ def _perspective_warning(quad: Quad | None, region: Region) -> list[str]:
 
 
 def _foreshortening(
-    outline: np.ndarray, region: Region, size: tuple[float, float] | None, quad: Quad | None
+    outline: np.ndarray,
+    region: Region,
+    size: tuple[float, float] | None,
+    quad: Quad | None,
+    hull: np.ndarray | None = None,
 ) -> float:
     """How far the reference region looks foreshortened, as a share (0 face-on).
 
@@ -382,9 +387,9 @@ def _foreshortening(
     corners' departure from square and, when its real ``size`` is known, the
     relative departure of its aspect from the real one. Other shapes: 0 (the
     photo does not tell). ``quad`` is the outline's quadrilateral
-    (:func:`_outline_quad`).
+    (:func:`_outline_quad`), ``hull`` its :func:`objlen.shapes.outline_hull`.
     """
-    fit, axis_ratio = ellipse_fit(outline)
+    fit, axis_ratio = ellipse_fit(outline, hull)
     if fit < DISC_SHAPE_ERROR and axis_ratio > 0:
         return 1.0 - axis_ratio
     if quad is None or not _looks_rectangular(region, quad):
@@ -453,9 +458,10 @@ def locate_reference(
             c, d = major_axis(region.edge_points())
             real = spec.length if spec.length is not None else max(spec.size)
             outline = dense_outline(region)
-            quad = _outline_quad(outline)  # once, for both checks
+            hull = outline_hull(outline)
+            quad = _outline_quad(outline, hull)  # once, for both checks
             warnings += _perspective_warning(quad, region)
-            foreshortening = _foreshortening(outline, region, spec.size, quad)
+            foreshortening = _foreshortening(outline, region, spec.size, quad, hull)
             warnings += _unbounded_warning(foreshortening)
             reference = ReferenceResult(
                 kind="mask",

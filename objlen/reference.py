@@ -110,8 +110,9 @@ def order_corners(corners: np.ndarray) -> np.ndarray:
     return np.roll(ring, -top, axis=0)
 
 
-def _rough_quad(outline: np.ndarray) -> np.ndarray:
-    hull = cv2.convexHull(outline.astype(np.float32))
+def _rough_quad(outline: np.ndarray, hull: np.ndarray | None = None) -> np.ndarray:
+    if hull is None:
+        hull = cv2.convexHull(outline.astype(np.float32))
     perimeter = cv2.arcLength(hull, True)
     for fraction in (0.01, 0.02, 0.03, 0.05, 0.08):
         approx = cv2.approxPolyDP(hull, fraction * perimeter, True).reshape(-1, 2)
@@ -177,20 +178,25 @@ def _batch_sigma(points: np.ndarray, centroid: np.ndarray, direction: np.ndarray
     uncertainty whatever the correlation length, as long as it is shorter
     than a run (the batch-means method).
     """
+    if len(points) < 2 * SIDE_BATCHES:
+        return 0.0
     normal = np.array([-direction[1], direction[0]])
     order = np.argsort((points - centroid) @ direction)
     residuals = ((points - centroid) @ normal)[order]
-    if len(residuals) < 2 * SIDE_BATCHES:
-        return 0.0
-    means = np.array([run.mean() for run in np.array_split(residuals, SIDE_BATCHES)])
+    # Runs as numpy.array_split cuts them: the first len % SIDE_BATCHES one longer.
+    sizes = np.full(SIDE_BATCHES, len(residuals) // SIDE_BATCHES)
+    sizes[: len(residuals) % SIDE_BATCHES] += 1
+    means = np.add.reduceat(residuals, np.cumsum(sizes) - sizes) / sizes
     return float(means.std(ddof=1) / np.sqrt(SIDE_BATCHES))
 
 
-def quad_from_outline(outline: np.ndarray) -> Quad:
+def quad_from_outline(outline: np.ndarray, hull: np.ndarray | None = None) -> Quad:
     """Sub-pixel corners of a quadrilateral reference from its mask outline.
 
     Args:
         outline: ``(N, 2)`` boundary pixel centres, every pixel of the outline.
+        hull: ``cv2.convexHull`` of ``outline`` as float32 points, when the
+            caller has it (see :func:`objlen.shapes.outline_hull`).
 
     Returns:
         A :class:`Quad` whose corners are on the pixel-edge boundary.
@@ -199,7 +205,7 @@ def quad_from_outline(outline: np.ndarray) -> Quad:
         ReferenceNotFoundError: the outline has no four clear corners.
     """
     outline = np.asarray(outline, dtype=np.float64)
-    rough = order_corners(_rough_quad(outline))
+    rough = order_corners(_rough_quad(outline, hull))
     sides = [_side_points(outline, rough[k], rough[(k + 1) % 4]) for k in range(4)]
     corners, sigma = _fit_sides(sides, rough.mean(axis=0), edge_shift=True)
     # The corner at index k is the intersection of sides k-1 and k: side k

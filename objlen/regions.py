@@ -36,9 +36,16 @@ class Region:
     bbox: tuple[int, int, int, int]
 
     def edge_points(self) -> np.ndarray:
-        """Corners of the boundary pixels' squares: the region's pixel-edge extent."""
+        """Corners of the boundary pixels' squares: the region's pixel-edge extent
+        (those of its convex hull's pixels; computed once, read-only)."""
+        return self._edge_points
+
+    @functools.cached_property
+    def _edge_points(self) -> np.ndarray:
         hull = cv2.convexHull(self.outline_px.astype(np.int32)).reshape(-1, 2)
-        return pixel_square_corners(hull)
+        corners = pixel_square_corners(hull)
+        corners.flags.writeable = False
+        return corners
 
 
 #: Above this many separate foreground blobs, scanning the whole mask per
@@ -97,16 +104,18 @@ class ClassMap:
                 own = np.zeros((h, w), np.uint8)
                 cv2.drawContours(own, [contour - np.array([x, y])], -1, 1, thickness=cv2.FILLED)
                 crop = cv2.bitwise_and(crop, crop, mask=own)
-            single = None
-            if contour is None:  # the whole mask
-                largest = cv2.minMaxLoc(crop)[1]
-            else:  # a blob: the least and largest of its (non-background) values
-                least, largest = (int(v) for v in cv2.minMaxLoc(crop, mask=crop)[:2])
-                single = largest if least == largest else None
+            largest = int(cv2.minMaxLoc(crop)[1])
+            single = count = None
+            if contour is not None:  # a blob: are all its (non-zero) values its largest?
+                # Each is at least 1 and at most the largest: they sum to the
+                # largest times their count only when every one is the largest.
+                count = cv2.countNonZero(crop)
+                if largest == 1 or cv2.sumElems(crop)[0] == largest * count:
+                    single = largest
             counts = None
             if single is None and (0 not in known or largest > plain):
                 counts = cv2.calcHist([crop], [0], None, [256], [0, 256]).ravel()
-            crops.append(_Crop((x, y), crop, counts, contour, single))
+            crops.append(_Crop((x, y), crop, counts, contour, single, count))
         return crops
 
     def _crops(self, value: int | None = None) -> Iterator[_Crop]:
@@ -181,6 +190,7 @@ class _Crop:
             window is the whole mask).
         single: the blob's one value when all its pixels have it (the usual
             case: an object or a reference alone), else ``None``.
+        count: the window's non-zero pixels (``None`` for the whole mask).
     """
 
     offset: tuple[int, int]
@@ -188,6 +198,7 @@ class _Crop:
     counts: np.ndarray | None
     contour: np.ndarray | None
     single: int | None
+    count: int | None
 
     def holds(self, value: int) -> bool:
         """Whether the window may hold pixels of ``value``."""
@@ -204,7 +215,7 @@ def _blob_region(crop: _Crop, min_area_px: int) -> list[Region]:
     contour = crop.contour
     if cv2.contourArea(contour) + cv2.arcLength(contour, True) / 2 + 1 < min_area_px / 2:
         return []
-    area = cv2.countNonZero(crop.pixels)
+    area = crop.count
     if area < min_area_px:
         return []
     height, width = crop.pixels.shape
@@ -289,13 +300,19 @@ def dense_outline(region: Region) -> np.ndarray:
     if len(vertices) < 2:
         return vertices
     steps = np.roll(vertices, -1, axis=0) - vertices
-    lengths = np.max(np.abs(steps), axis=1)
+    lengths = np.abs(steps).max(axis=1)
     keep = lengths > 0
-    vertices, steps, lengths = vertices[keep], steps[keep], lengths[keep]
-    units = steps // lengths[:, None]
-    index = np.repeat(np.arange(len(vertices)), lengths)
-    within = np.arange(len(index)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    return vertices[index] + units[index] * within[:, None]
+    if not keep.all():
+        vertices, steps, lengths = vertices[keep], steps[keep], lengths[keep]
+    if len(vertices) == 0:  # one pixel, listed more than once
+        return vertices
+    # Every pixel is the one before plus a unit step (exact integers).
+    moves = np.repeat(steps // lengths[:, None], lengths, axis=0)
+    dense = np.empty_like(moves)
+    dense[0] = vertices[0]
+    np.cumsum(moves[:-1], axis=0, out=dense[1:])
+    dense[1:] += vertices[0]
+    return dense
 
 
 #: What a clean, pixel-quantised outline leaves after the filters below.
@@ -306,10 +323,23 @@ _MEDIAN_ABS_NORMAL = 0.6745
 _STAIRCASE_SIGMA = 3.0
 
 
+@functools.cache
+def _staircase_weights() -> np.ndarray:
+    """The Gaussian (``_STAIRCASE_SIGMA``) that smooths the pixel staircase away."""
+    reach = int(3 * _STAIRCASE_SIGMA)
+    gaussian = np.exp(-0.5 * (np.arange(-reach, reach + 1) / _STAIRCASE_SIGMA) ** 2)
+    weights = gaussian / gaussian.sum()
+    weights.flags.writeable = False
+    return weights
+
+
+@functools.lru_cache(maxsize=64)
 def _savitzky_golay_weights(half_window: int, order: int = 3) -> np.ndarray:
     offsets = np.arange(-half_window, half_window + 1)
     vandermonde = np.vander(offsets, order + 1, increasing=True)
-    return np.linalg.pinv(vandermonde)[0]
+    weights = np.linalg.pinv(vandermonde)[0]
+    weights.flags.writeable = False
+    return weights
 
 
 def _circular_filter(points: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -337,11 +367,12 @@ def outline_noise_px(outline: np.ndarray, half_window: int = 50) -> float:
     half_window = min(half_window, len(points) // 16)
     if half_window < 5:
         return 0.0
-    reach = int(3 * _STAIRCASE_SIGMA)
-    gaussian = np.exp(-0.5 * (np.arange(-reach, reach + 1) / _STAIRCASE_SIGMA) ** 2)
-    points = _circular_filter(points, gaussian / gaussian.sum())
+    points = _circular_filter(points, _staircase_weights())
     smooth = _circular_filter(points, _savitzky_golay_weights(half_window))
-    tangent = np.roll(smooth, -1, axis=0) - np.roll(smooth, 1, axis=0)
+    tangent = np.empty_like(smooth)  # the next point less the previous, around the loop
+    np.subtract(smooth[2:], smooth[:-2], out=tangent[1:-1])
+    tangent[0] = smooth[1] - smooth[-1]
+    tangent[-1] = smooth[0] - smooth[-2]
     tangent /= np.maximum(np.linalg.norm(tangent, axis=1, keepdims=True), 1e-12)
     offset = points - smooth
     across = np.abs(tangent[:, 0] * offset[:, 1] - tangent[:, 1] * offset[:, 0])

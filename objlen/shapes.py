@@ -20,7 +20,13 @@ def _points(contour: np.ndarray) -> np.ndarray:
     return np.asarray(contour, dtype=np.float32).reshape(-1, 2)
 
 
-def ellipse_fit(contour: np.ndarray) -> tuple[float, float]:
+def outline_hull(contour: np.ndarray) -> np.ndarray:
+    """The convex hull of ``contour`` (float32 points, as ``cv2.convexHull``
+    gives it), for the functions that take it: made once per outline."""
+    return cv2.convexHull(_points(contour))
+
+
+def ellipse_fit(contour: np.ndarray, hull: np.ndarray | None = None) -> tuple[float, float]:
     """``(fit_error, axis_ratio)`` of the ellipse fitted to ``contour``.
 
     ``fit_error`` is the worst of: the 90th percentile of how far the outline
@@ -29,6 +35,7 @@ def ellipse_fit(contour: np.ndarray) -> tuple[float, float]:
     from convex. It is near 0 for an ellipse and about 0.15 or more for a
     rectangle. ``axis_ratio`` is minor / major axis (1 for a circle; for a
     disc seen by a camera tilted by ``t`` from face-on, about ``cos t``).
+    ``hull`` is :func:`outline_hull` of ``contour``, when the caller has it.
 
     >>> circle = cv2.ellipse2Poly((100, 100), (60, 60), 0, 0, 360, 2)
     >>> fit, ratio = ellipse_fit(circle)
@@ -53,7 +60,9 @@ def ellipse_fit(contour: np.ndarray) -> tuple[float, float]:
     stray = float(percentile(np.abs(radial - 1.0), 90))
     area = float(cv2.contourArea(points))
     ellipse_area = np.pi * axis_a * axis_b / 4.0
-    hull_area = max(float(cv2.contourArea(cv2.convexHull(points))), 1.0)
+    if hull is None:
+        hull = outline_hull(points)
+    hull_area = max(float(cv2.contourArea(hull)), 1.0)
     fit = max(stray, abs(1.0 - area / ellipse_area), 1.0 - min(area / hull_area, 1.0))
     return float(fit), float(min(axis_a, axis_b) / max(axis_a, axis_b))
 
