@@ -786,7 +786,7 @@ def _hue_noise(smooth: np.ndarray, background: _Background) -> float:
     level = cv2.transform(flat, _MEAN_3)
     deviation = _channel_max(cv2.absdiff(flat, cv2.merge((level, level, level))))
     sample = deviation[background.sure[grid]]
-    return float(np.percentile(sample, 99)) if sample.size else 0.0
+    return float(percentile(sample, 99)) if sample.size else 0.0
 
 
 def _edge_threshold(smooth: np.ndarray, background: _Background) -> float:
