@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from objlen import MeasureOptions, ObjlenError, ReferenceSpec, measure
+from objlen.measure import UNBOUNDED_PERSPECTIVE
 from objlen.testing.synthetic import (
     Camera,
     PhotoEffects,
@@ -205,16 +206,23 @@ def run_condition(condition: Condition) -> list[dict]:
                 abs(obj.height.value - true_h) <= obj.height.uncertainty,
             ]
             row["relative_u"] = [obj.width.relative, obj.height.relative]
+            # The output said it cannot bound a proportional measurement's error here.
+            row["unbounded"] = result.reference.perspective_rel > UNBOUNDED_PERSPECTIVE
             row["located_on"] = result.reference.located_on
             rows.append(row)
     return rows
 
 
 def summarise(rows: list[dict]) -> dict[str, float]:
-    """Median / p90 |error| (%), coverage (%), median half-width (%) and failures of rows."""
+    """Median / p90 |error| (%), coverage (%), median half-width (%) and failures of rows.
+
+    Coverage counts only the lengths whose output bounds its error: a
+    proportional measurement against a visibly foreshortened reference says
+    it cannot (``unbounded``: the share of such lengths, %).
+    """
     done = [r for r in rows if "errors" in r]
     errors = np.abs([e for r in done for e in r["errors"]]) * 100
-    covered = [c for r in done for c in r["covered"]]
+    covered = [c for r in done if not r["unbounded"] for c in r["covered"]]
     half_widths = np.array([u for r in done for u in r["relative_u"]]) * 100
     nan = float("nan")
     return {
@@ -224,6 +232,7 @@ def summarise(rows: list[dict]) -> dict[str, float]:
         "half_width": float(np.median(half_widths)) if len(half_widths) else nan,
         "failed": len(rows) - len(done),
         "n": len(done),
+        "unbounded": 100.0 * float(np.mean([r["unbounded"] for r in done])) if done else nan,
     }
 
 
@@ -234,8 +243,14 @@ def _cell(rows: list[dict]) -> str:
     failed = f" ({stats['failed']} failed)" if stats["failed"] else ""
     if not stats["n"]:
         return f"all {stats['failed']} failed"
+    if stats["unbounded"] >= 100.0:
+        coverage = "unbounded"
+    elif stats["unbounded"] > 0:
+        coverage = f"{stats['coverage']:.0f} ({stats['unbounded']:.0f} % unbounded)"
+    else:
+        coverage = f"{stats['coverage']:.0f}"
     return (
-        f"{stats['median']:.2f} / {stats['p90']:.2f} / {stats['coverage']:.0f} / "
+        f"{stats['median']:.2f} / {stats['p90']:.2f} / {coverage} / "
         f"{stats['half_width']:.2f}{failed}"
     )
 
@@ -252,7 +267,10 @@ def _photo_share(rows: list[dict]) -> str:
 
 CELL_LEGEND = (
     "Each cell: median / p90 relative error % / coverage % (truth inside the 95 % "
-    "interval) / median relative half-width %, width and height pooled."
+    "interval) / median relative half-width %, width and height pooled. A proportional "
+    f"measurement against a reference foreshortened by more than {UNBOUNDED_PERSPECTIVE:.0%} "
+    "comes with a warning that it cannot bound its error: its coverage is not counted, "
+    'and the cell says which share of its lengths that was ("unbounded": all).'
 )
 
 

@@ -33,12 +33,19 @@ from objlen.geometry import (
     apply_homographies,
     distance,
     homography_matrices,
+    intersect_lines,
     major_axis,
     min_area_box,
     upright_box,
 )
 from objlen.options import MeasureOptions
-from objlen.reference import Quad, detect_aruco, quad_from_outline, refine_quad_on_photo
+from objlen.reference import (
+    Quad,
+    detect_aruco,
+    quad_from_outline,
+    refine_quad_on_photo,
+    refit_corners,
+)
 from objlen.regions import ClassMap, Region, dense_outline, outline_noise_px
 from objlen.result import POINT_NAMES, Length, Measurement, ObjectResult, ReferenceResult
 from objlen.shapes import ellipse_fit, outline_hull
@@ -140,6 +147,7 @@ def plane_lengths(
     edge_sigmas_px: Sequence[float] = (0.0, 0.0, 0.0),
     reference_edge_sigma_px: float = 0.0,
     lens: LensAllowance | None = None,
+    side_sigmas_px: np.ndarray | None = None,
 ) -> tuple[Length, Length]:
     """Width ``|AB|`` and height ``|AE| - N`` measured in the reference's plane.
 
@@ -148,7 +156,12 @@ def plane_lengths(
         corners: ``(4, 2)`` image corners of the reference.
         plane_corners: ``(4, 2)`` the same corners in the plane (real units).
         sigmas_px: standard uncertainty of each coordinate of A, B and E.
-        corner_sigma_px: standard uncertainty of each corner coordinate.
+        corner_sigma_px: standard uncertainty of each corner coordinate, when
+            the corners were found one by one (``side_sigmas_px`` is None).
+        side_sigmas_px: for corners where fitted sides meet, ``(4, 2)``: each
+            side's offset and tilt uncertainty (see
+            :attr:`objlen.reference.Quad.side_sigmas`); a side's error moves
+            its two corners together.
         edge_sigmas_px: for A, B and E, the standard uncertainty of the
             object mask's edge offset (0 for a point the operator placed).
         reference_edge_sigma_px: the same for the reference's mask edge (0
@@ -163,11 +176,13 @@ def plane_lengths(
     reference's corner error is so amplified for objects beyond it.
     """
     edge_object = np.asarray(edge_sigmas_px, dtype=np.float64)
-    params = np.concatenate([points.ravel(), corners.ravel(), [0.0, 0.0, 0.0]])
+    corner_modes, corner_sigmas = _corner_modes(corners, corner_sigma_px, side_sigmas_px)
+    params = np.zeros(17)
+    params[:6] = points.ravel()
     sigmas = np.concatenate(
         [
             np.repeat(np.asarray(sigmas_px, dtype=np.float64), 2),
-            np.full(8, corner_sigma_px),
+            corner_sigmas,
             [
                 1.0 if edge_object.any() else 0.0,
                 reference_edge_sigma_px,
@@ -182,10 +197,14 @@ def plane_lengths(
     steps = np.eye(len(params)) * step_px
     batch = np.vstack([params, params + steps, params - steps])
     point_batch = batch[:, :6].reshape(-1, 3, 2) + batch[:, 14, None, None] * outward_points
-    corner_batch = batch[:, 6:14].reshape(-1, 4, 2) + batch[:, 15, None, None] * outward_corners
+    corner_batch = (
+        corners
+        + np.tensordot(batch[:, 6:14], corner_modes, axes=1)
+        + batch[:, 15, None, None] * outward_corners
+    )
     if lens is not None:
         point_batch = point_batch + batch[:, 16, None, None] * lens.radial(points)
-        corner_batch = corner_batch + batch[:, 16, None, None] * lens.radial(corners)
+        corner_batch = corner_batch + batch[:, 16, None, None] * lens.fitted_radial(corners)
     matrices = homography_matrices(corner_batch, plane_corners)
     mapped = apply_homographies(matrices, point_batch)
     widths = np.linalg.norm(mapped[:, 1] - mapped[:, 0], axis=1)
@@ -239,6 +258,20 @@ class LensAllowance:
         r2 = np.sum(offset**2, axis=-1, keepdims=True) / self.radius**2
         return offset * r2
 
+    def fitted_radial(self, corners: np.ndarray) -> np.ndarray:
+        """How far each corner of a ``(4, 2)`` quadrilateral found by fitting lines to
+        its sides (:func:`objlen.reference.refit_corners`) moves per unit of ``k``.
+
+        A lens bows a straight side, in proportion to ``k``; the fitted line
+        follows the bow's middle, so the fitted corners move unlike the true
+        ones, and a homography carries the difference, amplified, to an object
+        beyond the reference.
+        """
+        step = _LENS_STEP
+        ahead = refit_corners(corners, lambda p: p + step * self.radial(p))
+        behind = refit_corners(corners, lambda p: p - step * self.radial(p))
+        return (ahead - behind) / (2 * step)
+
 
 def lens_rel_vars(
     points: np.ndarray, reference_points: np.ndarray | None, lens: LensAllowance | None
@@ -270,6 +303,36 @@ def lens_rel_vars(
             logs.append(math.log(length))
         results.append(((logs[0] - logs[1]) / (2 * step) * lens.sigma_k) ** 2)
     return results[0], results[1]
+
+
+def _corner_modes(
+    corners: np.ndarray, corner_sigma_px: float, side_sigmas_px: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The reference's 8 corner error parameters: how each moves the corners
+    (``(8, 4, 2)`` per unit) and its standard uncertainty (``(8,)``).
+
+    Corners found one by one: each coordinate on its own, ``corner_sigma_px``
+    each. Corners where fitted sides meet: per side, its offset (both ends
+    moved across it alike) and its tilt (its ends moved across it oppositely),
+    the corners following as the intersections of the moved lines.
+    """
+    if side_sigmas_px is None:
+        return np.eye(8).reshape(8, 4, 2), np.full(8, corner_sigma_px)
+    modes = []
+    for k in range(4):
+        start, end = corners[k], corners[(k + 1) % 4]
+        unit = (end - start) / np.linalg.norm(end - start)
+        normal = np.array([-unit[1], unit[0]])
+        for signs in ((1.0, 1.0), (-1.0, 1.0)):  # offset, then tilt
+            moved = corners.copy()
+            moved_start, moved_end = start + signs[0] * normal, end + signs[1] * normal
+            previous = (corners[k - 1], corners[k] - corners[k - 1])
+            following = (corners[(k + 2) % 4], corners[(k + 1) % 4] - corners[(k + 2) % 4])
+            line = (moved_start, moved_end - moved_start)
+            moved[k] = intersect_lines(*previous, *line)
+            moved[(k + 1) % 4] = intersect_lines(*following, *line)
+            modes.append(moved - corners)
+    return np.array(modes), np.asarray(side_sigmas_px, dtype=np.float64).ravel()
 
 
 def _outward(points: np.ndarray, *, closed: bool) -> np.ndarray:
@@ -500,6 +563,7 @@ def locate_reference(
         plane_size=plane_size,
         plane_corners=plane_corners,
         corner_sigma_px=quad.sigma_px,
+        side_sigmas_px=quad.side_sigmas,
         located_on=quad.source,
     )
     return _checked(result, options), warnings
@@ -738,6 +802,7 @@ def object_lengths(
             reference.corner_sigma_px,
             options.offset,
             edge_sigmas_px=edges,
+            side_sigmas_px=reference.side_sigmas_px,
             reference_edge_sigma_px=(
                 options.edge_sigma_px if reference.located_on == "mask" else 0.0
             ),
@@ -836,7 +901,13 @@ def _lens_sensitivity(
     quiet = replace(options, lens_corner_shift=0.0)
     logs = []
     for k in (_LENS_STEP, -_LENS_STEP):
-        shifted = replace(reference, camera=_RadialShift(lens, k))
+        shift = _RadialShift(lens, k)
+        shifted = replace(reference, camera=shift)
+        if reference.corners is not None:
+            # The corners where the lines fitted to the lens-moved sides meet, put
+            # back into the photo, so that removing the lens leaves exactly those.
+            moved = reference.corners + k * lens.fitted_radial(reference.corners)
+            shifted = replace(shifted, corners=shift.distort_points(moved))
         box = _object_box(region, shifted, options.orientation)
         width, height = object_lengths(np.array([box.A, box.B, box.E]), shifted, quiet)
         logs.append((math.log(width.value), math.log(height.value + options.offset)))

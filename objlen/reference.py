@@ -16,6 +16,8 @@ image's horizontal that lies higher in the image.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import cv2
@@ -33,8 +35,6 @@ SIDE_BAND_PX = 3.0
 #: Neighbouring outline points are correlated: about one in this many counts
 #: as an independent sample of a side's position.
 OUTLINE_CORRELATION = 4.0
-#: Runs a side's residuals are cut into to estimate a correlated line's uncertainty.
-SIDE_BATCHES = 8
 #: Standard uncertainty of a fitted line's position that the pixel grid adds, px.
 LINE_FLOOR_PX = 0.3
 #: How far (px) either side of the mask's edge the photo's profile is read.
@@ -43,6 +43,8 @@ PROFILE_REACH_PX = 4.0
 PROFILE_STEP_PX = 0.25
 #: Samples at each end of a profile that give the levels inside and outside.
 PROFILE_LEVEL_SAMPLES = 6
+#: Points per side that :func:`refit_corners` moves and fits.
+REFIT_SAMPLES = 32
 #: Smallest grey-level difference between the two sides for a usable profile.
 MIN_EDGE_CONTRAST = 12.0
 #: A clean step stays within this share of its contrast beyond its two levels;
@@ -64,12 +66,20 @@ class Quad:
         source: how the corners were found: ``"mask"``, ``"photo"`` (sides
             refined on the photo) or ``"aruco"``.
         remark: why the photo did not refine the mask's corners, if it did not.
+        side_sigmas: for corners where fitted side lines meet, per side (top,
+            right, bottom, left) the standard uncertainty of its line's offset
+            across it at its middle and of its tilt, as the distance the tilt
+            moves the side's ends across it (``(4, 2)``, px). A side's error
+            moves both its corners together: the corners' errors are
+            correlated, and ``sigma_px`` is then the largest corner's. None
+            for corners found one by one (independent, ``sigma_px`` each).
     """
 
     corners: np.ndarray
     sigma_px: float
     source: str
     remark: str | None = None
+    side_sigmas: np.ndarray | None = None
 
     def side_lengths(self) -> np.ndarray:
         """Pixel lengths of the sides top, right, bottom, left."""
@@ -142,18 +152,30 @@ def _side_points(points: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.n
 
 def _fit_sides(
     points_per_side: list[np.ndarray], centre: np.ndarray, edge_shift: bool
-) -> tuple[np.ndarray, float]:
-    """Fit a line per side, intersect neighbours; return corners and their sigma."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fit a line per side and intersect neighbours.
+
+    ``edge_shift``: the points are a mask's boundary pixel centres (moved out
+    to the pixels' edge, and quantised to the pixel grid), not sub-pixel
+    edge points.
+
+    Returns:
+        ``(corners, side_sigmas)``: the ``(4, 2)`` corners (corner ``k`` where
+        sides ``k - 1`` and ``k`` meet) and, per side, the standard uncertainty
+        of its line's offset across it at its middle and of its tilt, given as
+        how far the tilt moves the side's ends across it (``(4, 2)``, px).
+    """
     lines = []
-    sigmas = []
+    residuals = []
     for points in points_per_side:
         if len(points) < 5:
             raise ReferenceNotFoundError(
                 "a side of the reference is too short or too ragged to fit a line; "
                 "get closer to the reference or check the mask"
             )
-        centroid, direction, rms = fit_line(points)
+        centroid, direction, _ = fit_line(points)
         normal = np.array([-direction[1], direction[0]])
+        residuals.append(((points - centroid) @ normal)[np.argsort(points @ direction)])
         if np.dot(centroid - centre, normal) < 0:
             normal = -normal
         if edge_shift:
@@ -161,33 +183,105 @@ def _fit_sides(
             # the edge of the pixel squares (exactly 1/2 for an axis-aligned side).
             centroid = centroid + normal * (max(abs(normal[0]), abs(normal[1])) / 2)
         lines.append((centroid, direction))
-        effective = max(len(points) / OUTLINE_CORRELATION, 2.0)
-        independent = np.hypot(rms, LINE_FLOOR_PX) * 2.0 / np.sqrt(effective)
-        sigmas.append(max(independent, 2.0 * _batch_sigma(points, centroid, direction)))
+    tau = _integrated_correlation(residuals)
+    side_sigmas = []
+    for points, (_, direction), side_residuals in zip(
+        points_per_side, lines, residuals, strict=True
+    ):
+        # The pixel grid's share (a run of a mask's staircase is one sample) and
+        # the residuals' own, however correlated along the side.
+        effective = max(len(points) / OUTLINE_CORRELATION, 1.0)
+        if edge_shift:
+            effective = min(effective, _grid_samples(points, direction))
+        offset_sigma = np.hypot(
+            LINE_FLOOR_PX / np.sqrt(effective), _correlated_sigma(side_residuals, tau)
+        )
+        side_sigmas.append((offset_sigma, offset_sigma * _tilt_lever(points, direction)))
     corners = np.array([intersect_lines(*lines[k - 1], *lines[k]) for k in range(4)])
-    return corners, float(max(sigmas))
+    return corners, np.array(side_sigmas)
 
 
-def _batch_sigma(points: np.ndarray, centroid: np.ndarray, direction: np.ndarray) -> float:
-    """Standard uncertainty of a fitted line's offset when the residuals are correlated.
+def _tilt_lever(points: np.ndarray, direction: np.ndarray) -> float:
+    """How much more a fitted line's tilt moves the side's ends than its offset moves them.
+
+    A least-squares line through points spread along it with standard
+    deviation ``s`` has a slope uncertainty ``1 / s`` times its offset's; the
+    side's ends, at least as far from the points' middle as the points
+    reach (they are what was trimmed off), move by that slope times that reach.
+    """
+    along = points @ direction
+    spread = float(np.std(along))
+    reach = (along.max() - along.min()) / 2 / (1 - 2 * SIDE_TRIM)
+    return reach / max(spread, 1e-9)
+
+
+def _grid_samples(points: np.ndarray, direction: np.ndarray) -> float:
+    """How many independent samples of a side's position a mask's pixel grid gives.
+
+    A side that runs nearly along a pixel row (or column) is drawn by a mask
+    on one row for a whole run, up to half a pixel off the edge all along it:
+    a run, not a pixel, is one sample, and boundary noise on top of the mask
+    does not average that away. Returns the number of rows (or columns) the
+    fitted straight side crosses whole over the points' extent, plus one.
+    """
+    along = points @ direction
+    return 1.0 + math.floor(float(along.max() - along.min()) * float(np.min(np.abs(direction))))
+
+
+def _integrated_correlation(residuals: list[np.ndarray]) -> float:
+    """The integrated correlation ``tau`` (in points) of residuals along the sides.
 
     A segmentation model's boundary errors run in waves along a side, so
-    neighbouring points are far from independent. The residuals across the
-    line, in order along it, are cut into ``SIDE_BATCHES`` runs; the scatter
-    of the runs' means over ``sqrt(SIDE_BATCHES)`` estimates the offset's
-    uncertainty whatever the correlation length, as long as it is shorter
-    than a run (the batch-means method).
+    neighbouring points are far from independent. The four sides of one
+    mask share one kind of error: their residuals (across each fitted line,
+    in order along it) are pooled into one autocorrelation, summed over lags
+    up to where it first drops to zero (the initial-positive-sequence
+    estimate); a short side alone gives too few waves to tell.
     """
-    if len(points) < 2 * SIDE_BATCHES:
-        return 0.0
-    normal = np.array([-direction[1], direction[0]])
-    order = np.argsort((points - centroid) @ direction)
-    residuals = ((points - centroid) @ normal)[order]
-    # Runs as numpy.array_split cuts them: the first len % SIDE_BATCHES one longer.
-    sizes = np.full(SIDE_BATCHES, len(residuals) // SIDE_BATCHES)
-    sizes[: len(residuals) % SIDE_BATCHES] += 1
-    means = np.add.reduceat(residuals, np.cumsum(sizes) - sizes) / sizes
-    return float(means.std(ddof=1) / np.sqrt(SIDE_BATCHES))
+    longest = min(len(r) for r in residuals) // 2
+    autocovariance = np.zeros(max(longest, 1))
+    for side in residuals:
+        side = side - side.mean()
+        spectrum = np.fft.rfft(side, 2 * len(side))
+        autocovariance += np.fft.irfft(spectrum * np.conj(spectrum))[: len(autocovariance)]
+    if autocovariance[0] <= 0:
+        return 1.0
+    correlation = autocovariance / autocovariance[0]
+    ends = np.flatnonzero(correlation <= 0)
+    stop = ends[0] if len(ends) else len(correlation)
+    return max(1.0 + 2.0 * float(np.sum(correlation[1:stop])), 1.0)
+
+
+def _correlated_sigma(residuals: np.ndarray, tau: float) -> float:
+    """Standard uncertainty of a fitted line's offset from its ``residuals`` whose
+    integrated correlation is ``tau`` points: the mean of ``n`` of them varies as
+    ``var * tau / n``."""
+    count = len(residuals)
+    variance = float(np.mean((residuals - residuals.mean()) ** 2))
+    # The fitted line's offset and tilt took two effective samples' worth of the
+    # residuals' variance: put it back.
+    effective = count / tau
+    return float(np.sqrt(variance * tau / count * effective / max(effective - 2.0, 1.0)))
+
+
+def refit_corners(corners: np.ndarray, move: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Where the corners of a quadrilateral found by fitting lines to its sides go
+    when every point of its sides is moved by ``move`` (an ``(N, 2) -> (N, 2)`` map).
+
+    The sides' points between the trimmed ends (as :func:`quad_from_outline`
+    and :func:`refine_quad_on_photo` use them) are moved, a line is fitted to
+    each side and neighbouring lines are intersected. A map that bends straight
+    lines (a lens) moves the fitted corners unlike the corners themselves: a
+    fitted line follows the middle of a bowed side, not its ends.
+    """
+    corners = np.asarray(corners, dtype=np.float64)
+    share = np.linspace(SIDE_TRIM, 1 - SIDE_TRIM, REFIT_SAMPLES)[:, None]
+    lines = []
+    for k in range(4):
+        start, end = corners[k], corners[(k + 1) % 4]
+        centroid, direction, _ = fit_line(move(start + share * (end - start)))
+        lines.append((centroid, direction))
+    return np.array([intersect_lines(*lines[k - 1], *lines[k]) for k in range(4)])
 
 
 def quad_from_outline(outline: np.ndarray, hull: np.ndarray | None = None) -> Quad:
@@ -207,10 +301,8 @@ def quad_from_outline(outline: np.ndarray, hull: np.ndarray | None = None) -> Qu
     outline = np.asarray(outline, dtype=np.float64)
     rough = order_corners(_rough_quad(outline, hull))
     sides = [_side_points(outline, rough[k], rough[(k + 1) % 4]) for k in range(4)]
-    corners, sigma = _fit_sides(sides, rough.mean(axis=0), edge_shift=True)
-    # The corner at index k is the intersection of sides k-1 and k: side k
-    # starts at corner k, so the result is already in top-left.. order.
-    return Quad(corners=order_corners(corners), sigma_px=sigma, source="mask")
+    corners, side_sigmas = _fit_sides(sides, rough.mean(axis=0), edge_shift=True)
+    return _quad_of_sides(corners, side_sigmas, "mask")
 
 
 def _edge_crossings(
@@ -293,10 +385,9 @@ def refine_quad_on_photo(image_rgb: np.ndarray, quad: Quad) -> Quad:
             )
     sides = [_drop_outliers(points) for points, _ in read]
     try:
-        refined, sigma = _fit_sides(sides, centre, edge_shift=False)
+        refined, side_sigmas = _fit_sides(sides, centre, edge_shift=False)
     except (ReferenceNotFoundError, np.linalg.LinAlgError):
         return replace(quad, remark="the reference's corners could not be refined on the photo")
-    refined = order_corners(refined)
     shift = float(np.max(np.linalg.norm(refined - corners, axis=1)))
     if shift > 2 * MAX_EDGE_SHIFT_PX:
         return replace(
@@ -304,7 +395,36 @@ def refine_quad_on_photo(image_rgb: np.ndarray, quad: Quad) -> Quad:
             remark=f"the photo's edges put the reference's corners {shift:.1f} px from the "
             "mask's; the mask's were kept",
         )
-    return Quad(corners=refined, sigma_px=float(np.hypot(sigma, shift / 2)), source="photo")
+    # Half of each side's disagreement with the mask, in offset and in tilt.
+    moved = _side_moves(corners, refined, centre) / 2
+    return _quad_of_sides(refined, np.hypot(side_sigmas, moved), "photo")
+
+
+def _side_moves(before: np.ndarray, after: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    """Per side ``k`` (corners ``k`` to ``k + 1``), how far it moved across itself
+    from ``before`` to ``after``: ``(4, 2)`` |offset at its middle|, |tilt at its ends|, px."""
+    moves = []
+    for k in range(4):
+        start, end = before[k], before[(k + 1) % 4]
+        unit = (end - start) / np.linalg.norm(end - start)
+        normal = np.array([-unit[1], unit[0]])
+        ends = (np.array([after[k], after[(k + 1) % 4]]) - np.array([start, end])) @ normal
+        moves.append((abs(ends.mean()), abs(ends[1] - ends[0]) / 2))
+    return np.array(moves)
+
+
+def _quad_of_sides(corners: np.ndarray, side_sigmas: np.ndarray, source: str) -> Quad:
+    """A :class:`Quad` of fitted sides: corner ``k`` where sides ``k - 1`` and ``k`` meet,
+    put in top-left.. order with the sides' sigmas following them."""
+    ordered = order_corners(corners)
+    roll = int(np.argmin(np.linalg.norm(corners - ordered[0], axis=1)))
+    side_sigmas = np.roll(side_sigmas, -roll, axis=0)
+    return Quad(
+        corners=ordered,
+        sigma_px=float(np.max(np.hypot(side_sigmas[:, 0], side_sigmas[:, 1]))),
+        source=source,
+        side_sigmas=side_sigmas,
+    )
 
 
 def _drop_outliers(points: np.ndarray) -> np.ndarray:
@@ -355,5 +475,4 @@ def detect_aruco(image_rgb: np.ndarray, dictionary: str) -> Quad:
     quad = Quad(
         corners=order_corners(largest.reshape(4, 2)), sigma_px=ARUCO_CORNER_SIGMA_PX, source="aruco"
     )
-    refined = refine_quad_on_photo(image_rgb, quad)
-    return Quad(corners=refined.corners, sigma_px=refined.sigma_px, source="aruco")
+    return replace(refine_quad_on_photo(image_rgb, quad), source="aruco", remark=None)

@@ -51,7 +51,11 @@ class ReferenceResult:
         corners: ``(4, 2)`` image corners (homography), top-left first, clockwise.
         plane_size: real ``(W, H)`` of the reference, W along its top side.
         plane_corners: the corners in the plane, ``(0,0), (W,0), (W,H), (0,H)``.
-        corner_sigma_px: standard uncertainty of each corner coordinate.
+        corner_sigma_px: standard uncertainty of each corner coordinate (the
+            largest corner's, when the corners are where fitted sides meet).
+        side_sigmas_px: for corners where fitted sides meet, each side's
+            offset and tilt uncertainty (:attr:`objlen.reference.Quad.side_sigmas`);
+            the corners' errors are then those of their sides, correlated.
         located_on: ``"mask"``, ``"photo"`` (edges refined on the photo) or ``"aruco"``.
         given_scale: real units per pixel, for ``scale``.
         noise_px: boundary noise of the reference's mask (proportional method).
@@ -82,6 +86,7 @@ class ReferenceResult:
     plane_size: tuple[float, float] | None = None
     plane_corners: np.ndarray | None = None
     corner_sigma_px: float = 0.0
+    side_sigmas_px: np.ndarray | None = None
     located_on: str = "given"
     given_scale: float | None = None
     noise_px: float = 0.0
