@@ -5,12 +5,13 @@ Three tables, from :func:`objlen.testing.synthetic.render_board_scene` and
 
 1. **The mat, per tilt** (0-45 deg): an object in the mat's middle
    (rectangle, ellipse or blob, 50-110 mm), and other objects lying across
-   its ring covering corners (up to about 40 %); lens distortion k1 uniform
-   in +-0.1 (normalised by half the diagonal, as the renderer has it), blur
-   0.3-1 px, JPEG 75-95; the clean model mask. ``--board mat``, homography,
-   no camera profile: the board's fit estimates k1 itself. Error of width
-   and height pooled, with a bootstrap 95 % interval of the median;
-   coverage: the truth inside the 95 % interval. Where the error comes
+   its ring covering corners (up to about 40 %), 3 mm clear of the first;
+   lens distortion k1 uniform in +-0.1 (normalised by half the diagonal, as
+   the renderer has it), blur 0.3-1 px, JPEG 75-95; the clean model mask.
+   ``--board mat``, homography, no camera profile: the board's fit
+   estimates k1 itself. Error of width and height pooled, with a bootstrap
+   95 % interval of the median; coverage: the truth inside the 95 %
+   interval. Where the error comes
    from, in two more columns: *board alone* is the object's true outline
    taken into the photo by the true mapping and back through the board's
    fit (no mask); *mask alone* is the object's mask (its pixel edges, as
@@ -56,6 +57,8 @@ MAT = MAT_BOARDS["A4"]
 RING_CORNERS = 50
 CALIBRATION_VIEWS = ((35.0, 0.0, 0.0), (40.0, 25.0, 10.0), (30.0, -30.0, -15.0), (20.0, 90.0, 5.0))
 HEIGHTS_MM = (0.0, 20.0, 40.0)
+#: Gap kept between the measured object and the objects across the ring, mm.
+CLEARANCE_MM = 3.0
 
 
 def _main_object_mask(scene: Scene) -> np.ndarray:
@@ -66,17 +69,23 @@ def _main_object_mask(scene: Scene) -> np.ndarray:
     return np.where(labels == label, 1, 0).astype(np.uint8) if label else scene.mask
 
 
-def _occluders(rng: np.random.Generator, count: int) -> list[PlaneShape]:
-    """Objects lying across the mat's ring (its middle is +-60 x +-90 mm)."""
+def _occluders(rng: np.random.Generator, count: int, main: PlaneShape) -> list[PlaneShape]:
+    """Objects lying across the mat's ring (its middle is +-60 x +-90 mm), kept
+    ``CLEARANCE_MM`` away from the ``main`` object (touching, they would be one blob)."""
+    outline = main.outline_mm(4096)
+    (left, top), (right, bottom) = outline.min(axis=0), outline.max(axis=0)
+    reach = 20 + CLEARANCE_MM  # an occluder's half-width (40 mm) and the gap
     shapes = []
     for _ in range(count):
         side = int(rng.integers(0, 4))
         length = float(rng.uniform(50, 110))
-        if side < 2:  # across the left or right ring
-            x = (-1 if side == 0 else 1) * float(rng.uniform(75, 85))
+        if side < 2:  # across the left or right ring, 40 mm wide
+            x = float(rng.uniform(75, 85))
+            x = -max(x, reach - left) if side == 0 else max(x, right + reach)
             shapes.append(PlaneShape("rectangle", (x, float(rng.uniform(-70, 70))), (40, length)))
-        else:
-            y = (-1 if side == 2 else 1) * float(rng.uniform(105, 115))
+        else:  # across the top or bottom ring, 40 mm high
+            y = float(rng.uniform(105, 115))
+            y = -max(y, reach - top) if side == 2 else max(y, bottom + reach)
             shapes.append(PlaneShape("ellipse", (float(rng.uniform(-40, 40)), y), (length, 40)))
     return shapes
 
@@ -179,7 +188,7 @@ def _mat_scene(rng: np.random.Generator, shape: str, tilt: float) -> Scene:
     )
     camera = Camera(tilt_deg=float(tilt), distance_mm=float(rng.uniform(400, 460)))
     return render_board_scene(
-        [main, *_occluders(rng, int(rng.integers(0, 4)))],
+        [main, *_occluders(rng, int(rng.integers(0, 4)), main)],
         MAT,
         camera,
         board_angle_deg=float(rng.uniform(-10, 10)),
