@@ -116,3 +116,40 @@ def test_every_object_gets_a_row_with_its_warnings(app_db: Path, tmp_path: Path)
     assert len(csv_lines) == 1 + 5
     assert csv_lines[0].startswith("name,status,object,width")
     assert [line.split(",")[2] for line in csv_lines[1:]] == ["1", "2", "3", "4", "5"]
+
+
+def test_photos_of_the_measuring_mat(app_db: Path, tmp_path: Path) -> None:
+    """The mat preset on the Batch page: the homography method, and the numbers of
+    objlen's own path (``--board mat``) for each object of a rendered mat photo."""
+    from objlen import MeasureOptions, ReferenceSpec, measure
+    from objlen.board import MAT_BOARDS
+    from objlen.classes import ClassIds
+    from objlen.imageio import encode_png
+    from objlen.segment import make_segmenter
+    from objlen.testing.synthetic import Camera, PhotoEffects, PlaneShape, render_board_scene
+
+    scene = render_board_scene(
+        [PlaneShape("rectangle", (-20, 10), (50, 70)), PlaneShape("ellipse", (30, -30), (40, 30))],
+        MAT_BOARDS["A4"],
+        Camera(tilt_deg=20.0, distance_mm=430.0),
+        effects=PhotoEffects(distortion_k1=0.03, jpeg_quality=90),
+        seed=4,
+    )
+    at = page().run()
+    at.file_uploader(key="batch_uploads").set_value(
+        [("mat.png", encode_png(scene.image), "image/png")]
+    )
+    at.run()
+    at.selectbox(key="batch_reference_preset").set_value("mat").run()
+    assert at.radio(key="batch_method").value == "homography"
+    at.text_input(key="batch_out").set_value(str(tmp_path / "results"))
+    at.button(key="batch_run").click().run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["status"]) == ["ok", "ok"]
+    spec = ReferenceSpec(board="mat")
+    mask = make_segmenter("local", classes=ClassIds(), reference=spec).segment(scene.image).mask
+    options = MeasureOptions(method="homography", reference=spec, all_objects=True)
+    expected = measure(mask, options, image=scene.image)
+    shown = [float(text.split(" ± ")[0]) for text in table["width"]]
+    assert shown == pytest.approx([o.width.value for o in expected.objects], abs=0.006)
