@@ -444,3 +444,10 @@ def test_a_photo_of_the_measuring_mat_is_measured_against_it(app_db):
     result = measure(mask.segment(scene.image).mask, options, image=scene.image)
     expected = sorted((o.width.value, o.height.value) for o in result.objects)
     np.testing.assert_allclose(shown, expected, atol=0.006)  # the table rounds to 0.01
+
+
+def test_the_mat_chosen_for_a_photo_without_it_is_explained(app_db):
+    at = choose(page_test("measure").run(), "card_ellipse", mask="segment")
+    at = at.selectbox(key="measure_reference_preset").set_value("mat").run()
+    assert not at.exception
+    assert any("no ChArUco board" in e.value for e in at.error), [e.value for e in at.error]
