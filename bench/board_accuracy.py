@@ -244,6 +244,8 @@ def mat_table(scenes: int) -> None:
     print("\n| shape | mask alone: mean signed error / median error (all tilts) |")
     print("|---|---|")
     for shape, values in by_shape.items():
+        if not values:
+            continue
         pct = np.array(values)
         print(f"| {shape} | {pct.mean():+.3f} % / {np.median(np.abs(pct)):.3f} % |")
     print()
