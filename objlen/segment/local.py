@@ -1187,16 +1187,20 @@ def _class_map(labels: np.ndarray, roles: dict[int, str]) -> np.ndarray:
     return lookup[labels]
 
 
-def _local_mean(small: np.ndarray, weight: np.ndarray, sigma: float) -> tuple:
-    """Colour of ``small`` averaged over the ``weight`` pixels near each pixel.
+def _local_mean(
+    colours: np.ndarray, weight: np.ndarray, sigma: float, ys: np.ndarray, xs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Colour of ``colours`` (``(h, w, 3)`` float32, 0..255) averaged over the
+    ``weight`` pixels near each of the pixels ``(xs, ys)``.
 
-    Returns ``(mean, support)``: ``(h, w, 3)`` float32 colours (0..255) and the
-    ``(h, w)`` blurred weight (near 0 where no weighted pixel is near).
+    Returns ``(mean, support)``: ``(n, 3)`` float32 colours and the ``(n,)``
+    blurred weight there (near 0 where no weighted pixel is near). (The
+    blurs cover the whole window; the division only the pixels asked for.)
     """
     w = weight.astype(np.float32)
-    support = cv2.GaussianBlur(w, (0, 0), sigma)
-    total = cv2.GaussianBlur(small.astype(np.float32) * w[:, :, None], (0, 0), sigma)
-    return total / np.maximum(support, 1e-6)[:, :, None], support
+    support = cv2.GaussianBlur(w, (0, 0), sigma)[ys, xs]
+    total = cv2.GaussianBlur(colours * w[:, :, None], (0, 0), sigma)[ys, xs]
+    return total / np.maximum(support, 1e-6)[:, None], support
 
 
 def _band(foreground: np.ndarray) -> np.ndarray:
@@ -1245,23 +1249,18 @@ def _refine(
             continue
         inner = ~_grow(~inside, sure)
         outer = ~_grow(inside, sure)
-        object_colour, object_support = _local_mean(small[window], inner, sigma)
-        background_colour, background_support = _local_mean(small[window], outer, sigma)
         near_classes = cv2.dilate(class_small[window], None, iterations=sure + 1)
         top, left = window[0].start, window[1].start
         rows, cols, index = _blocks(band_y + top, band_x + left, rows_of, cols_of)
         sy, sx = band_y[index], band_x[index]
-        o = object_colour[sy, sx]
-        b = background_colour[sy, sx]
+        colours = small[window].astype(np.float32)
+        o, object_support = _local_mean(colours, inner, sigma, sy, sx)
+        b, background_support = _local_mean(colours, outer, sigma, sy, sx)
         p = image[rows, cols].astype(np.float32)
         contrast = o - b
         power = (contrast**2).sum(axis=1)
         alpha = ((p - b) * contrast).sum(axis=1) / np.maximum(power, 1e-6)
-        usable = (
-            (power > _MIN_CONTRAST**2)
-            & (object_support[sy, sx] > 0.01)
-            & (background_support[sy, sx] > 0.01)
-        )
+        usable = (power > _MIN_CONTRAST**2) & (object_support > 0.01) & (background_support > 0.01)
         alpha = np.where(usable, alpha, np.nan).astype(np.float32)
         decided = np.where(alpha > 0.5, near_classes[sy, sx], _BACKGROUND).astype(np.uint8)
         classes[rows, cols] = np.where(usable, decided, classes[rows, cols])
