@@ -6,8 +6,10 @@ and ``supersample=2``, cached in the temp folder) go through
 :func:`objlen.batch.runner.run_batch` with the SageMaker backend against the local
 SageMaker-compatible endpoint (``objlen.sagemaker.local_endpoint``) with a simulated model time
 of 300 ms. The endpoint runs in its own process; its "model" returns the
-photo's precomputed true mask (found by a 32 x 24 thumbnail), because the
-point is the batch's throughput, not a model's. The client does everything a
+photo's precomputed true mask (found by a 32 x 24 thumbnail of the photo
+decoded at 1/8 of its size, answered as PNG bytes encoded once and kept),
+because the point is the batch's throughput, not a model's: like a SageMaker
+endpoint on other machines, it should cost the client's cores little. The client does everything a
 real batch does: read, hash, decode, send as JPEG, decode the mask, measure,
 draw and write the annotated PNG, journal.
 
@@ -97,7 +99,21 @@ def photos(count: int, cache: Path) -> Path:
         with ProcessPoolExecutor(os.cpu_count() or 1) as pool:
             list(pool.map(_render, missing, [str(folder)] * len(missing)))
         print(f"  done in {time.perf_counter() - start:.0f} s")
+    stored_answers(folder, count)
     return folder
+
+
+def stored_answers(folder: Path, count: int) -> None:
+    """Each mask's answer as the endpoint encodes it (:func:`encode_index_png`),
+    kept under ``answers/`` (once), for :meth:`Precomputed.mask_png`."""
+    from objlen.sagemaker.local_endpoint import encode_index_png
+
+    (folder / "answers").mkdir(exist_ok=True)
+    for index in range(count):
+        answer = folder / "answers" / f"{index:04d}.png"
+        if not answer.exists():
+            mask = load_mask(folder / "masks" / f"{index:04d}.png")[0]
+            answer.write_bytes(encode_index_png(mask))
 
 
 def small_copies(folder: Path, count: int, cache: Path) -> Path:
@@ -114,6 +130,7 @@ def small_copies(folder: Path, count: int, cache: Path) -> Path:
         mask = cv2.resize(mask, SMALL, interpolation=cv2.INTER_NEAREST)
         (small / "masks" / f"{index:04d}.png").write_bytes(encode_png(mask))
         shutil.copy(folder / f"{index:04d}.json", small / f"{index:04d}.json")
+    stored_answers(small, count)
     return small
 
 
@@ -129,33 +146,57 @@ def batch_folder(source: Path, count: int, work: Path) -> Path:
 
 
 # -------------------------------------------------------------- the endpoint
-def _thumbnail(image: np.ndarray) -> np.ndarray:
-    """A 32 x 24 float thumbnail from every 8th pixel (cheap on 12 MP)."""
-    return cv2.resize(image[::8, ::8], THUMB, interpolation=cv2.INTER_AREA).astype(np.float32)
+def _thumbnail(reduced_bgr: np.ndarray) -> np.ndarray:
+    """The 32 x 24 float RGB thumbnail of a photo decoded at 1/8 of its size."""
+    return cv2.resize(reduced_bgr[:, :, ::-1], THUMB, interpolation=cv2.INTER_AREA).astype(
+        np.float32
+    )
 
 
 class Precomputed:
     """A stand-in model: the true mask of the cached photo whose thumbnail is
     nearest (the photos differ enough for this to be exact; the accuracy
-    figure checks it)."""
+    figure checks it).
+
+    As a stand-in for a model that runs on other machines, it costs as little
+    as it can: :meth:`mask_png` finds the photo from a copy libjpeg decodes at
+    1/8 of its size and answers the mask's PNG kept encoded
+    (:func:`stored_answers`), the bytes the endpoint would encode from the mask.
+    """
 
     name = "precomputed"
 
     def __init__(self, folder: Path) -> None:
         self.paths = sorted((folder / "masks").glob("*.png"))
-        reduced = [
-            cv2.imread(str(folder / p.name.replace(".png", ".jpg")), cv2.IMREAD_REDUCED_COLOR_8)
-            for p in self.paths
-        ]  # decoded at 1/8 size: as cheap as the thumbnail of a request
+        self.answers = [folder / "answers" / p.name for p in self.paths]
         self.thumbs = np.stack(
-            [cv2.resize(r[:, :, ::-1], THUMB, interpolation=cv2.INTER_AREA) for r in reduced]
-        ).astype(np.float32)
+            [
+                _thumbnail(cv2.imread(str(folder / f"{p.stem}.jpg"), cv2.IMREAD_REDUCED_COLOR_8))
+                for p in self.paths
+            ]
+        )
+
+    def _nearest(self, thumbnail: np.ndarray) -> int:
+        return int(((self.thumbs - thumbnail) ** 2).sum(axis=(1, 2, 3)).argmin())
+
+    def mask_png(self, body: bytes) -> bytes | None:
+        """The stored answer for the photo ``body`` (a JPEG); ``None`` when
+        libjpeg cannot decode it or no answer is stored."""
+        reduced = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_REDUCED_COLOR_8)
+        if reduced is None:
+            return None
+        answer = self.answers[self._nearest(_thumbnail(reduced))]
+        return answer.read_bytes() if answer.exists() else None
 
     def segment(self, image_rgb: np.ndarray) -> Segmentation:
-        distance = ((self.thumbs - _thumbnail(image_rgb)) ** 2).sum(axis=(1, 2, 3))
-        return Segmentation(
-            mask=load_mask(self.paths[int(distance.argmin())])[0], backend=self.name
+        """The nearest photo's mask, for an ``(H, W, 3)`` RGB photo (decoded by the endpoint)."""
+        small = cv2.resize(
+            image_rgb,
+            (-(-image_rgb.shape[1] // 8), -(-image_rgb.shape[0] // 8)),
+            interpolation=cv2.INTER_AREA,
         )
+        index = self._nearest(_thumbnail(small[:, :, ::-1]))
+        return Segmentation(mask=load_mask(self.paths[index])[0], backend=self.name)
 
 
 def serve(folder: Path, latency_s: float) -> None:
@@ -166,13 +207,13 @@ def serve(folder: Path, latency_s: float) -> None:
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     server.start()
+    ready = _cpu_self()
     print(f"URL {server.url}", flush=True)
     while not stop:
         time.sleep(0.05)
     server.stop()
-    usage = resource.getrusage(resource.RUSAGE_SELF)
     calls = sum(1 for item in server.log.items() if item.status == 200)
-    print(f"CALLS {calls} CPU {usage.ru_utime + usage.ru_stime:.2f}", flush=True)
+    print(f"CALLS {calls} CPU {_cpu_self() - ready:.2f} START {ready:.2f}", flush=True)
 
 
 class Endpoint:
@@ -189,12 +230,13 @@ class Endpoint:
             raise RuntimeError(f"the endpoint did not start: {line!r}")
         self.url = line.split()[1]
 
-    def stop(self) -> tuple[int, float]:
-        """Stop it; return ``(successful calls, CPU seconds)``."""
+    def stop(self) -> tuple[int, float, float]:
+        """Stop it; return ``(successful calls, CPU seconds serving, CPU seconds
+        starting)`` (its start: imports, the thumbnails of the cached photos)."""
         self.process.send_signal(signal.SIGTERM)
         out, _ = self.process.communicate(timeout=60)
-        _, calls, _, cpu = out.split()
-        return int(calls), float(cpu)
+        _, calls, _, cpu, _, start = out.split()
+        return int(calls), float(cpu), float(start)
 
 
 def local_credentials() -> None:
@@ -256,9 +298,9 @@ def throughput(
         )
         elapsed, client_cpu = time.perf_counter() - start, _cpu_self() - cpu_before
     finally:
-        calls, server_cpu = endpoint.stop()
+        calls, server_cpu, server_start_cpu = endpoint.stop()
     # The local cluster's workers are this process's children; so is the endpoint.
-    workers_cpu = max(0.0, _cpu_children() - children_before - server_cpu)
+    workers_cpu = max(0.0, _cpu_children() - children_before - server_cpu - server_start_cpu)
     batch_cpu = client_cpu + workers_cpu
     rate, ideal = count / elapsed, concurrency / latency_s
     cores = os.cpu_count() or 1
@@ -279,7 +321,8 @@ def throughput(
     print(
         f"  CPU s per photo: batch {batch_cpu / count:.3f} (this process "
         f"{client_cpu / count:.3f} + workers {workers_cpu / count:.3f}), endpoint "
-        f"{server_cpu / count:.3f}; {cores} core(s) allow at most "
+        f"{server_cpu / count:.3f} (and {server_start_cpu:.1f} s to start); {cores} core(s) "
+        "allow at most "
         f"{cores / (batch_cpu / count + server_cpu / count):.2f} photos/s with the endpoint "
         f"on the same cores, {cores / (batch_cpu / count):.2f} without"
     )
@@ -385,7 +428,7 @@ def kill_and_resume(
             concurrency=concurrency,
         )
     finally:
-        calls, _ = endpoint.stop()
+        calls = endpoint.stop()[0]
     with open(out / RESULTS_CSV, newline="") as stream:
         names = [row["name"] for row in csv.DictReader(stream)]
     lines = _journaled(out / RESULTS_JSONL)

@@ -17,7 +17,10 @@ indexed PNG of class indices at the input's size, ``Accept:
 application/x-recordio-protobuf`` (or ``application/x-protobuf``) class
 probabilities. Bodies over 6 MiB are refused with the runtime's
 ``ValidationError``. Masks come from any :class:`~objlen.segment.base.Segmenter`
-(by default the local one).
+(by default the local one); a segmenter that keeps its answers encoded (a
+stand-in model of precomputed masks, :func:`_stored_answer`) answers an
+``image/png`` request without the photo being decoded in full or its mask
+encoded per call.
 
 For tests, :class:`Faults` makes the next requests slow, fail (500, 503,
 ModelError, throttling, model not ready) or answer a broken mask; every
@@ -72,6 +75,7 @@ import numpy as np
 
 from objlen.classes import ClassIds
 from objlen.errors import ImageReadError, ObjlenError
+from objlen.headers import read_header
 from objlen.imageio import load_image, sha256_hex
 from objlen.pillow import Image
 from objlen.segment.base import Segmentation, Segmenter
@@ -669,6 +673,10 @@ class _Handler(BaseHTTPRequestHandler):
                 f"the photo has {pixels / 1e6:.1f} megapixels, more than this endpoint's "
                 f"limit of {max_pixels / 1e6:g}; send fewer pixels",
             )
+        if answer_type == "image/png" and fault_kind not in _BROKEN_ANSWERS:
+            stored = _stored_answer(self.server.segmenter, body)
+            if stored is not None:
+                return stored, answer_type
         with self.server.segment_lock:  # one decoded photo in memory at a time
             try:
                 image = load_image(body, name="request body", max_pixels=max_pixels)
@@ -795,6 +803,38 @@ def _pixel_count(body: bytes) -> int | None:
     except Exception:  # not an image: load_image says so in words
         return None
     return width * height
+
+
+def _stored_answer(segmenter: Segmenter, body: bytes) -> bytes | None:
+    """The ``image/png`` answer a segmenter keeps ready for the photo ``body``,
+    or ``None`` when it keeps none (the photo is then decoded and segmented).
+
+    A segmenter may keep its masks' answers encoded (a stand-in model whose
+    masks are precomputed): it then has ``mask_png(body) -> bytes | None``,
+    which finds the photo's mask without decoding the photo in full and
+    returns it as :func:`encode_index_png` would encode it. Only photos
+    without an EXIF turn are asked for one (the mask is of the photo as
+    stored).
+
+    Raises:
+        _Failure: ``ModelError`` when ``mask_png`` fails or its PNG is not of
+            the photo's size.
+    """
+    mask_png = getattr(segmenter, "mask_png", None)
+    photo = None if mask_png is None else read_header(body)
+    if photo is None or photo.orientation != 1:
+        return None
+    try:
+        answer = mask_png(body)
+    except ObjlenError as exc:
+        raise _model_error(500, f"segmentation failed: {exc}") from exc
+    if answer is None:
+        return None
+    mask = read_header(answer)
+    size = None if mask is None or mask.format != "PNG" else (mask.width, mask.height)
+    if size != (photo.width, photo.height):
+        raise _model_error(500, "the segmenter returned a mask of the wrong size")
+    return answer
 
 
 def _model_error(original_status: int, original_message: str) -> _Failure:
