@@ -108,25 +108,30 @@ def segmenter_factory_for(
 
 
 class SegmenterPool:
-    """Segmenters made by ``factory`` on demand, one per worker at a time (so
-    at most as many as there are workers).
+    """Segmenters made on demand, one per worker at a time (so at most as
+    many as there are workers).
 
-    One segmenter is made at once, to learn the segmenter's ``name`` (its
-    class name when it has none).
+    One segmenter is made by ``factory`` at once, to learn the segmenter's
+    ``name`` (its class name when it has none). The others are its
+    ``sibling()`` when it has that method (a segmenter for another thread
+    that shares what is costly to make, e.g. a SageMaker client), else made
+    by ``factory``.
     """
 
     def __init__(self, factory: SegmenterFactory) -> None:
         self._factory = factory
-        self._free = [factory()]
+        self._first = factory()
+        self._free = [self._first]
         self._lock = threading.Lock()
-        self.name = str(getattr(self._free[0], "name", type(self._free[0]).__name__))
+        self.name = str(getattr(self._first, "name", type(self._first).__name__))
 
     def acquire(self) -> Segmenter:
         """A free segmenter, or a new one when none is free."""
         with self._lock:
             if self._free:
                 return self._free.pop()
-        return self._factory()
+        sibling = getattr(self._first, "sibling", None)
+        return sibling() if callable(sibling) else self._factory()
 
     def release(self, segmenter: Segmenter) -> None:
         """Give back a segmenter taken with :meth:`acquire`."""

@@ -15,6 +15,7 @@ to do (an :class:`~objlen.errors.AwsError` by default);
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -87,6 +88,12 @@ class AwsSession:
         retry_mode: botocore retry mode, ``"standard"`` or ``"adaptive"``.
         connect_timeout_s: seconds to wait for a TCP connection.
         read_timeout_s: seconds to wait for an answer (socket read timeout).
+        max_pool_connections: connections each client keeps open at most
+            (botocore's default 10; more for a client shared by more threads).
+
+    Clients are made once per service, also when threads ask at the same
+    time, and may be shared by threads (boto3's low-level clients are
+    thread-safe).
 
     Raises:
         ParameterError: a bad retry setting.
@@ -102,6 +109,7 @@ class AwsSession:
         retry_mode: str = "standard",
         connect_timeout_s: float = 10.0,
         read_timeout_s: float = 60.0,
+        max_pool_connections: int = 10,
     ) -> None:
         if max_attempts < 1:
             raise ParameterError("max_attempts counts the first call too; it must be at least 1")
@@ -117,11 +125,13 @@ class AwsSession:
             retries={"mode": retry_mode, "total_max_attempts": max_attempts},
             connect_timeout=connect_timeout_s,
             read_timeout=read_timeout_s,
+            max_pool_connections=max_pool_connections,
             user_agent_extra="objlen",
             s3={"addressing_style": "path"} if self.endpoint_url else None,
         )
         self._boto: boto3.session.Session | None = None
         self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()  # a boto3 session is not thread-safe
 
     @property
     def where(self) -> str:
@@ -179,17 +189,18 @@ class AwsSession:
             ParameterError: the profile does not exist, or no region is set
                 and ``needs_region``.
         """
-        region = self._region or self.boto_session().region_name
-        if not region and needs_region:
-            region = self.region  # raises, saying how to set one
-        if service not in self._clients:
-            self._clients[service] = self.boto_session().client(
-                service,
-                region_name=region or None,
-                endpoint_url=self.endpoint_url,
-                config=self._config,
-            )
-        return self._clients[service]
+        with self._lock:
+            region = self._region or self.boto_session().region_name
+            if not region and needs_region:
+                region = self.region  # raises, saying how to set one
+            if service not in self._clients:
+                self._clients[service] = self.boto_session().client(
+                    service,
+                    region_name=region or None,
+                    endpoint_url=self.endpoint_url,
+                    config=self._config,
+                )
+            return self._clients[service]
 
     def credentials_available(self) -> bool:
         """Whether boto3 finds credentials (environment, profile, instance role)."""

@@ -20,6 +20,8 @@ from objlen.segment.base import Segmentation
 
 def unknown_class_ids(mask: np.ndarray, classes: ClassIds) -> list[int]:
     """The values of a uint8 ``mask`` that are none of ``classes``, sorted."""
+    if not mask.size or set(classes.known).issuperset(range(int(mask.max()) + 1)):
+        return []  # every value up to the largest is a class id: one fast pass
     table = np.ones(256, np.uint8)
     table[sorted(classes.known)] = 0
     flags = cv2.LUT(np.ascontiguousarray(mask), table)  # fast even at 12 megapixels

@@ -453,9 +453,15 @@ def decode_probability_answer(
     return mask, confidence
 
 
+#: Connections a segmenter's client keeps open at most: the threads of a batch
+#: share one client (:meth:`SageMakerSegmenter.sibling`).
+_POOL_CONNECTIONS = 64
+
+
 def _aws_session(settings: SageMakerSettings, endpoint_url: str | None) -> AwsSession:
     """The shared session with the settings' profile, region, retries and timeouts."""
     return AwsSession(
+        max_pool_connections=_POOL_CONNECTIONS,
         region=settings.region,
         profile=settings.profile,
         endpoint_url=endpoint_url,
@@ -567,6 +573,13 @@ class SageMakerSegmenter:
         self.classes = classes
         self.want_confidence = want_confidence
         self._session = _aws_session(settings, settings.endpoint_url)
+
+    def sibling(self) -> SageMakerSegmenter:
+        """A segmenter like this one for another thread, sharing this one's
+        boto3 client (thread-safe; made once: about 80 ms of CPU each)."""
+        twin = SageMakerSegmenter(self.settings, self.classes, want_confidence=self.want_confidence)
+        twin._session = self._session
+        return twin
 
     def segment(self, image_rgb: np.ndarray, *, source_bytes: bytes | None = None) -> Segmentation:
         """Segment an ``(H, W, 3)`` uint8 RGB photo with the endpoint.

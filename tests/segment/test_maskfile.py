@@ -11,6 +11,7 @@ from objlen.classes import ClassIds
 from objlen.errors import ParameterError, SegmentationError
 from objlen.imageio import encode_png
 from objlen.segment import MaskFileSegmenter, make_segmenter
+from objlen.segment.maskfile import unknown_class_ids
 
 
 @pytest.fixture
@@ -111,3 +112,25 @@ def test_make_segmenter_local_backend_passes_the_rule() -> None:
 def test_make_segmenter_refuses_an_unknown_backend() -> None:
     with pytest.raises(ParameterError, match="unknown segmenter backend 'cloud'"):
         make_segmenter("cloud", classes=ClassIds())
+
+
+@pytest.mark.parametrize(
+    ("values", "classes", "unknown"),
+    [
+        ((0, 1, 2), ClassIds(), []),
+        ((0, 1, 255), ClassIds(), []),
+        ((255,), ClassIds(), []),
+        ((0, 2, 3, 255), ClassIds(), [3]),
+        ((0, 1, 7, 200), ClassIds(), [7, 200]),
+        ((0, 1, 2), ClassIds(background=0, object=2, reference=5, ignore=255), [1]),
+        ((5, 7), ClassIds(background=5, object=6, reference=7, ignore=8), []),
+    ],
+)
+def test_unknown_class_ids_are_the_values_of_no_class(values, classes, unknown) -> None:
+    mask = np.zeros((30, 40), np.uint8)
+    mask[:] = values[0]
+    for index, value in enumerate(values[1:], start=1):
+        mask[index * 5 : index * 5 + 3, 10:20] = value
+
+    assert unknown_class_ids(mask, classes) == unknown
+    assert unknown_class_ids(mask[:0], classes) == []
