@@ -376,7 +376,7 @@ def encode_photo_png(rgb: np.ndarray) -> bytes:
     drawings use :func:`encode_png`, whose matching finds their long runs."""
     ok, buffer = cv2.imencode(
         ".png",
-        np.ascontiguousarray(rgb[:, :, ::-1]),
+        cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR),  # faster than rgb[..., ::-1]
         [
             cv2.IMWRITE_PNG_COMPRESSION,
             1,

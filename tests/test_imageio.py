@@ -14,7 +14,13 @@ import pytest
 from PIL import Image
 
 from objlen.errors import ImageReadError, MaskError
-from objlen.imageio import encode_png, load_image, load_mask, read_regular_file
+from objlen.imageio import (
+    encode_photo_png,
+    encode_png,
+    load_image,
+    load_mask,
+    read_regular_file,
+)
 
 
 def _jpeg_with_orientation(array: np.ndarray, orientation: int) -> bytes:
@@ -146,3 +152,13 @@ def test_a_link_to_a_regular_file_is_read(tmp_path):
     link.symlink_to(photo)
     assert load_image(link).shape == (4, 6, 3)
     assert read_regular_file(link) == photo.read_bytes()
+
+
+def test_encode_photo_png_keeps_every_pixel_and_channel_order() -> None:
+    rng = np.random.default_rng(5)
+    picture = rng.integers(0, 256, (61, 83, 3), dtype=np.uint8)
+    view = picture[::2, 1::2]  # not contiguous
+
+    for rgb in (picture, view):
+        decoded = np.asarray(Image.open(io.BytesIO(encode_photo_png(rgb))).convert("RGB"))
+        assert np.array_equal(decoded, rgb)
