@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import functools
 import io
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -199,11 +200,15 @@ def blend_mask(
     where = cv2.LUT(mask, tinted)
     if not cv2.countNonZero(where):
         return out
+    # Only the box around the tinted pixels is blended (each pixel on its own).
+    x, y, w, h = cv2.boundingRect(where)
+    box = (slice(y, y + h), slice(x, x + w))
+    mask, where = mask[box], where[box]
     # OpenCV's table look-up and masked copy: several times faster than NumPy's
     # fancy indexing on a photo-sized mask.
     layer = cv2.LUT(cv2.merge((mask, mask, mask)), lut)
-    blended = cv2.addWeighted(np.ascontiguousarray(image), 1.0 - opacity, layer, opacity, 0.0)
-    cv2.copyTo(blended, where, out)
+    blended = cv2.addWeighted(np.ascontiguousarray(image[box]), 1.0 - opacity, layer, opacity, 0.0)
+    out[box] = cv2.copyTo(blended, where, out[box])
     return out
 
 
@@ -368,26 +373,67 @@ def draw_annotations(
 def _draw_labels(
     canvas: np.ndarray, points: Mapping[str, Sequence[float]], radius: float, font_size: int
 ) -> np.ndarray:
-    picture = Image.fromarray(canvas)
-    draw = ImageDraw.Draw(picture)
     font = _font(font_size)
     width = canvas.shape[1]
     gap = radius + max(4.0, font_size * 0.4)
+    stroke = max(1, font_size // 8)
+    labels = []
     for name in POINT_NAMES:
         if name not in points:
             continue
         x, y = float(points[name][0]), float(points[name][1])
         tx = x + gap if x + gap + font_size < width else x - gap - font_size
         ty = y - gap - font_size if y - gap - font_size > 0 else y + gap
-        draw.text(
-            (tx, ty),
-            name,
-            font=font,
-            fill=POINT_COLOURS[name],
-            stroke_width=max(1, font_size // 8),
-            stroke_fill=OUTLINE_COLOUR,
-        )
-    return np.array(picture)
+        labels.append((name, tx, ty, font.getbbox(name, stroke_width=stroke)))
+
+    def paint(draw: ImageDraw.ImageDraw, ox: int, oy: int) -> None:
+        for name, tx, ty, _ in labels:
+            draw.text(
+                (tx - ox, ty - oy),
+                name,
+                font=font,
+                fill=POINT_COLOURS[name],
+                stroke_width=stroke,
+                stroke_fill=OUTLINE_COLOUR,
+            )
+
+    boxes = [(tx, ty, tx, ty) for _, tx, ty, _ in labels]
+    boxes += [(tx + b[0], ty + b[1], tx + b[2], ty + b[3]) for _, tx, ty, b in labels]
+    return _painted(canvas, boxes, paint)
+
+
+def _painted(
+    canvas: np.ndarray,
+    boxes: Sequence[tuple[float, float, float, float]],
+    paint: Callable[[ImageDraw.ImageDraw, int, int], None],
+) -> np.ndarray:
+    """``canvas`` with what ``paint`` draws with Pillow, the same pixels as if
+    it drew on the whole canvas, but only the part within ``boxes`` is
+    converted to and from Pillow (a few labels on a large picture).
+
+    Args:
+        canvas: ``(H, W, 3)`` uint8 RGB; left unchanged.
+        boxes: ``(x0, y0, x1, y1)`` canvas pixels that together hold every
+            pixel ``paint`` draws and every point it draws from.
+        paint: ``paint(draw, ox, oy)`` draws with every coordinate less
+            ``(ox, oy)``; the offsets are even and at most the points it
+            draws from, so Pillow rounds each coordinate as it would on the
+            whole canvas.
+    """
+    out = np.array(canvas, dtype=np.uint8, copy=True)
+    if not boxes:
+        return out
+    height, width = out.shape[:2]
+    left = max(0, math.floor(min(b[0] for b in boxes)) - 2) // 2 * 2
+    top = max(0, math.floor(min(b[1] for b in boxes)) - 2) // 2 * 2
+    right = min(width, math.ceil(max(b[2] for b in boxes)) + 2)
+    bottom = min(height, math.ceil(max(b[3] for b in boxes)) + 2)
+    if right <= left or bottom <= top:
+        return out
+    part = Image.fromarray(out[top:bottom, left:right])
+    paint(ImageDraw.Draw(part), left, top)
+    out[top:bottom, left:right] = np.asarray(part)
+    return out
 
 
 def render_display(
@@ -487,11 +533,10 @@ def _object_labels(
     font_size: int,
 ) -> np.ndarray:
     """Every object's number and size in a chip above its box (inside the picture)."""
-    image = Image.fromarray(picture)
-    draw = ImageDraw.Draw(image)
     font = _font(font_size)
     height, width = picture.shape[:2]
     unit = measurement.unit
+    chips = []
     for index, obj in enumerate(measurement.objects, start=1):
         a, b, e = to_picture(np.array([obj.A, obj.B, obj.E]))
         corners = np.array([a, b, e, b + e - a])
@@ -502,11 +547,19 @@ def _object_labels(
         y = corners[:, 1].min() - font_size - 3 * pad
         if y < 0:
             y = min(corners[:, 1].max() + pad, height - font_size - 2 * pad)
-        draw.rectangle(
-            (x, y, x + text_width + 2 * pad, y + font_size + 2 * pad), fill=LEGEND_PANEL_RGBA[:3]
-        )
-        draw.text((x + pad, y + pad * 0.6), text, font=font, fill=LEGEND_TEXT_RGB)
-    return np.array(image)
+        rectangle = (x, y, x + text_width + 2 * pad, y + font_size + 2 * pad)
+        chips.append((text, rectangle, (x + pad, y + pad * 0.6)))
+
+    def paint(draw: ImageDraw.ImageDraw, ox: int, oy: int) -> None:
+        for text, (x0, y0, x1, y1), (tx, ty) in chips:
+            draw.rectangle((x0 - ox, y0 - oy, x1 - ox, y1 - oy), fill=LEGEND_PANEL_RGBA[:3])
+            draw.text((tx - ox, ty - oy), text, font=font, fill=LEGEND_TEXT_RGB)
+
+    boxes = []
+    for text, rectangle, (tx, ty) in chips:
+        left, top, right, bottom = font.getbbox(text)
+        boxes += [rectangle, (tx, ty, tx, ty), (tx + left, ty + top, tx + right, ty + bottom)]
+    return _painted(picture, boxes, paint)
 
 
 def annotated_size(image_size: tuple[int, int], max_side: int | None = None) -> tuple[int, int]:
