@@ -110,13 +110,19 @@ def operator_warnings(measurement: Measurement) -> list[str]:
     return list(dict.fromkeys([*others, *uncertainty_warnings(measurement)]))
 
 
-def left_out_note(mask: np.ndarray, measurement: Measurement) -> str | None:
+def left_out_note(
+    mask: np.ndarray, measurement: Measurement, class_map: ClassMap | None = None
+) -> str | None:
     """How many regions of the object class were found but not measured, and
     why (only the largest was asked for; specks), plus regions the operator
-    left out (the ``ignore`` class); ``None`` when every region was measured."""
+    left out (the ``ignore`` class); ``None`` when every region was measured.
+
+    ``class_map``: ``mask`` already indexed (the one given to
+    :func:`objlen.measure`), made here when ``None`` or of another mask."""
     options = measurement.options
     classes = options.classes
-    class_map = ClassMap(mask, classes)
+    if class_map is None or class_map.mask is not mask or class_map.classes != classes:
+        class_map = ClassMap(mask, classes)
     regions = class_map.regions(classes.object)
     specks = sum(1 for r in regions if r.area_px < options.min_object_area_px)
     unmeasured = len(regions) - specks - len(measurement.objects)

@@ -343,6 +343,7 @@ def _outward(points: np.ndarray, *, closed: bool) -> np.ndarray:
     moves by the sum of the unit vectors pointing away from its two
     neighbours along the sides (exact for a right angle).
     """
+
     def unit(vector: np.ndarray) -> np.ndarray:
         norm = np.linalg.norm(vector)
         return vector / norm if norm > 0 else vector
@@ -911,9 +912,7 @@ def _lens_sensitivity(
         box = _object_box(region, shifted, options.orientation)
         width, height = object_lengths(np.array([box.A, box.B, box.E]), shifted, quiet)
         logs.append((math.log(width.value), math.log(height.value + options.offset)))
-    return tuple(
-        (logs[0][i] - logs[1][i]) / (2 * _LENS_STEP) for i in range(2)
-    )  # type: ignore[return-value]
+    return tuple((logs[0][i] - logs[1][i]) / (2 * _LENS_STEP) for i in range(2))  # type: ignore[return-value]
 
 
 def _with_lens_term(
@@ -968,6 +967,7 @@ def measure(
     image: np.ndarray | None = None,
     input_warnings: Sequence[str] = (),
     input_notes: Sequence[str] = (),
+    class_map: ClassMap | None = None,
 ) -> Measurement:
     """Measure the object(s) of a class-index mask against its reference.
 
@@ -980,6 +980,10 @@ def measure(
             mask), carried into the result's warnings.
         input_notes: information from segmenting (e.g. which region is the
             reference), carried into the result's notes.
+        class_map: ``mask`` indexed by the caller (``ClassMap(mask,
+            options.classes)``), to share it with its own queries (e.g.
+            :func:`objlen.advice.left_out_note`); made here when ``None`` or
+            of another mask.
 
     Returns:
         A :class:`Measurement`; ``objects`` ordered largest first, only the
@@ -997,7 +1001,8 @@ def measure(
             f"({image.shape[1]}x{image.shape[0]}) differ in size"
         )
     classes = options.classes
-    class_map = ClassMap(mask, classes)
+    if class_map is None or class_map.mask is not mask or class_map.classes != classes:
+        class_map = ClassMap(mask, classes)
     class_map.check()
     regions = class_map.regions(
         classes.object,

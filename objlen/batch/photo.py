@@ -46,6 +46,7 @@ from objlen.imageio import encode_photo_png, header_size, load_image, load_previ
 from objlen.measure import measure
 from objlen.options import MeasureOptions, ReferenceSpec
 from objlen.redact import redact_url
+from objlen.regions import ClassMap
 from objlen.segment.base import Segmenter, segment_photo
 
 logger = logging.getLogger(__name__)
@@ -309,14 +310,16 @@ def measure_photo(
     if work.orientation_mode == "detect":
         chosen = choose_orientation(segmentation.mask, options, image)
         options = replace(options, orientation=chosen.orientation)
+    class_map = ClassMap(segmentation.mask, options.classes)  # one index for both
     result = measure(
         segmentation.mask,
         options,
         image=image,
         input_warnings=segmentation.warnings,
         input_notes=segmentation.notes,
+        class_map=class_map,
     )
-    left_out = left_out_note(segmentation.mask, result)
+    left_out = left_out_note(segmentation.mask, result, class_map)
     annotated = picture = None
     if work.annotate:
         annotated = f"{ANNOTATED_DIR}/{annotated_name(name, digest)}"
