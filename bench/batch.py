@@ -16,7 +16,8 @@ draw and write the annotated PNG, journal.
 Prints, asserting nothing:
 
 * throughput against the ideal ``concurrency / latency`` (goal >= 50 % at
-  12 MP, concurrency 8), in the batch's threads and then in ``--processes``
+  12 MP, concurrency 8), in the batch's threads (with and without the
+  annotated PNGs) and then in ``--processes``
   local worker processes (:mod:`objlen.batch.distributed`), with the CPU
   seconds per photo of the batch (its own process and its workers) and of the
   endpoint, and the ceiling the machine's cores allow;
@@ -480,6 +481,9 @@ def main(argv: list[str] | None = None) -> int:
             f"model time of {args.latency * 1000:.0f} ms."
         )
         throughput(source, args.count, args.concurrency, args.latency, work, "12 MP")
+        throughput(
+            source, args.count, args.concurrency, args.latency, work, "12 MP", annotate=False
+        )
         throughput(
             source,
             args.count,
