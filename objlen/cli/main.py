@@ -9,7 +9,6 @@ module, which imports every command).
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 
 from objlen.cli.app import register as register_app
@@ -22,10 +21,8 @@ from objlen.cli.measure import (  # noqa: F401 - the public names
     summary,
 )
 from objlen.cli.measure import register as register_measure
-from objlen.cli.parser import OneLineParser
+from objlen.cli.parser import OneLineParser, run_parsed
 from objlen.cli.sagemaker import register as register_sagemaker
-from objlen.errors import ObjlenError
-from objlen.redact import redact_url
 
 
 def _add_serve_parser(commands: argparse._SubParsersAction) -> None:
@@ -58,13 +55,4 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return args.run(args)
-    except ObjlenError as error:
-        print(f"objlen: error: {redact_url(str(error))}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("objlen: interrupted", file=sys.stderr)
-        return 130
+    return run_parsed(build_parser().parse_args(argv))

@@ -12,7 +12,6 @@ this module's :func:`main` directly when the command is ``measure``;
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,15 +24,16 @@ from objlen.cli.options import (
     options_from_args,
     sagemaker_settings_from_args,
 )
+from objlen.cli.parser import EXIT_USAGE, OneLineParser, run_parsed
 from objlen.errors import ObjlenError
 from objlen.imageio import load_image, load_mask, read_regular_file
 from objlen.measure import measure
 from objlen.options import MeasureOptions
-from objlen.redact import redact_url
 from objlen.result import Measurement
 from objlen.segment.base import Segmentation
 
-EXIT_BAD_INPUT = 2
+#: Exit status of bad input (the parser's usage errors share it).
+EXIT_BAD_INPUT = EXIT_USAGE
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -167,19 +167,9 @@ def summary(result: Measurement, name: str, left_out: str | None = None) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``measure`` alone (``python -m objlen measure ...`` comes here), with
     the same parser and error handling as ``objlen.cli.main.main``."""
-    from objlen.cli.parser import OneLineParser
-
     parser = OneLineParser(prog="objlen", description="Measure objects in photos.")
     register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return args.run(args)
-    except ObjlenError as error:
-        print(f"objlen: error: {redact_url(str(error))}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("objlen: interrupted", file=sys.stderr)
-        return 130
+    return run_parsed(parser.parse_args(argv))
 
 
 __all__ = ["main", "register", "run_measure", "summary"]

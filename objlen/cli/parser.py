@@ -13,8 +13,13 @@ import argparse
 import sys
 from typing import NoReturn
 
+from objlen.errors import ObjlenError
+from objlen.redact import redact_url
+
 #: Exit status of bad input, usage errors included.
 EXIT_USAGE = 2
+#: Exit status when the operator interrupts (Ctrl-C), as shells report SIGINT.
+EXIT_INTERRUPTED = 130
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -29,4 +34,21 @@ class OneLineParser(argparse.ArgumentParser):
         sys.exit(EXIT_USAGE)
 
 
-__all__ = ["EXIT_USAGE", "OneLineParser"]
+def run_parsed(args: argparse.Namespace) -> int:
+    """Run the command that ``args`` (from a parser of this module) names.
+
+    Returns its exit status; an objlen error is printed as one line
+    ``objlen: error: ...`` (URLs redacted) with status ``EXIT_USAGE``, and
+    Ctrl-C as ``objlen: interrupted`` with ``EXIT_INTERRUPTED``.
+    """
+    try:
+        return args.run(args)
+    except ObjlenError as error:
+        print(f"objlen: error: {redact_url(str(error))}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("objlen: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+__all__ = ["EXIT_INTERRUPTED", "EXIT_USAGE", "OneLineParser", "run_parsed"]
