@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -63,12 +64,22 @@ def _wait_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
     raise RuntimeError(f"streamlit did not start in {SERVER_START_TIMEOUT_S} s:\n{log.read_text()}")
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``streamlit run app.py`` on a free port with its own database; stopped
-    (the whole process group) after the module's tests."""
-    folder = tmp_path_factory.mktemp("e2e-server")
-    port = _free_port()
+def stop_group(process: subprocess.Popen) -> None:
+    """Stop ``process`` and its process group: SIGTERM, then SIGKILL after 10 s."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+@contextmanager
+def served_app(command: list[str], folder: Path, url: str) -> Iterator[str]:
+    """The app started by ``command`` (from the repository, with its own database
+    and data root in ``folder``, no ``OBJLEN_``/``AWS_`` settings inherited),
+    yielding ``url`` once it is healthy and stopped with its process group after."""
     env = {
         key: value for key, value in os.environ.items() if not key.startswith(("OBJLEN_", "AWS_"))
     }
@@ -77,31 +88,35 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = folder / "streamlit.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "streamlit", "run", "app.py"),
-                *("--server.port", str(port)),
-                *("--server.headless", "true"),
-                *("--server.fileWatcherType", "none"),
-                *("--browser.gatherUsageStats", "false"),
-            ],
+            command,
             cwd=ROOT,
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, process, log)
         yield url
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+        stop_group(process)
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``streamlit run app.py`` on a free port with its own database; stopped
+    (the whole process group) after the module's tests."""
+    port = _free_port()
+    command = [
+        *(sys.executable, "-m", "streamlit", "run", "app.py"),
+        *("--server.port", str(port)),
+        *("--server.headless", "true"),
+        *("--server.fileWatcherType", "none"),
+        *("--browser.gatherUsageStats", "false"),
+    ]
+    folder = tmp_path_factory.mktemp("e2e-server")
+    with served_app(command, folder, f"http://127.0.0.1:{port}") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

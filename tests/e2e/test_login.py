@@ -20,9 +20,7 @@ out" ends the session at the provider too and shows the login screen again.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -32,21 +30,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.e2e.conftest import ROOT, _free_port, _missing, _wait_healthy
+from tests.e2e.conftest import ROOT, _free_port, _missing, served_app, stop_group
 
 OIDC_DIR = ROOT / "tests" / "e2e" / "oidc"
 CLIENT_ID = "objlen-app"
 CLIENT_SECRET = "a-client-secret-for-the-test-only"
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +66,7 @@ def oidc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
             "app_port": str(app_port),
         }
     finally:
-        _stop(process)
+        stop_group(process)
 
 
 @pytest.fixture(scope="module")
@@ -96,29 +84,13 @@ def login_app(oidc: dict[str, str], tmp_path_factory: pytest.TempPathFactory) ->
         # oidc-provider knows no "select_account", Streamlit's default prompt
         '[auth.client_kwargs]\nprompt = "consent"\n'
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OBJLEN_", "AWS_"))}
-    env["OBJLEN_DB"] = str(folder / "objlen.sqlite3")
-    env["OBJLEN_DATA_ROOT"] = str(folder)
-    log = folder / "streamlit.log"
     port = oidc["app_port"]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "objlen", "app", "--address", "127.0.0.1"),
-                *("--port", port, "--secrets", str(secrets)),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://localhost:{port}"
-    try:
-        _wait_healthy(url, process, log)
+    command = [
+        *(sys.executable, "-m", "objlen", "app", "--address", "127.0.0.1"),
+        *("--port", port, "--secrets", str(secrets)),
+    ]
+    with served_app(command, folder, f"http://localhost:{port}") as url:
         yield url
-    finally:
-        _stop(process)
 
 
 def test_the_providers_discovery_document_is_what_streamlit_reads(oidc) -> None:
