@@ -140,14 +140,13 @@ def reference_spec_ui(prefix: str, preset: str | None, unit: str) -> ReferenceSp
             ARUCO_DICTIONARIES,
             key=_key(prefix, "aruco_dictionary", ARUCO_DICTIONARIES),
         )
-        text = st.text_input(
+        text = _required_text(
             "Side of the marker's black square",
-            key=_key(prefix, "marker_size"),
-            help=hint,
-            placeholder="e.g. 40 mm",
+            _key(prefix, "marker_size"),
+            hint,
+            "e.g. 40 mm",
+            "enter the side of the ArUco marker's black square",
         )
-        if not text.strip():
-            raise ParameterError("enter the side of the ArUco marker's black square")
         return ReferenceSpec(
             aruco_dictionary=dictionary,
             marker_size=parse_length(text, unit, what="the marker size"),
@@ -160,24 +159,30 @@ def reference_spec_ui(prefix: str, preset: str | None, unit: str) -> ReferenceSp
         horizontal=True,
     )
     if kind == "length":
-        text = st.text_input(
+        text = _required_text(
             "Real length of CD",
-            key=_key(prefix, "reference_length"),
-            help=hint,
-            placeholder="e.g. 24.26 mm",
+            _key(prefix, "reference_length"),
+            hint,
+            "e.g. 24.26 mm",
+            "enter the reference's real length",
         )
-        if not text.strip():
-            raise ParameterError("enter the reference's real length")
         return ReferenceSpec(length=parse_length(text, unit, what="the reference length"))
-    text = st.text_input(
+    text = _required_text(
         "Real width × height",
-        key=_key(prefix, "reference_size"),
-        help=hint,
-        placeholder="e.g. 85.6 x 54 mm",
+        _key(prefix, "reference_size"),
+        hint,
+        "e.g. 85.6 x 54 mm",
+        "enter the reference's real width × height",
     )
-    if not text.strip():
-        raise ParameterError("enter the reference's real width × height")
     return ReferenceSpec(size=parse_size(text.replace("×", "x"), unit))
+
+
+def _required_text(label: str, key: str, hint: str, placeholder: str, missing: str) -> str:
+    """A text input's value; ``ParameterError(missing)`` while it is blank."""
+    text = st.text_input(label, key=key, help=hint, placeholder=placeholder)
+    if not text.strip():
+        raise ParameterError(missing)
+    return text
 
 
 def options_ui(prefix: str, settings: AppSettings) -> OptionsChoice:
