@@ -11,13 +11,14 @@ decoded at 1/8 of its size, answered as PNG bytes encoded once and kept),
 because the point is the batch's throughput, not a model's: like a SageMaker
 endpoint on other machines, it should cost the client's cores little. The client does everything a
 real batch does: read, hash, decode, send as JPEG, decode the mask, measure,
-draw and write the annotated PNG, journal.
+draw and write the annotated picture (JPEG, the default), journal.
 
 Prints, asserting nothing:
 
 * throughput against the ideal ``concurrency / latency`` (goal >= 50 % at
-  12 MP, concurrency 8), in the batch's threads (with and without the
-  annotated PNGs) and then in ``--processes``
+  12 MP, concurrency 8), in the batch's threads (with annotated JPEGs, the
+  default; with annotated PNGs, ``annotate_format="png"``; without annotated
+  pictures) and then in ``--processes``
   local worker processes (:mod:`objlen.batch.distributed`), with the CPU
   seconds per photo of the batch (its own process and its workers) and of the
   endpoint, and the ceiling the machine's cores allow;
@@ -280,9 +281,10 @@ def throughput(
     label: str,
     annotate: bool = True,
     processes: int | None = None,
+    annotate_format: str = "jpeg",
 ) -> None:
     inputs = batch_folder(source, count, work)
-    out = work / f"out-{label}-{annotate}-{processes}"
+    out = work / f"out-{label}-{annotate}-{annotate_format}-{processes}"
     shutil.rmtree(out, ignore_errors=True)
     children_before = _cpu_children()
     endpoint = Endpoint(source, latency_s)
@@ -295,6 +297,7 @@ def throughput(
             segmenter_factory=factory_for(endpoint.url),
             concurrency=concurrency,
             annotate=annotate,
+            annotate_format=annotate_format,
             processes=processes,
         )
         elapsed, client_cpu = time.perf_counter() - start, _cpu_self() - cpu_before
@@ -310,7 +313,7 @@ def throughput(
     print(
         f"\n{label}: {count} photos of {_size_of(source)}, concurrency {concurrency}, "
         f"model time {latency_s * 1000:.0f} ms, {where}"
-        + ("" if annotate else ", no annotated PNGs")
+        + (f", annotated {annotate_format.upper()}s" if annotate else ", no annotated pictures")
     )
     print(f"  {report.ok} ok, {report.failed} failed, {calls} endpoint calls, {elapsed:.1f} s")
     for name, message in report.failures[:3]:
@@ -481,6 +484,15 @@ def main(argv: list[str] | None = None) -> int:
             f"model time of {args.latency * 1000:.0f} ms."
         )
         throughput(source, args.count, args.concurrency, args.latency, work, "12 MP")
+        throughput(
+            source,
+            args.count,
+            args.concurrency,
+            args.latency,
+            work,
+            "12 MP",
+            annotate_format="png",
+        )
         throughput(
             source, args.count, args.concurrency, args.latency, work, "12 MP", annotate=False
         )

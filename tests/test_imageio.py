@@ -9,12 +9,14 @@ import threading
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
 from objlen.errors import ImageReadError, MaskError
 from objlen.imageio import (
+    encode_photo_jpeg,
     encode_photo_png,
     encode_png,
     load_image,
@@ -162,3 +164,24 @@ def test_encode_photo_png_keeps_every_pixel_and_channel_order() -> None:
     for rgb in (picture, view):
         decoded = np.asarray(Image.open(io.BytesIO(encode_photo_png(rgb))).convert("RGB"))
         assert np.array_equal(decoded, rgb)
+
+
+def test_encode_photo_jpeg_keeps_size_channels_and_thin_coloured_lines() -> None:
+    """The annotated pictures' JPEG: the same size, red stays red, and a line
+    one pixel wide keeps its colour (no chroma subsampling would halve it)."""
+    rng = np.random.default_rng(6)
+    picture = np.clip(rng.normal(128, 12, (90, 121, 3)), 0, 255).astype(np.uint8)
+    picture = cv2.GaussianBlur(picture, (0, 0), 2)  # photo-like grain
+    picture[20:60, 10:50] = (220, 30, 30)  # a red block
+    picture[:, 80] = (40, 90, 220)  # a blue line one pixel wide
+
+    decoded = cv2.cvtColor(
+        cv2.imdecode(np.frombuffer(encode_photo_jpeg(picture), np.uint8), cv2.IMREAD_COLOR),
+        cv2.COLOR_BGR2RGB,
+    ).astype(int)
+
+    assert decoded.shape == picture.shape
+    assert np.abs(decoded[30:50, 20:40] - (220, 30, 30)).max() <= 12
+    line = decoded[5:-5, 80]
+    assert np.abs(line - (40, 90, 220)).mean(axis=0).max() <= 20
+    assert np.abs(decoded - picture).mean() < 3

@@ -3,12 +3,13 @@
 :func:`process_photo` reads the photo, hashes its bytes, asks the
 :class:`~objlen.batch.ledger.Ledger` whether it is finished, and otherwise
 decodes, segments (with a segmenter of its own from the
-:class:`SegmenterPool`), measures, writes the annotated PNG and appends the
-photo's record to the journal, in that order. A photo that cannot be read,
+:class:`SegmenterPool`), measures, writes the annotated picture (JPEG by
+default, PNG on request) and appends the photo's record to the journal, in
+that order. A photo that cannot be read,
 segmented or measured raises nothing: it gets an ``error`` record with a
 message for the operator (any URL in it without its user-info and query,
 :func:`objlen.redact.redact_url`). From before it is decoded until its
-annotated PNG is written, a photo holds its decoded size from the run's
+annotated picture is written, a photo holds its decoded size from the run's
 :class:`~objlen.batch.budget.MemoryBudget`.
 
 The work on the photo itself — decode, segment, measure, draw — is
@@ -16,7 +17,7 @@ The work on the photo itself — decode, segment, measure, draw — is
 and a segmenter: it runs in the worker thread, or, when the run has a
 ``remote`` (:mod:`objlen.batch.distributed`: worker processes, a Dask
 cluster), wherever that sends it. Reading, the ledger, writing the annotated
-PNG and the journal stay in this process, the journal's only writer.
+picture and the journal stay in this process, the journal's only writer.
 """
 
 from __future__ import annotations
@@ -42,7 +43,14 @@ from objlen.classes import ClassIds
 from objlen.display.overlay import annotated_image
 from objlen.errors import ImageReadError, ObjlenError
 from objlen.files import write_atomically
-from objlen.imageio import encode_photo_png, header_size, load_image, load_preview, sha256_hex
+from objlen.imageio import (
+    encode_photo_jpeg,
+    encode_photo_png,
+    header_size,
+    load_image,
+    load_preview,
+    sha256_hex,
+)
 from objlen.measure import measure
 from objlen.options import MeasureOptions, ReferenceSpec
 from objlen.redact import redact_url
@@ -69,6 +77,7 @@ class PhotoWork:
         annotate: draw the annotated picture.
         annotate_max_side: its longest side, pixels.
         orientation_mode: ``"fixed"`` or ``"detect"`` (see :class:`PhotoJob`).
+        annotate_format: ``"jpeg"`` or ``"png"`` (:data:`~objlen.batch.results.ANNOTATE_FORMATS`).
     """
 
     options: MeasureOptions
@@ -77,6 +86,7 @@ class PhotoWork:
     annotate: bool
     annotate_max_side: int
     orientation_mode: str = "fixed"
+    annotate_format: str = "jpeg"
 
 
 #: Where the work on a photo runs instead of the worker thread: called with
@@ -147,17 +157,18 @@ class PhotoJob:
     Attributes:
         options: the measurement options (already validated).
         key: the run's options fingerprint (:func:`~objlen.batch.ledger.options_key`).
-        out_dir: the output folder; annotated PNGs go under ``annotated/``.
+        out_dir: the output folder; annotated pictures go under ``annotated/``.
         pool: the segmenters.
         journal: where every record is appended.
         ledger: which photos are finished or in flight.
-        annotate: write the annotated PNGs.
-        annotate_max_side: longest side of an annotated PNG, pixels.
+        annotate: write the annotated pictures.
+        annotate_max_side: longest side of an annotated picture, pixels.
         budget: the memory the photos in flight may take at once.
         orientation_mode: ``"fixed"`` (the options' orientation) or
             ``"detect"`` (per photo, the boxes follow the objects when one is
             clearly turned: :func:`objlen.advice.choose_orientation`).
         remote: where :func:`measure_photo` runs; ``None``: in the worker thread.
+        annotate_format: ``"jpeg"`` or ``"png"``: the annotated pictures' format.
     """
 
     options: MeasureOptions
@@ -171,6 +182,7 @@ class PhotoJob:
     budget: MemoryBudget = field(default_factory=MemoryBudget)
     orientation_mode: str = "fixed"
     remote: RemoteWork | None = None
+    annotate_format: str = "jpeg"
 
     def work(self) -> PhotoWork:
         """The picklable part of the job, for :func:`measure_photo`."""
@@ -181,6 +193,7 @@ class PhotoJob:
             annotate=self.annotate,
             annotate_max_side=self.annotate_max_side,
             orientation_mode=self.orientation_mode,
+            annotate_format=self.annotate_format,
         )
 
 
@@ -229,7 +242,7 @@ def _measure_photo(name: str, data: bytes, digest: str, job: PhotoJob) -> dict[s
 
 def _measure_decoded(name: str, data: bytes, digest: str, job: PhotoJob) -> dict[str, Any]:
     """The body of :func:`_measure_photo`, within the memory budget: the work
-    here or in the job's ``remote``, then the annotated PNG written."""
+    here or in the job's ``remote``, then the annotated picture written."""
     work = job.work()
     if job.remote is not None:
         record, picture = job.remote(name, data, digest, work)
@@ -292,8 +305,9 @@ def measure_photo(
 
     Returns:
         ``(record, picture)``: the photo's ``ok`` record and its annotated
-        picture as PNG bytes (``None`` unless ``work.annotate``), to be written
-        at ``record["annotated"]`` under the results folder.
+        picture's file, JPEG or PNG as ``work.annotate_format`` says
+        (``None`` unless ``work.annotate``), to be written at
+        ``record["annotated"]`` under the results folder.
 
     Raises:
         ObjlenError: the photo cannot be read, segmented or measured.
@@ -322,9 +336,10 @@ def measure_photo(
     left_out = left_out_note(segmentation.mask, result, class_map)
     annotated = picture = None
     if work.annotate:
-        annotated = f"{ANNOTATED_DIR}/{annotated_name(name, digest)}"
+        annotated = f"{ANNOTATED_DIR}/{annotated_name(name, digest, work.annotate_format)}"
         photo = image if image is not None else load_preview(data, work.annotate_max_side)
-        picture = encode_photo_png(
+        encode = encode_photo_png if work.annotate_format == "png" else encode_photo_jpeg
+        picture = encode(
             annotated_image(
                 photo,
                 segmentation.mask,

@@ -5,8 +5,10 @@
 * :data:`RESULTS_JSONL`: the journal (:class:`~objlen.batch.journal.Journal`), one
   record per photo after a run;
 * :data:`RESULTS_CSV`: the same records as :func:`csv_text` writes them;
-* :data:`ANNOTATED_DIR` ``/``:func:`annotated_name`: one annotated PNG per
-  measured photo;
+* :data:`ANNOTATED_DIR` ``/``:func:`annotated_name`: one annotated picture per
+  measured photo, a JPEG (``.jpg``, the default) or a PNG (``.png``), as the
+  run's ``annotate_format`` says (:data:`ANNOTATE_FORMATS`); a folder resumed
+  with another format keeps the pictures already written;
 * ``annotated.zip``, only when :func:`write_annotated_zip` is asked for it.
 
 Reading (:func:`load_results`) never changes the journal, so it is safe while
@@ -30,6 +32,9 @@ RESULTS_JSONL = "results.jsonl"
 RESULTS_CSV = "results.csv"
 ANNOTATED_DIR = "annotated"
 ANNOTATED_ZIP = "annotated.zip"
+#: The formats of annotated pictures and their files' extensions (the first
+#: is the default).
+ANNOTATE_FORMATS = {"jpeg": ".jpg", "png": ".png"}
 #: Columns of ``results.csv``, in order.
 CSV_COLUMNS = (
     "name",
@@ -91,14 +96,17 @@ def load_results(out_dir: str | Path) -> list[dict[str, Any]]:
 
 
 def write_annotated_zip(out_dir: str | Path) -> Path:
-    """Zip the annotated PNGs of ``out_dir`` into ``annotated.zip``; return its path."""
+    """Zip the annotated pictures of ``out_dir`` (JPEG and PNG) into
+    ``annotated.zip``; return its path."""
     out = Path(out_dir)
     target = out / ANNOTATED_ZIP
+    folder = out / ANNOTATED_DIR
+    pictures = [p for ext in ANNOTATE_FORMATS.values() for p in folder.glob(f"*{ext}")]
     handle, temporary = tempfile.mkstemp(dir=out, prefix=".annotated.", suffix=".tmp")
     os.close(handle)
     try:
         with zipfile.ZipFile(temporary, "w", zipfile.ZIP_STORED) as zipped:
-            for path in sorted((out / ANNOTATED_DIR).glob("*.png")):
+            for path in sorted(pictures):
                 zipped.write(path, path.name)
         os.replace(temporary, target)
     except BaseException:
@@ -107,17 +115,25 @@ def write_annotated_zip(out_dir: str | Path) -> Path:
     return target
 
 
-def annotated_name(name: str, digest: str) -> str:
-    """File name of a photo's annotated PNG: its stem (safe characters only)
-    and the start of its content hash."""
+def annotated_name(name: str, digest: str, annotate_format: str = "jpeg") -> str:
+    """File name of a photo's annotated picture: its stem (safe characters
+    only), the start of its content hash and the extension of
+    ``annotate_format`` (a key of :data:`ANNOTATE_FORMATS`).
+
+    >>> annotated_name("shots/IMG 7.JPG", "0123456789abcdef")
+    'IMG_7-0123456789.jpg'
+    >>> annotated_name("IMG 7.JPG", "0123456789abcdef", "png")
+    'IMG_7-0123456789.png'
+    """
     stem = re.split(r"[/\\!]", name)[-1].rsplit(".", 1)[0]
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._")[:60] or "photo"
-    return f"{stem}-{digest[:10]}.png"
+    return f"{stem}-{digest[:10]}{ANNOTATE_FORMATS[annotate_format]}"
 
 
 __all__ = [
     "ANNOTATED_DIR",
     "ANNOTATED_ZIP",
+    "ANNOTATE_FORMATS",
     "CSV_COLUMNS",
     "RESULTS_CSV",
     "RESULTS_JSONL",

@@ -67,7 +67,7 @@ def test_a_small_batch_of_uploads_shows_the_results(app_db: Path, tmp_path: Path
         assert float(width) == pytest.approx(TRUTH[name]["object"]["width_mm"], rel=0.015)
     assert any("broken.jpg" in e.value for e in at.error)
     assert (tmp_path / "results" / "results.csv").is_file()
-    assert len(list((tmp_path / "results" / "annotated").glob("*.png"))) == 3
+    assert len(list((tmp_path / "results" / "annotated").glob("*.jpg"))) == 3
 
 
 def test_a_folder_that_does_not_exist_is_an_error(app_db: Path, tmp_path: Path) -> None:

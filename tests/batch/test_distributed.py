@@ -168,7 +168,7 @@ def test_a_batch_on_the_cluster_matches_the_threads_and_resumes(cluster, photo_f
     assert sorted(on_cluster) == sorted(logged_calls(log)[:calls_here])  # each photo once
     pids = {line.split()[0] for line in log.read_text().splitlines()[calls_here:]}
     assert len(pids) == 2 and str(os.getpid()) not in pids  # both workers, not this process
-    # The same numbers as in this process's threads, and the annotated PNGs here.
+    # The same numbers as in this process's threads, and the annotated pictures here.
     threads = {row["name"]: row for row in read_csv(here.results_csv)}
     for row in read_csv(report.results_csv):
         assert row["width"] == threads[row["name"]]["width"]

@@ -118,7 +118,7 @@ def test_folder_and_zip_match_ground_truth(photos, tmp_path):
         assert row["unit"] == "mm" and row["method"] == "homography"
         annotated = out / row["annotated"]
         with Image.open(annotated) as picture:
-            assert picture.format == "PNG" and picture.mode == "RGB"
+            assert picture.format == "JPEG" and picture.mode == "RGB"
             assert max(picture.size) <= 1600
     records = read_jsonl(out / RESULTS_JSONL)
     assert [r["name"] for r in records] == [r["name"] for r in rows]
@@ -254,7 +254,7 @@ def test_the_output_folder_inside_the_input_is_not_taken(photos):
     _, factory = counting_factory()
     run_batch([folder], folder / "results", options=OPTIONS, segmenter_factory=factory)
     again = run_batch([folder], folder / "results", options=OPTIONS, segmenter_factory=factory)
-    assert again.total == 3  # the annotated PNGs under results/ are not inputs
+    assert again.total == 3  # the annotated JPEGs under results/ are not inputs
 
 
 # --------------------------------------------------------------------- kill test

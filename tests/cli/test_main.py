@@ -165,6 +165,7 @@ def test_bad_parameters(photo_and_mask, args, text):
         (["measure", "x.jpg", "--method", "bogus"], "invalid choice: 'bogus'"),
         (["measure", "x.jpg", "--scale", "big"], "invalid float value: 'big'"),
         (["batch", "x", "--concurrency", "many"], "invalid int value: 'many'"),
+        (["batch", "x", "--annotate-format", "gif"], "invalid choice: 'gif'"),
         (["dataset", "validate"], "dataset validate: the following arguments are required"),
         (["sagemaker", "status"], "the following arguments are required"),
         (["no-such-command"], "invalid choice: 'no-such-command'"),
