@@ -161,22 +161,35 @@ class _Classification:
     """The automatic classification at working resolution.
 
     Attributes:
-        distance: ``(h, w)`` float32 delta-E from the background colour.
         labels: ``(h, w)`` int32 component labels (0 = background).
         components: the significant components, by label.
         threshold: the low hysteresis threshold (delta-E).
         noise: the background's noise scale (delta-E).
         boxes: the ``(rows, cols)`` windows that were classified at working
-            resolution (every component lies inside one); outside them the
-            distance is the coarse copy's, enlarged.
+            resolution (every component lies inside one).
+        box_distances: the delta-E from the background colour in each box.
+        coarse_distance: ``(hc, wc)`` float32 delta-E of the coarse copy (a
+            stand-in outside the boxes).
     """
 
-    distance: np.ndarray
     labels: np.ndarray
     components: tuple[_Component, ...]
     threshold: float
     noise: float
-    boxes: tuple[tuple[slice, slice], ...] = ()
+    boxes: tuple[tuple[slice, slice], ...]
+    box_distances: tuple[np.ndarray, ...]
+    coarse_distance: np.ndarray
+
+    @functools.cached_property
+    def distance(self) -> np.ndarray:
+        """``(h, w)`` float32 delta-E from the background colour: the working
+        image's in the boxes, the coarse copy's (enlarged) elsewhere. Made on
+        first use (a measurement does not need it)."""
+        height, width = self.labels.shape
+        distance = cv2.resize(self.coarse_distance, (width, height), interpolation=cv2.INTER_LINEAR)
+        for box, box_distance in zip(self.boxes, self.box_distances, strict=True):
+            distance[box] = box_distance
+        return distance
 
 
 @dataclass(frozen=True)
@@ -535,10 +548,11 @@ def _evaluate_surface(
     colour of the surface.
     """
     coarse = ((np.exp(_grid_terms(*shape) @ coefficients) - 1.0) / 255.0).astype(np.float32)
+    # Floored on the grid: the linear interpolation of values above the floor stays above it.
+    coarse = cv2.max(coarse, (_SURFACE_FLOOR,) * 4)
     colour = median(coarse.reshape(-1, 3), axis=0).astype(np.float32)
     out_h, out_w = size or shape
-    surface = cv2.resize(coarse, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
-    return cv2.max(surface, (_SURFACE_FLOOR,) * 4), colour
+    return cv2.resize(coarse, (out_w, out_h), interpolation=cv2.INTER_LINEAR), colour
 
 
 @functools.lru_cache(maxsize=8)
@@ -569,11 +583,15 @@ def _distance_map(rgb: np.ndarray, surface: np.ndarray, colour: np.ndarray) -> n
     The photo is divided by the background ``surface`` and multiplied by the
     background's ``colour``, so the background becomes one flat colour.
     """
-    flat = cv2.multiply(cv2.divide(rgb, surface), _scalar(colour))
-    lab = cv2.cvtColor(cv2.min(flat, (1.5,) * 4), cv2.COLOR_RGB2Lab)
+    flat = cv2.divide(rgb, surface)
+    cv2.multiply(flat, _scalar(colour), dst=flat)  # in place: no fresh memory
+    cv2.min(flat, (1.5,) * 4, dst=flat)
+    lab = cv2.cvtColor(flat, cv2.COLOR_RGB2Lab)
     reference = cv2.cvtColor(colour.reshape(1, 1, 3), cv2.COLOR_RGB2Lab).reshape(3)
-    lab = cv2.subtract(lab, _scalar(reference))
-    return cv2.sqrt(_channel_sum(cv2.multiply(lab, lab)))
+    cv2.subtract(lab, _scalar(reference), dst=lab)
+    cv2.multiply(lab, lab, dst=lab)
+    distance = _channel_sum(lab)
+    return cv2.sqrt(distance, dst=distance)
 
 
 def _unit_rgb(image: np.ndarray) -> np.ndarray:
@@ -650,18 +668,26 @@ def _clean(foreground: np.ndarray) -> np.ndarray:
 
 
 def _components(
-    foreground: np.ndarray, distance: np.ndarray, min_area: int, min_mean_distance: float
+    foreground: np.ndarray,
+    boxes: Sequence[tuple[slice, slice]],
+    distances: Sequence[np.ndarray],
+    min_area: int,
+    min_mean_distance: float,
 ) -> tuple[np.ndarray, tuple]:
     """Label the foreground, keeping only significant components.
 
     A component is significant when it has at least ``min_area`` pixels and
     its mean distance from the background is at least ``min_mean_distance``:
     a faint blotch of the table's own texture that merely peaks above the
-    thresholds is not an object.
+    thresholds is not an object. The foreground lies inside the
+    non-overlapping ``boxes``, whose distance maps are ``distances``.
     """
     count, labels, stats, _ = _labelled(foreground)
-    inside = labels > 0
-    sums = np.bincount(labels[inside], weights=distance[inside], minlength=count)
+    sums = np.zeros(count)
+    for box, distance in zip(boxes, distances, strict=True):
+        box_labels = labels[box]
+        inside = box_labels > 0
+        sums += np.bincount(box_labels[inside], weights=distance[inside], minlength=count)
     keep = np.zeros(count, dtype=bool)
     found = []
     for label in range(1, count):
@@ -670,7 +696,7 @@ def _components(
             keep[label] = True
             found.append(_Component(label, left, top, width, height, area))
     if not keep[1:].all():
-        labels = np.where(keep[labels], labels, 0).astype(np.int32)
+        labels = np.take(np.where(keep, np.arange(count, dtype=np.int32), 0), labels)
     return labels, tuple(found)
 
 
@@ -698,25 +724,37 @@ def _grow(binary: np.ndarray, pixels: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Background:
-    """The background model of a working image (see :func:`_background_model`).
+    """The background model of a working image.
 
     Attributes:
         surface: ``(h, w, 3)`` float32 background under the scene's light, 0..1.
         colour: ``(3,)`` float32 median background colour.
         sure: ``(h, w)`` bool, pixels surely background (away from anything found).
-        coarse_distance: ``(h, w)`` float32 distance from the background of the
-            coarse copy, enlarged (only a stand-in outside the regions of interest).
-        seeds: ``(h, w)`` bool, where the coarse copy differs from the background.
     """
 
     surface: np.ndarray
     colour: np.ndarray
     sure: np.ndarray
-    coarse_distance: np.ndarray
+
+
+@dataclass(frozen=True)
+class _CoarseModel:
+    """What the coarse copy of a working image tells (see :func:`_background_model`).
+
+    Attributes:
+        background: the second fit's model, at the working size (its ``sure``
+            pixels are away from anything the coarse copy found).
+        distance: ``(hc, wc)`` float32 distance from the background of the
+            coarse copy (only a stand-in outside the regions of interest).
+        seeds: ``(h, w)`` bool, where the coarse copy differs from the background.
+    """
+
+    background: _Background
+    distance: np.ndarray
     seeds: np.ndarray
 
 
-def _background_model(small: np.ndarray) -> _Background:
+def _background_model(small: np.ndarray) -> _CoarseModel:
     """The first two fits of the background model, on a coarse copy of ``small``.
 
     The illumination surface is fitted on the border first, then once more on
@@ -742,14 +780,11 @@ def _background_model(small: np.ndarray) -> _Background:
         if np.count_nonzero(grown) < 1000 * share:
             break
         sure = grown
-    size = (shape[1], shape[0])
-    seeds = _enlarge(foreground.astype(np.uint8), size)
+    seeds = _enlarge(foreground.astype(np.uint8), (shape[1], shape[0]))
     surface, colour = _evaluate_surface(coefficients, shape)
-    return _Background(
-        surface=surface,
-        colour=colour,
-        sure=~_grow(seeds, 3),
-        coarse_distance=cv2.resize(distance, size, interpolation=cv2.INTER_LINEAR),
+    return _CoarseModel(
+        background=_Background(surface, colour, ~_grow(seeds, 3)),
+        distance=distance,
         seeds=seeds.view(bool),
     )
 
@@ -866,27 +901,26 @@ def _classify(small: np.ndarray, min_fraction: float) -> _Classification:
     model = _background_model(small)
     boxes = _regions_of_interest(model.seeds, _ROI_MARGIN)
     # The second fit's foreground at working resolution: what the last fit avoids.
-    low, high, _ = _sampled_thresholds(smooth, model)
+    low, high, _ = _sampled_thresholds(smooth, model.background)
     second = np.zeros(shape, dtype=np.uint8)
     for box in boxes:
-        box_distance = _distance_map(_unit_rgb(smooth[box]), model.surface[box], model.colour)
+        box_distance = _distance_map(
+            _unit_rgb(smooth[box]), model.background.surface[box], model.background.colour
+        )
         second[box] = _hysteresis(box_distance, low, high)
     sure = ~_grow(second, 3)
     surface, colour = _evaluate_surface(_fit_surface(small, sure), shape)
-    background = _Background(surface, colour, sure, model.coarse_distance, model.seeds)
-    low, high, spread = _sampled_thresholds(smooth, background)
-    distance = background.coarse_distance
+    low, high, spread = _sampled_thresholds(smooth, _Background(surface, colour, sure))
     cleaned = np.zeros(shape, dtype=bool)
     rgbs, distances = [], []
     for box in boxes:
         rgb = _unit_rgb(smooth[box])
         box_distance = _distance_map(rgb, surface[box], colour)
-        distance[box] = box_distance
         foreground = _hysteresis(box_distance, low, high)
         cleaned[box] = _clean(foreground)
         rgbs.append(rgb)
         distances.append(box_distance)
-    background = _Background(surface, colour, ~_grow(cleaned, 3), distance, model.seeds)
+    background = _Background(surface, colour, ~_grow(cleaned, 3))
     edge = _edge_threshold(smooth, background)
     hue_noise = _hue_noise(smooth, background)
     for box, rgb, box_distance in zip(boxes, rgbs, distances, strict=True):
@@ -894,17 +928,18 @@ def _classify(small: np.ndarray, min_fraction: float) -> _Classification:
             cleaned[box], rgb, surface[box], box_distance, high, edge, hue_noise
         )
     min_area = max(9, round(min_fraction * shape[0] * shape[1]))
-    labels, components = _components(cleaned, distance, min_area, high)
-    return _Classification(distance, labels, components, low, spread, tuple(boxes))
+    labels, components = _components(cleaned, boxes, distances, min_area, high)
+    return _Classification(
+        labels, components, low, spread, tuple(boxes), tuple(distances), model.distance
+    )
 
 
 def _gradient(flat: np.ndarray) -> np.ndarray:
     """Gradient magnitude of the light-divided photo (largest over the 3 channels)."""
     blurred = cv2.GaussianBlur(flat, (0, 0), _EDGE_SIGMA)
     gx = cv2.Sobel(blurred, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(blurred, cv2.CV_32F, 0, 1, ksize=3)
-    magnitudes = [cv2.magnitude(x, y) for x, y in zip(cv2.split(gx), cv2.split(gy), strict=True)]
-    return cv2.max(cv2.max(magnitudes[0], magnitudes[1]), magnitudes[2])
+    gy = cv2.Sobel(blurred, cv2.CV_32F, 0, 1, ksize=3, dst=blurred)
+    return _channel_max(cv2.magnitude(gx, gy, gx))  # per channel, then the largest
 
 
 def _without_shadows(
@@ -958,12 +993,16 @@ def _peeled(
     flat = cv2.divide(rgb, surface)
     level = cv2.transform(flat, _MEAN_3)
     lit = cv2.max(level, 1e-3)
-    hue_shift = _channel_max(cv2.absdiff(cv2.divide(flat, cv2.merge((lit, lit, lit))), (1.0,) * 4))
+    # The hue shift max_c |flat_c / lit - 1| against its tolerance, both times lit:
+    # the table's colour noise is the same in grey levels in its shadows (relative
+    # to a pixel's own level it grows as the pixel darkens).
+    channels = cv2.split(flat)
+    shift = cv2.absdiff(channels[0], lit)
+    for channel in channels[1:]:
+        cv2.max(shift, cv2.absdiff(channel, lit), dst=shift)
+    tolerance = cv2.addWeighted(lit, _SHADOW_MAX_CHROMA, lit, 0.0, hue_noise)
+    shadow_like = (level >= _SHADOW_MIN_RATIO) & (level < 1.0) & (shift < tolerance)
     gradient = _gradient(flat)
-    # The table's colour noise is the same in grey levels in its shadows: relative
-    # to a pixel's own level it grows as the pixel darkens.
-    hue_tolerance = cv2.add(cv2.divide(hue_noise, lit), _SHADOW_MAX_CHROMA)
-    shadow_like = (level >= _SHADOW_MIN_RATIO) & (level < 1.0) & (hue_shift < hue_tolerance)
     weak = distance < _PEEL_WEAK_HIGHS * high
     peelable = foreground & (
         (shadow_like & (gradient < _SHADOW_EDGE_FACTOR * edge)) | (weak & (gradient < edge))
