@@ -92,7 +92,17 @@ _MODEL_GRID = 8  # the surface is evaluated on a grid this many times coarser
 _LOW_SIGMAS, _HIGH_SIGMAS = 4.0, 7.0  # hysteresis thresholds in noise units
 _LOW_FLOOR, _HIGH_FLOOR = 2.5, 4.5  # ... and their minimum, in delta-E
 _GROW_PIXELS = 2  # how far (working pixels) the low threshold extends the high one
-_BAND_RADIUS = 2  # half-width of the refined band, in working pixels
+# Half-width of the refined band, in working pixels: as far as the classification's
+# boundary can lie outside the object — the hysteresis growth (_GROW_PIXELS), the
+# closing (1) and the 3 x 3 blur before it (1) — so that the photo can bring it back.
+_BAND_RADIUS = _GROW_PIXELS + 2
+# The local object and background colours are averaged this far (working pixels)
+# inside and outside the boundary, and over this Gaussian sigma.
+_SAMPLE_DEPTH = 4
+# A band pixel whose colour lies beyond the background, on the side away from the
+# object (alpha below -_MIX_MARGIN), is no mix of the two: the light rim of a dark
+# sleeve. The colour model cannot decide it; its class stays the classification's.
+_MIX_MARGIN = 0.5
 _MIN_CONTRAST = 6.0  # local |o - b| (0..255 RGB) below which a band pixel is not re-decided
 _CARRIER_AREA_RATIO = 4.0  # a component this much larger than a marker is not its carrier
 # Shadows and soft blotches: a foreground pixel is peeled away, from the outside in,
@@ -1267,8 +1277,11 @@ def _refine(
 
     A band pixel of colour ``p`` becomes foreground when its coverage
     ``alpha = (p - b).(o - b) / |o - b|^2`` exceeds 1/2, with ``o`` and ``b``
-    the local object and background colours; where they differ by less than
-    ``_MIN_CONTRAST`` the enlarged class is kept. ``alpha`` is NaN there.
+    the local object and background colours (``_SAMPLE_DEPTH`` pixels inside
+    and outside); where they differ by less than ``_MIN_CONTRAST``, or where
+    ``p`` is no mix of the two (``alpha < -_MIX_MARGIN``), the enlarged class
+    is kept and ``alpha`` is NaN. The band reaches ``_BAND_RADIUS`` working
+    pixels either side of the classification's boundary.
     The work is done in windows around the foreground's regions
     (``_REFINE_MARGIN`` working pixels wider, beyond the reach of every local
     step), so that its cost follows the regions' size, not the photo's.
@@ -1278,8 +1291,8 @@ def _refine(
     classes = _enlarge(class_small, (width, height))
     rows_of = _block_starts(class_small.shape[0], height)
     cols_of = _block_starts(class_small.shape[1], width)
-    sure = 2 * _BAND_RADIUS
-    sigma = 2.0 * _BAND_RADIUS
+    sure = _SAMPLE_DEPTH
+    sigma = float(_SAMPLE_DEPTH)
     found_rows, found_cols, found_alpha = [], [], []
     for window in _regions_of_interest(foreground, _REFINE_MARGIN):
         inside = foreground[window]
@@ -1299,7 +1312,12 @@ def _refine(
         contrast = o - b
         power = (contrast**2).sum(axis=1)
         alpha = ((p - b) * contrast).sum(axis=1) / np.maximum(power, 1e-6)
-        usable = (power > _MIN_CONTRAST**2) & (object_support > 0.01) & (background_support > 0.01)
+        usable = (
+            (power > _MIN_CONTRAST**2)
+            & (object_support > 0.01)
+            & (background_support > 0.01)
+            & (alpha > -_MIX_MARGIN)
+        )
         alpha = np.where(usable, alpha, np.nan).astype(np.float32)
         decided = np.where(alpha > 0.5, near_classes[sy, sx], _BACKGROUND).astype(np.uint8)
         classes[rows, cols] = np.where(usable, decided, classes[rows, cols])
