@@ -206,15 +206,15 @@ def load_preview(
         while reduction < 8 and max(size) // (2 * reduction) >= max_side:
             reduction *= 2
         if reduction > 1 and data.rstrip(b"\0").endswith(_JPEG_END):
-            flag = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4}.get(
-                reduction, cv2.IMREAD_REDUCED_COLOR_8
-            )
+            # The reduction's flag with RGB for its colour (libjpeg writes RGB itself).
+            reduced = {2: cv2.IMREAD_REDUCED_GRAYSCALE_2, 4: cv2.IMREAD_REDUCED_GRAYSCALE_4}
+            flag = reduced.get(reduction, cv2.IMREAD_REDUCED_GRAYSCALE_8) | cv2.IMREAD_COLOR_RGB
             decoded = cv2.imdecode(
                 np.frombuffer(data, np.uint8), flag | cv2.IMREAD_IGNORE_ORIENTATION
             )
             expected = (-(-size[0] // reduction), -(-size[1] // reduction))
-            if decoded is not None and decoded.shape[1::-1] == expected:
-                return _oriented(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB), header, data)
+            if decoded is not None and decoded.shape[1::-1] + decoded.shape[2:] == (*expected, 3):
+                return _oriented(decoded, header, data)
     if data is not None:
         source = data
     return load_image(source, max_pixels=max_pixels, name=label)

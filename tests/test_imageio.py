@@ -21,6 +21,7 @@ from objlen.imageio import (
     encode_png,
     load_image,
     load_mask,
+    load_preview,
     read_regular_file,
 )
 
@@ -185,3 +186,23 @@ def test_encode_photo_jpeg_keeps_size_channels_and_thin_coloured_lines() -> None
     line = decoded[5:-5, 80]
     assert np.abs(line - (40, 90, 220)).mean(axis=0).max() <= 20
     assert np.abs(decoded - picture).mean() < 3
+
+
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_a_preview_is_the_photo_decoded_smaller_in_rgb_and_turned(orientation: int) -> None:
+    """A JPEG decoded at 1/4 for a 300-pixel picture: red stays red, the
+    EXIF turn is applied, and the pixels are the whole photo's, shrunk."""
+    stored = np.zeros((900, 1200, 3), np.uint8)
+    stored[:, :600] = (230, 20, 20)
+    stored[:, 600:] = (20, 40, 220)
+    stored[300:600, 200:1000] = (250, 250, 250)
+    data = _jpeg_with_orientation(stored, orientation)
+    whole = load_image(data)
+
+    preview = load_preview(data, 300)
+
+    assert preview.shape == (whole.shape[0] // 4, whole.shape[1] // 4, 3)
+    shrunk = cv2.resize(whole, preview.shape[1::-1], interpolation=cv2.INTER_AREA)
+    assert np.abs(preview.astype(int) - shrunk).mean() < 3
+    red_corner = (2, 2) if orientation == 1 else (2, preview.shape[1] - 3)
+    assert np.abs(preview[red_corner].astype(int) - (230, 20, 20)).max() <= 12

@@ -190,8 +190,15 @@ def blend_mask(
     if not 0.0 <= opacity <= 1.0:
         raise ParameterError(f"opacity must be in 0..1, got {opacity!r}")
     out = np.array(image, dtype=np.uint8, copy=True)
+    _tint_into(out, mask, classes, opacity)
+    return out
+
+
+def _tint_into(canvas: np.ndarray, mask: np.ndarray, classes: ClassIds, opacity: float) -> None:
+    """:func:`blend_mask` in place: ``canvas`` (the photo, ``(H, W, 3)`` uint8
+    RGB, the size of ``mask``) with each class tinted in its colour."""
     if opacity == 0.0:
-        return out
+        return
     lut = np.zeros((256, 1, 3), np.uint8)
     tinted = np.zeros(256, np.uint8)
     for value, colour in class_colours(classes).items():
@@ -199,7 +206,7 @@ def blend_mask(
     mask = np.ascontiguousarray(mask, dtype=np.uint8)
     where = cv2.LUT(mask, tinted)
     if not cv2.countNonZero(where):
-        return out
+        return
     # Only the box around the tinted pixels is blended (each pixel on its own).
     x, y, w, h = cv2.boundingRect(where)
     box = (slice(y, y + h), slice(x, x + w))
@@ -207,9 +214,8 @@ def blend_mask(
     # OpenCV's table look-up and masked copy: several times faster than NumPy's
     # fancy indexing on a photo-sized mask.
     layer = cv2.LUT(cv2.merge((mask, mask, mask)), lut)
-    blended = cv2.addWeighted(np.ascontiguousarray(image[box]), 1.0 - opacity, layer, opacity, 0.0)
-    out[box] = cv2.copyTo(blended, where, out[box])
-    return out
+    blended = cv2.addWeighted(np.ascontiguousarray(canvas[box]), 1.0 - opacity, layer, opacity, 0.0)
+    canvas[box] = cv2.copyTo(blended, where, canvas[box])
 
 
 def draw_outlines(
@@ -219,13 +225,18 @@ def draw_outlines(
     the class colour (``width`` pixels), so that the segmentation's edge is
     visible whatever the photo's colours."""
     out = np.array(image, dtype=np.uint8, copy=True)
+    _outline_into(out, mask, classes, width)
+    return out
+
+
+def _outline_into(canvas: np.ndarray, mask: np.ndarray, classes: ClassIds, width: int) -> None:
+    """:func:`draw_outlines` in place, on ``canvas``."""
     for value, colour in class_colours(classes).items():
         region = (mask == value).astype(np.uint8)
         if not region.any():
             continue
         contours, _ = cv2.findContours(region, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
-        cv2.drawContours(out, contours, -1, colour, width, cv2.LINE_8)
-    return out
+        cv2.drawContours(canvas, contours, -1, colour, width, cv2.LINE_8)
 
 
 def _resized(
@@ -320,6 +331,29 @@ def draw_annotations(
         font_size: label size in pixels; ``labels=False`` draws none.
     """
     canvas = np.array(image, dtype=np.uint8, copy=True)
+    _annotate_into(
+        canvas,
+        points,
+        corners=corners,
+        radius=radius,
+        line_width=line_width,
+        font_size=font_size,
+        labels=labels,
+    )
+    return canvas
+
+
+def _annotate_into(
+    canvas: np.ndarray,
+    points: Mapping[str, Sequence[float]],
+    *,
+    corners: np.ndarray | None,
+    radius: float,
+    line_width: int,
+    font_size: int,
+    labels: bool,
+) -> None:
+    """:func:`draw_annotations` in place, on ``canvas``."""
     if corners is not None:
         quad = np.array([_fixed(c) for c in np.asarray(corners, float)], np.int32)
         cv2.polylines(canvas, [quad], True, OUTLINE_COLOUR, line_width + 2, cv2.LINE_AA, _SHIFT)
@@ -361,18 +395,18 @@ def draw_annotations(
             _SHIFT,
         )
     if labels and points:
-        canvas = _draw_labels(canvas, points, radius, font_size)
+        _draw_labels(canvas, points, radius, font_size)
     for name in POINT_NAMES:  # the pixel under each point, last, whatever overlaps it
         if name in points:
             col, row = round(float(points[name][0])), round(float(points[name][1]))
             if 0 <= row < canvas.shape[0] and 0 <= col < canvas.shape[1]:
                 canvas[row, col] = POINT_COLOURS[name]
-    return canvas
 
 
 def _draw_labels(
     canvas: np.ndarray, points: Mapping[str, Sequence[float]], radius: float, font_size: int
-) -> np.ndarray:
+) -> None:
+    """The points' names beside them, on ``canvas`` (in place)."""
     font = _font(font_size)
     width = canvas.shape[1]
     gap = radius + max(4.0, font_size * 0.4)
@@ -399,7 +433,7 @@ def _draw_labels(
 
     boxes = [(tx, ty, tx, ty) for _, tx, ty, _ in labels]
     boxes += [(tx + b[0], ty + b[1], tx + b[2], ty + b[3]) for _, tx, ty, b in labels]
-    return _painted(canvas, boxes, paint)
+    _paint_into(canvas, boxes, paint)
 
 
 def _painted(
@@ -421,19 +455,29 @@ def _painted(
             whole canvas.
     """
     out = np.array(canvas, dtype=np.uint8, copy=True)
+    _paint_into(out, boxes, paint)
+    return out
+
+
+def _paint_into(
+    canvas: np.ndarray,
+    boxes: Sequence[tuple[float, float, float, float]],
+    paint: Callable[[ImageDraw.ImageDraw, int, int], None],
+) -> None:
+    """:func:`_painted` in place, on ``canvas``."""
     if not boxes:
-        return out
+        return
+    out = canvas
     height, width = out.shape[:2]
     left = max(0, math.floor(min(b[0] for b in boxes)) - 2) // 2 * 2
     top = max(0, math.floor(min(b[1] for b in boxes)) - 2) // 2 * 2
     right = min(width, math.ceil(max(b[2] for b in boxes)) + 2)
     bottom = min(height, math.ceil(max(b[3] for b in boxes)) + 2)
     if right <= left or bottom <= top:
-        return out
+        return
     part = Image.fromarray(out[top:bottom, left:right])
     paint(ImageDraw.Draw(part), left, top)
     out[top:bottom, left:right] = np.asarray(part)
-    return out
 
 
 def render_display(
@@ -487,6 +531,9 @@ def _wrapped(lines: Sequence[str], font: ImageFont.ImageFont, width: float) -> l
     """``lines`` broken at spaces so that each fits ``width`` pixels."""
     out: list[str] = []
     for line in lines:
+        if font.getlength(line) <= width:  # most lines: one measure, not one per word
+            out.append(line)
+            continue
         words, current = line.split(" "), ""
         for word in words:
             candidate = f"{current} {word}" if current else word
@@ -509,30 +556,45 @@ def legend_strip(
     pad = max(4, font_size // 2)
     row = round(font_size * LEGEND_ROW_SPACING)
     text = _wrapped(lines, font, width - 2 * pad)
-    item_width = max((font.getlength(label) for label, _ in items), default=0) + 2 * font_size
-    columns = max(1, min(len(items), int((width - 2 * pad) // max(item_width, 1))))
-    swatch_rows = -(-len(items) // columns) if items else 0
-    height = row * (len(text) + swatch_rows) + 2 * pad
-    strip = Image.new("RGB", (width, height), LEGEND_PANEL_RGBA[:3])
+    swatches = _swatches(width, tuple((label, tuple(colour)) for label, colour in items), font_size)
+    top = pad + len(text) * row
+    strip = Image.new("RGB", (width, top + swatches.height), LEGEND_PANEL_RGBA[:3])
+    strip.paste(swatches, (0, top))
     draw = ImageDraw.Draw(strip)
     for index, line in enumerate(text):
         draw.text((pad, pad + index * row), line, font=font, fill=LEGEND_TEXT_RGB)
-    top = pad + len(text) * row
-    for index, (label, colour) in enumerate(items):
-        x = pad + (index % columns) * item_width
-        y = top + (index // columns) * row
-        draw.rectangle((x, y + 2, x + font_size - 4, y + font_size - 2), fill=colour)
-        draw.text((x + font_size + 2, y), label, font=font, fill=LEGEND_TEXT_RGB)
     return np.array(strip)
 
 
-def _object_labels(
+@functools.lru_cache(maxsize=16)
+def _swatches(width: int, items: tuple[tuple[str, RGB], ...], font_size: int) -> Image.Image:
+    """The lower part of a :func:`legend_strip`: the colour swatches ``items``
+    in columns, and the strip's bottom margin (the same for every picture of a
+    batch, so drawn once; the caller only reads it)."""
+    font = _font(font_size)
+    pad = max(4, font_size // 2)
+    row = round(font_size * LEGEND_ROW_SPACING)
+    item_width = max((font.getlength(label) for label, _ in items), default=0) + 2 * font_size
+    columns = max(1, min(len(items), int((width - 2 * pad) // max(item_width, 1))))
+    swatch_rows = -(-len(items) // columns) if items else 0
+    block = Image.new("RGB", (width, row * swatch_rows + pad), LEGEND_PANEL_RGBA[:3])
+    draw = ImageDraw.Draw(block)
+    for index, (label, colour) in enumerate(items):
+        x = pad + (index % columns) * item_width
+        y = (index // columns) * row
+        draw.rectangle((x, y + 2, x + font_size - 4, y + font_size - 2), fill=colour)
+        draw.text((x + font_size + 2, y), label, font=font, fill=LEGEND_TEXT_RGB)
+    return block
+
+
+def _label_objects(
     picture: np.ndarray,
     measurement: Measurement,
     to_picture: PixelScaling,
     font_size: int,
-) -> np.ndarray:
-    """Every object's number and size in a chip above its box (inside the picture)."""
+) -> None:
+    """Every object's number and size in a chip above its box (inside the
+    picture), drawn on ``picture`` (in place)."""
     font = _font(font_size)
     height, width = picture.shape[:2]
     unit = measurement.unit
@@ -559,7 +621,7 @@ def _object_labels(
     for text, rectangle, (tx, ty) in chips:
         left, top, right, bottom = font.getbbox(text)
         boxes += [rectangle, (tx, ty, tx, ty), (tx + left, ty + top, tx + right, ty + bottom)]
-    return _painted(picture, boxes, paint)
+    _paint_into(picture, boxes, paint)
 
 
 def annotated_size(image_size: tuple[int, int], max_side: int | None = None) -> tuple[int, int]:
@@ -630,25 +692,31 @@ def annotated_image(
     if size != own_size:
         image, mask = _resized(*_shrunk_by_blocks(image, mask, size), size)
     marks = _marks_scale(size)
-    picture = blend_mask(image, mask, classes, opacity)
+    strip = legend_strip(
+        size[0], _legend_lines(measurement), legend_items(classes), round(LEGEND_FONT_PX * marks)
+    )
+    # Drawn in place on the photo's part of the one output array.
+    out = np.empty((size[1] + strip.shape[0], size[0], 3), np.uint8)
+    picture = out[: size[1]]
+    picture[...] = image
+    out[size[1] :] = strip
+    _tint_into(picture, mask, classes, opacity)
     if opacity > 0:
-        picture = draw_outlines(picture, mask, classes, max(1, round(marks)))
+        _outline_into(picture, mask, classes, max(1, round(marks)))
     to_picture = PixelScaling.for_resize(image_size, size)
     corners = measurement.reference.corners
     for index in range(len(measurement.objects)):
-        picture = draw_annotations(
+        _annotate_into(
             picture,
             _mapped(points_of(measurement, index), to_picture),
             corners=to_picture(corners) if corners is not None and index == 0 else None,
             radius=POINT_RADIUS_PX * marks,
             line_width=max(1, round(SEGMENT_WIDTH_PX * marks)),
             font_size=round(LABEL_FONT_PX * marks),
+            labels=True,
         )
-    picture = _object_labels(picture, measurement, to_picture, round(LEGEND_FONT_PX * marks))
-    strip = legend_strip(
-        size[0], _legend_lines(measurement), legend_items(classes), round(LEGEND_FONT_PX * marks)
-    )
-    return np.vstack([picture, strip])
+    _label_objects(picture, measurement, to_picture, round(LEGEND_FONT_PX * marks))
+    return out
 
 
 def mask_layer_png(

@@ -81,7 +81,8 @@ def test_point_labels_are_drawn_as_on_the_whole_picture() -> None:
                 stroke_fill=OUTLINE_COLOUR,
             )
 
-    drawn = _draw_labels(canvas, points, 4.0, 18)
+    drawn = canvas.copy()
+    _draw_labels(drawn, points, 4.0, 18)
 
     assert np.array_equal(drawn, _whole(canvas, paint))
     assert not np.array_equal(drawn, canvas)
