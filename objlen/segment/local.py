@@ -560,7 +560,8 @@ def _evaluate_surface(
     coarse = ((np.exp(_grid_terms(*shape) @ coefficients) - 1.0) / 255.0).astype(np.float32)
     # Floored on the grid: the linear interpolation of values above the floor stays above it.
     coarse = cv2.max(coarse, (_SURFACE_FLOOR,) * 4)
-    colour = median(coarse.reshape(-1, 3), axis=0).astype(np.float32)
+    # (each channel's values contiguous: NumPy partitions them several times faster)
+    colour = median(np.ascontiguousarray(coarse.reshape(-1, 3).T), axis=1).astype(np.float32)
     out_h, out_w = size or shape
     return cv2.resize(coarse, (out_w, out_h), interpolation=cv2.INTER_LINEAR), colour
 
@@ -705,8 +706,10 @@ def _components(
         if area >= min_area and sums[label] / area >= min_mean_distance:
             keep[label] = True
             found.append(_Component(label, left, top, width, height, area))
-    if not keep[1:].all():
-        labels = np.take(np.where(keep, np.arange(count, dtype=np.int32), 0), labels)
+    for label in np.flatnonzero(~keep[1:]) + 1:  # dropped: cleared in their bounding boxes
+        left, top, width, height = (int(v) for v in stats[label, :4])
+        box_labels = labels[top : top + height, left : left + width]
+        box_labels[box_labels == label] = 0
     return labels, tuple(found)
 
 
@@ -714,9 +717,8 @@ def _labelled(binary: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarr
     """8-connected components of ``binary`` with their statistics, labelled in
     raster order (``cv2.connectedComponentsWithStats``; Grana's algorithm, which
     gives the same labels as the default and is several times faster here)."""
-    return cv2.connectedComponentsWithStatsWithAlgorithm(
-        binary.astype(np.uint8), 8, cv2.CV_32S, cv2.CCL_GRANA
-    )
+    as_bytes = binary.view(np.uint8) if binary.dtype == bool else binary.astype(np.uint8)
+    return cv2.connectedComponentsWithStatsWithAlgorithm(as_bytes, 8, cv2.CV_32S, cv2.CCL_GRANA)
 
 
 def _thresholds(distance: np.ndarray, background: np.ndarray) -> tuple[float, float, float]:
@@ -1239,17 +1241,33 @@ def _class_map(labels: np.ndarray, roles: dict[int, str]) -> np.ndarray:
 def _local_mean(
     colours: np.ndarray, weight: np.ndarray, sigma: float, ys: np.ndarray, xs: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Colour of ``colours`` (``(h, w, 3)`` float32, 0..255) averaged over the
-    ``weight`` pixels near each of the pixels ``(xs, ys)``.
+    """Colour of ``colours`` averaged over the ``weight`` pixels near each of
+    the pixels ``(xs, ys)``, with a Gaussian of ``sigma``.
 
-    Returns ``(mean, support)``: ``(n, 3)`` float32 colours and the ``(n,)``
-    blurred weight there (near 0 where no weighted pixel is near). (The
-    blurs cover the whole window; the division only the pixels asked for.)
+    ``colours`` is ``(h, w, 4)`` float32: the colour (0..255) and a channel
+    of ones. Returns ``(mean, support)``: ``(n, 3)`` float32 colours and the
+    ``(n,)`` blurred weight there (near 0 where no weighted pixel is near).
+    The colour and the weight are blurred together, only over the pixels
+    that reach ``(xs, ys)`` (the same values as blurring the whole window:
+    the kernel's reach is the crop's margin, or the window's own edge), and
+    the division is made only at ``(xs, ys)``.
     """
-    w = weight.astype(np.float32)
-    support = cv2.GaussianBlur(w, (0, 0), sigma)[ys, xs]
-    total = cv2.GaussianBlur(colours * w[:, :, None], (0, 0), sigma)[ys, xs]
-    return total / np.maximum(support, 1e-6)[:, None], support
+    reach = _gaussian_reach(sigma)
+    height, width = weight.shape
+    y0, y1 = max(0, int(ys.min()) - reach), min(height, int(ys.max()) + 1 + reach)
+    x0, x1 = max(0, int(xs.min()) - reach), min(width, int(xs.max()) + 1 + reach)
+    crop = (slice(y0, y1), slice(x0, x1))
+    masked = np.zeros((y1 - y0, x1 - x0, 4), dtype=np.float32)
+    cv2.copyTo(colours[crop], weight[crop].view(np.uint8), masked)
+    blurred = cv2.GaussianBlur(masked, (0, 0), sigma, dst=masked)[ys - y0, xs - x0]
+    support = blurred[:, 3]
+    return blurred[:, :3] / np.maximum(support, 1e-6)[:, None], support
+
+
+def _gaussian_reach(sigma: float) -> int:
+    """How far (pixels) OpenCV's float Gaussian blur of ``sigma`` reaches: the
+    kernel it chooses for ``ksize = (0, 0)`` is ``round(8 sigma + 1) | 1`` wide."""
+    return (round(8.0 * sigma + 1.0) | 1) // 2
 
 
 def _band(foreground: np.ndarray) -> np.ndarray:
@@ -1305,7 +1323,8 @@ def _refine(
         top, left = window[0].start, window[1].start
         rows, cols, index = _blocks(band_y + top, band_x + left, rows_of, cols_of)
         sy, sx = band_y[index], band_x[index]
-        colours = small[window].astype(np.float32)
+        colours = np.ones((*inside.shape, 4), dtype=np.float32)
+        colours[:, :, :3] = small[window]
         o, object_support = _local_mean(colours, inner, sigma, sy, sx)
         b, background_support = _local_mean(colours, outer, sigma, sy, sx)
         p = image[rows, cols].astype(np.float32)
