@@ -594,8 +594,13 @@ def _distance_map(rgb: np.ndarray, surface: np.ndarray, colour: np.ndarray) -> n
     The photo is divided by the background ``surface`` and multiplied by the
     background's ``colour``, so the background becomes one flat colour.
     """
-    flat = cv2.divide(rgb, surface)
-    cv2.multiply(flat, _scalar(colour), dst=flat)  # in place: no fresh memory
+    return _flat_distance(cv2.divide(rgb, surface), colour, in_place=True)
+
+
+def _flat_distance(flat: np.ndarray, colour: np.ndarray, in_place: bool = False) -> np.ndarray:
+    """:func:`_distance_map` of the photo already divided by the background
+    surface (``flat``, which is overwritten when ``in_place``)."""
+    flat = cv2.multiply(flat, _scalar(colour), dst=flat if in_place else None)
     cv2.min(flat, (1.5,) * 4, dst=flat)
     lab = cv2.cvtColor(flat, cv2.COLOR_RGB2Lab)
     reference = cv2.cvtColor(colour.reshape(1, 1, 3), cv2.COLOR_RGB2Lab).reshape(3)
@@ -754,14 +759,17 @@ class _CoarseModel:
     """What the coarse copy of a working image tells (see :func:`_background_model`).
 
     Attributes:
-        background: the second fit's model, at the working size (its ``sure``
-            pixels are away from anything the coarse copy found).
+        coefficients: ``(terms, 3)`` the second fit's surface, in the working
+            image's coordinates (:func:`_evaluate_surface`).
+        sure: ``(h, w)`` bool, working pixels surely background (away from
+            anything the coarse copy found).
         distance: ``(hc, wc)`` float32 distance from the background of the
             coarse copy (only a stand-in outside the regions of interest).
         seeds: ``(h, w)`` bool, where the coarse copy differs from the background.
     """
 
-    background: _Background
+    coefficients: np.ndarray
+    sure: np.ndarray
     distance: np.ndarray
     seeds: np.ndarray
 
@@ -772,9 +780,8 @@ def _background_model(small: np.ndarray) -> _CoarseModel:
     The illumination surface is fitted on the border first, then once more on
     everything that is not foreground (the foreground found with the first
     fit's distance map and thresholds), all on a copy with ``_COARSE_SHARE``
-    times fewer pixels (at least ``_COARSE_MIN_PIXELS``); the polynomial
-    surface is evaluated at the working size. (The third and last fit is
-    made on the working image: :func:`_classify`.)
+    times fewer pixels (at least ``_COARSE_MIN_PIXELS``). (The third and
+    last fit is made on the working image: :func:`_classify`.)
     """
     shape = small.shape[:2]
     coarse, scale_xy = _shrink(small, max(_COARSE_MIN_PIXELS, shape[0] * shape[1] // _COARSE_SHARE))
@@ -793,12 +800,24 @@ def _background_model(small: np.ndarray) -> _CoarseModel:
             break
         sure = grown
     seeds = _enlarge(foreground.astype(np.uint8), (shape[1], shape[0]))
-    surface, colour = _evaluate_surface(coefficients, shape)
-    return _CoarseModel(
-        background=_Background(surface, colour, ~_grow(seeds, 3)),
-        distance=distance,
-        seeds=seeds.view(bool),
-    )
+    return _CoarseModel(coefficients, ~_grow(seeds, 3), distance, seeds.view(bool))
+
+
+def _last_fit_sample(
+    smooth: np.ndarray,
+    model: _CoarseModel,
+    boxes: Sequence[tuple[slice, slice]],
+    rgbs: Sequence[np.ndarray],
+) -> np.ndarray:
+    """Where the last fit of the background model samples the working image:
+    away from the second fit's foreground, found at working resolution in the
+    ``boxes`` (whose smoothed photo, float32 in 0..1, is ``rgbs``)."""
+    surface, colour = _evaluate_surface(model.coefficients, smooth.shape[:2])
+    low, high, _ = _sampled_thresholds(smooth, _Background(surface, colour, model.sure))
+    second = np.zeros(smooth.shape[:2], dtype=np.uint8)
+    for box, rgb in zip(boxes, rgbs, strict=True):
+        second[box] = _hysteresis(_distance_map(rgb, surface[box], colour), low, high)
+    return ~_grow(second, 3)
 
 
 def _sampled_thresholds(smooth: np.ndarray, background: _Background) -> tuple[float, float, float]:
@@ -908,37 +927,37 @@ def _classify(small: np.ndarray, min_fraction: float) -> _Classification:
     peeled (:func:`_without_shadows`, with the table's edge level measured on
     strips). Outside them everything is background.
     """
+    # Every large temporary is let go as soon as it has served (del, None): the
+    # peak memory is what a repeated call pays again in page faults after the
+    # allocator has returned the freed memory to the system.
     shape = small.shape[:2]
     smooth = cv2.GaussianBlur(small, (3, 3), 0)
     model = _background_model(small)
     boxes = _regions_of_interest(model.seeds, _ROI_MARGIN)
-    # The second fit's foreground at working resolution: what the last fit avoids.
-    low, high, _ = _sampled_thresholds(smooth, model.background)
-    second = np.zeros(shape, dtype=np.uint8)
-    for box in boxes:
-        box_distance = _distance_map(
-            _unit_rgb(smooth[box]), model.background.surface[box], model.background.colour
-        )
-        second[box] = _hysteresis(box_distance, low, high)
-    sure = ~_grow(second, 3)
+    rgbs: list[np.ndarray | None] = [_unit_rgb(smooth[box]) for box in boxes]
+    sure = _last_fit_sample(smooth, model, boxes, rgbs)
     surface, colour = _evaluate_surface(_fit_surface(small, sure), shape)
     low, high, spread = _sampled_thresholds(smooth, _Background(surface, colour, sure))
+    del sure
     cleaned = np.zeros(shape, dtype=bool)
-    rgbs, distances = [], []
-    for box in boxes:
-        rgb = _unit_rgb(smooth[box])
-        box_distance = _distance_map(rgb, surface[box], colour)
-        foreground = _hysteresis(box_distance, low, high)
-        cleaned[box] = _clean(foreground)
-        rgbs.append(rgb)
+    flats: list[np.ndarray | None] = []
+    distances = []
+    for index, box in enumerate(boxes):
+        flat = cv2.divide(rgbs[index], surface[box])  # the photo with the light divided out
+        rgbs[index] = None
+        box_distance = _flat_distance(flat, colour)
+        cleaned[box] = _clean(_hysteresis(box_distance, low, high))
+        flats.append(flat)
         distances.append(box_distance)
     background = _Background(surface, colour, ~_grow(cleaned, 3))
     edge = _edge_threshold(smooth, background)
     hue_noise = _hue_noise(smooth, background)
-    for box, rgb, box_distance in zip(boxes, rgbs, distances, strict=True):
+    del smooth, surface, background
+    for index, box in enumerate(boxes):
         cleaned[box] = _without_shadows(
-            cleaned[box], rgb, surface[box], box_distance, high, edge, hue_noise
+            cleaned[box], flats[index], distances[index], high, edge, hue_noise
         )
+        flats[index] = None
     min_area = max(9, round(min_fraction * shape[0] * shape[1]))
     labels, components = _components(cleaned, boxes, distances, min_area, high)
     return _Classification(
@@ -956,8 +975,7 @@ def _gradient(flat: np.ndarray) -> np.ndarray:
 
 def _without_shadows(
     foreground: np.ndarray,
-    rgb: np.ndarray,
-    surface: np.ndarray,
+    flat: np.ndarray,
     distance: np.ndarray,
     high: float,
     edge: float,
@@ -979,30 +997,26 @@ def _without_shadows(
     ``_THIN_PX`` (cuts off strokes and grain lines) and its holes filled.
     "Sharp" is relative to the table's own texture: the gradient must exceed
     ``edge``, ``_EDGE_NOISE_FACTOR`` times its 99th percentile on the
-    background (:func:`_edge_threshold`). ``rgb`` is the smoothed photo as
-    float32 in 0..1, ``surface`` the background under the scene's light.
+    background (:func:`_edge_threshold`). ``flat`` is the smoothed photo as
+    float32 in 0..1 divided by the background under the scene's light.
     """
     peeled = np.zeros_like(foreground)
     # Each region is peeled in its own window: the blur and the Sobel kernel
     # reach _GRADIENT_REACH pixels, so a wider window's border cannot matter.
     for crop in _regions_of_interest(foreground, _GRADIENT_REACH + 2):
-        peeled[crop] = _peeled(
-            foreground[crop], rgb[crop], surface[crop], distance[crop], high, edge, hue_noise
-        )
+        peeled[crop] = _peeled(foreground[crop], flat[crop], distance[crop], high, edge, hue_noise)
     return peeled
 
 
 def _peeled(
     foreground: np.ndarray,
-    rgb: np.ndarray,
-    surface: np.ndarray,
+    flat: np.ndarray,
     distance: np.ndarray,
     high: float,
     edge: float,
     hue_noise: float,
 ) -> np.ndarray:
     """:func:`_without_shadows` on a crop whose border is background."""
-    flat = cv2.divide(rgb, surface)
     level = cv2.transform(flat, _MEAN_3)
     lit = cv2.max(level, 1e-3)
     # The hue shift max_c |flat_c / lit - 1| against its tolerance, both times lit:
