@@ -52,6 +52,7 @@ import cv2
 import numpy as np
 
 from objlen import MeasureOptions, ReferenceSpec
+from objlen.batch.allocator import reuse_freed_buffers
 from objlen.batch.results import RESULTS_CSV, RESULTS_JSONL
 from objlen.batch.runner import run_batch
 from objlen.classes import ClassIds
@@ -470,6 +471,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve:
         serve(args.serve, args.latency)
         return 0
+    reuse_freed_buffers()  # as the batch command does: this process runs batches
     if args.client:
         client(*args.client, args.concurrency)
         return 0

@@ -83,13 +83,19 @@ class ProgressLine:
 
 
 def run_batch_command(args: argparse.Namespace) -> int:
-    """``batch``: measure every photo; return 0, or 1 when some failed."""
+    """``batch``: measure every photo; return 0, or 1 when some failed.
+
+    This process runs the batch and nothing else: its allocator keeps freed
+    buffers for the next photo (:func:`objlen.batch.allocator.reuse_freed_buffers`).
+    """
+    from objlen.batch.allocator import reuse_freed_buffers
     from objlen.sagemaker.session import check_endpoint_url
 
     options = options_from_args(args)
     s3_endpoint_url = check_endpoint_url(args.s3_endpoint_url, "--s3-endpoint-url")
     check_endpoint_url(args.endpoint_url, "--endpoint-url")
     factory = segmenter_factory_from_args(args, options)
+    reuse_freed_buffers()
     report = run_batch(
         args.inputs,
         args.out,
