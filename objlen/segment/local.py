@@ -1417,11 +1417,12 @@ def _enlarge(small: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def _to_class_ids(internal: np.ndarray, classes: ClassIds) -> np.ndarray:
-    """Translate the internal 0/1/2 map into the configured class ids."""
+    """Translate the internal 0/1/2 map into the configured class ids, in place
+    (a full-size map: no second one); returns ``internal``."""
     lookup = np.full(256, classes.background, dtype=np.uint8)
     lookup[_OBJECT] = classes.object
     lookup[_REFERENCE] = classes.reference
-    return cv2.LUT(internal, lookup)
+    return cv2.LUT(internal, lookup, dst=internal)
 
 
 def _marker_pixels(
