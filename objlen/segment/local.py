@@ -1347,8 +1347,9 @@ def _refine(
         top, left = window[0].start, window[1].start
         rows, cols, index = _blocks(band_y + top, band_x + left, rows_of, cols_of)
         sy, sx = band_y[index], band_x[index]
-        colours = np.ones((*inside.shape, 4), dtype=np.float32)
-        colours[:, :, :3] = small[window]
+        colours = cv2.cvtColor(small[window], cv2.COLOR_RGB2RGBA)  # the colour and a 1
+        colours[:, :, 3] = 1
+        colours = colours.astype(np.float32)
         o, object_support = _local_mean(colours, inner, sigma, sy, sx)
         b, background_support = _local_mean(colours, outer, sigma, sy, sx)
         p = image[rows, cols].astype(np.float32)
