@@ -23,9 +23,11 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+import cv2
 import numpy as np
 
 from objlen.camera import PlanePose, focal_matrix, plane_pose
+from objlen.edges import NO_DISAGREEMENT, box_disagreement, disagreement_rel_var
 from objlen.errors import MaskError, ParameterError, ReferenceNotFoundError
 from objlen.geometry import (
     Box,
@@ -39,6 +41,7 @@ from objlen.geometry import (
     upright_box,
 )
 from objlen.options import MeasureOptions
+from objlen.perspective import default_focal_px, disc_gradient, quad_gradient, scale_bound
 from objlen.reference import (
     Quad,
     detect_aruco,
@@ -115,7 +118,9 @@ def proportional_lengths(
             operator placed). An edge offset moves both ends of a length
             outward together, so the two ends' terms add, not in quadrature.
         extra_rel_vars: further relative variances of the width and of the
-            height (the lens allowance, see :func:`lens_rel_vars`).
+            height (the lens allowance, see :func:`lens_rel_vars`, and the
+            scale's change across a tilted camera's photo, see
+            :func:`objlen.perspective.scale_bound`).
     """
     ab_px, ae_px = distance(a, b), distance(a, e)
     if ab_px <= 0 or ae_px <= 0:
@@ -442,23 +447,28 @@ def _foreshortening(
     region: Region,
     size: tuple[float, float] | None,
     quad: Quad | None,
+    focal_px: float,
     hull: np.ndarray | None = None,
-) -> float:
-    """How far the reference region looks foreshortened, as a share (0 face-on).
+) -> tuple[float, np.ndarray]:
+    """How far the reference region looks foreshortened, and the scale gradient
+    its shape shows (see :mod:`objlen.perspective`).
 
-    A disc seen at an angle is an ellipse: ``1 - minor/major``. A rectangle:
-    the larger of its opposite sides' relative difference, the sine of its
-    corners' departure from square and, when its real ``size`` is known, the
-    relative departure of its aspect from the real one. Other shapes: 0 (the
-    photo does not tell). ``quad`` is the outline's quadrilateral
-    (:func:`_outline_quad`), ``hull`` its :func:`objlen.shapes.outline_hull`.
+    Returns ``(share, gradient)``. A disc seen at an angle is an ellipse:
+    share ``1 - minor/major``, gradient ``tan(t) / focal_px`` along its minor
+    axis. A rectangle: the larger of its opposite sides'
+    relative difference, the sine of its corners' departure from square and,
+    when its real ``size`` is known, the relative departure of its aspect from
+    the real one; its gradient is a vector from its opposite sides. Other
+    shapes: ``(0, 0)`` (the photo does not tell). ``quad`` is the outline's
+    quadrilateral (:func:`_outline_quad`), ``hull`` its
+    :func:`objlen.shapes.outline_hull`; ``focal_px`` the camera's focal length.
     """
     fit, axis_ratio = ellipse_fit(outline, hull)
     if fit < DISC_SHAPE_ERROR and axis_ratio > 0:
-        return 1.0 - axis_ratio
+        return 1.0 - axis_ratio, disc_gradient(outline, focal_px)
     if quad is None or not _looks_rectangular(region, quad):
-        return 0.0
-    return _quad_foreshortening(quad, size)
+        return 0.0, np.zeros(2)
+    return _quad_foreshortening(quad, size), quad_gradient(quad.corners)
 
 
 def _quad_foreshortening(quad: Quad, size: tuple[float, float] | None) -> float:
@@ -474,6 +484,28 @@ def _quad_foreshortening(quad: Quad, size: tuple[float, float] | None) -> float:
         seen = max(seen, 1 / seen)
         share = max(share, abs(1.0 - seen / (max(size) / min(size))))
     return float(share)
+
+
+def _focal_px(options: MeasureOptions, shape: tuple[int, ...]) -> float:
+    """The camera's focal length in px: the profile's when it knows it, else the
+    shortest assumed for a photo of this ``(H, W)`` shape."""
+    camera = options.camera
+    if camera is not None and camera.focal_known:
+        return float(camera.matrix[0, 0])
+    return default_focal_px((shape[1], shape[0]))
+
+
+def _gradient_note(gradient: np.ndarray) -> tuple[str, ...]:
+    """A note on the scale's change across the photo the reference shows, when it
+    shows one (to the 0.1 % per 100 px it is given in)."""
+    per_100_px = 100.0 * float(np.linalg.norm(gradient))
+    if per_100_px < 0.0005:
+        return ()
+    return (
+        f"the reference looks tilted: the scale may change by up to {per_100_px:.1%} per "
+        "100 px across the photo (more along the tilt); each interval allows for it at "
+        "the object's distance from the reference",
+    )
 
 
 def _unbounded_warning(foreshortening: float) -> list[str]:
@@ -525,7 +557,9 @@ def locate_reference(
             hull = outline_hull(outline)
             quad = _outline_quad(outline, hull)  # once, for both checks
             warnings += _perspective_warning(quad, region)
-            foreshortening = _foreshortening(outline, region, spec.size, quad, hull)
+            foreshortening, gradient = _foreshortening(
+                outline, region, spec.size, quad, _focal_px(options, mask.shape), hull
+            )
             warnings += _unbounded_warning(foreshortening)
             reference = ReferenceResult(
                 kind="mask",
@@ -535,6 +569,8 @@ def locate_reference(
                 located_on="mask",
                 noise_px=outline_noise_px(outline),
                 perspective_rel=foreshortening,
+                scale_gradient=gradient,
+                notes=_gradient_note(gradient),
             )
             return _checked(reference, options), warnings
         quad = _quad_of_region(region, image)
@@ -546,6 +582,7 @@ def locate_reference(
     if options.method == "proportional":  # an ArUco marker's side as CD
         foreshortening = _quad_foreshortening(quad, size)
         warnings += _unbounded_warning(foreshortening)
+        gradient = quad_gradient(quad.corners)
         reference = ReferenceResult(
             kind=kind,
             C=c,
@@ -553,6 +590,8 @@ def locate_reference(
             real=real,
             located_on=quad.source,
             perspective_rel=foreshortening,
+            scale_gradient=gradient,
+            notes=_gradient_note(gradient),
         )
         return _checked(reference, options), warnings
     result = ReferenceResult(
@@ -832,8 +871,24 @@ def object_lengths(
     scale = reference.real / cd_px
     scale_rel_var = (s_c**2 + s_d**2 + edge_cd**2) / cd_px**2 + perspective**2
     lens_vars = lens_rel_vars(points, np.array([reference.C, reference.D]), lens)
+    # The scale changes across a tilted camera's photo: up to these shares for the
+    # width and the height (uniform within the bound, see objlen.perspective).
+    reference_centre, centre = (reference.C + reference.D) / 2, (b + e) / 2
+    tilt_vars = [
+        (UNIFORM_TO_SIGMA * scale_bound(reference.scale_gradient, reference_centre, centre, side))
+        ** 2
+        for side in (b - a, e - a)
+    ]
     return proportional_lengths(
-        a, b, e, scale, scale_rel_var, sigmas, options.offset, edges, lens_vars
+        a,
+        b,
+        e,
+        scale,
+        scale_rel_var,
+        sigmas,
+        options.offset,
+        edges,
+        (lens_vars[0] + tilt_vars[0], lens_vars[1] + tilt_vars[1]),
     )
 
 
@@ -845,6 +900,7 @@ def _object_result(
     options: MeasureOptions,
     moved: tuple[str, ...] = (),
     lens_sensitivity: tuple[float, float] | None = None,
+    photo_edge_px: tuple[float, float, float, float] = NO_DISAGREEMENT,
 ) -> ObjectResult:
     if lens_sensitivity is not None and not moved and not reference.moved:
         # The box's own lens sensitivity replaces the term of its three corners.
@@ -854,6 +910,16 @@ def _object_result(
     else:
         width, height = object_lengths(points, reference, options, noise_px, moved)
     a, b, e = points
+    photo_vars = disagreement_rel_var(photo_edge_px, (distance(a, b), distance(a, e)), moved)
+    width, height = (
+        Length(length.value, float(np.hypot(length.uncertainty, COVERAGE_FACTOR * raw * rel)))
+        for length, raw, rel in zip(
+            (width, height),
+            (width.value, height.value + options.offset),
+            np.sqrt(photo_vars),
+            strict=True,
+        )
+    )
     return ObjectResult(
         A=a,
         B=b,
@@ -864,6 +930,7 @@ def _object_result(
         noise_px=noise_px,
         moved=moved,
         lens_sensitivity=lens_sensitivity,
+        photo_edge_px=photo_edge_px,
     )
 
 
@@ -1024,17 +1091,24 @@ def measure(
     reference = replace(reference, image_size=(mask.shape[1], mask.shape[0]))
     objects = []
     fixed_warnings = list(input_warnings) + reference_warnings
+    gray = (
+        None if image is None else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    )
     for region in regions:
         box = _object_box(region, reference, options.orientation)
-        noise = outline_noise_px(dense_outline(region))
+        points = np.array([box.A, box.B, box.E])
+        outline = dense_outline(region)
         objects.append(
             _object_result(
-                np.array([box.A, box.B, box.E]),
+                points,
                 region.area_px,
-                noise,
+                outline_noise_px(outline),
                 reference,
                 options,
                 lens_sensitivity=_lens_sensitivity(region, reference, options),
+                photo_edge_px=(
+                    NO_DISAGREEMENT if gray is None else box_disagreement(gray, outline, points)
+                ),
             )
         )
         fixed_warnings += _border_warning(region, mask.shape, "object")
@@ -1115,6 +1189,7 @@ def remeasure(
                 options,
                 names,
                 lens_sensitivity=obj.lens_sensitivity,
+                photo_edge_px=obj.photo_edge_px,
             )
         )
     return replace(

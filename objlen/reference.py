@@ -337,12 +337,35 @@ def _edge_crossings(
     profiles = cv2.remap(
         gray, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     ).astype(np.float64)
+    shifts = step_crossings(profiles, offsets)
+    keep = np.abs(shifts) <= MAX_EDGE_SHIFT_PX  # False where NaN (no clean step)
+    return base[keep] + shifts[keep, None] * normal, count
+
+
+def step_crossings(profiles: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Where each profile crosses half-way between its inside and outside levels,
+    or NaN where it is not one clean step.
+
+    Args:
+        profiles: ``(N, K)`` grey levels read across an edge, inside first.
+        offsets: ``(K,)`` positions of the samples along the profile, px,
+            ``PROFILE_STEP_PX`` apart.
+
+    A profile counts when its two ends (``PROFILE_LEVEL_SAMPLES`` each) differ
+    by ``MIN_EDGE_CONTRAST``, it does not overshoot either level by more than
+    ``STEP_OVERSHOOT`` of the contrast (a thin dark or bright line along the
+    edge, a shadow band, does) and crosses half-way exactly once.
+
+    Returns:
+        ``(N,)`` sub-pixel crossing positions (in ``offsets``' units), NaN for
+        the profiles that do not count.
+    """
     band = PROFILE_LEVEL_SAMPLES
     inside = median(profiles[:, :band], axis=1)
     outside = median(profiles[:, -band:], axis=1)
     contrast = outside - inside
-    points = []
-    for row, level_in, delta, origin in zip(profiles, inside, contrast, base, strict=True):
+    shifts = np.full(len(profiles), np.nan)
+    for k, (row, level_in, delta) in enumerate(zip(profiles, inside, contrast, strict=True)):
         if abs(delta) < MIN_EDGE_CONTRAST:
             continue
         fraction = (row - level_in) / delta  # 0 inside, 1 outside
@@ -352,11 +375,9 @@ def _edge_crossings(
         if len(crossing) != 1:
             continue
         i = crossing[0]
-        t = offsets[i] + PROFILE_STEP_PX * (0.5 - fraction[i]) / (fraction[i + 1] - fraction[i])
-        if abs(t) > MAX_EDGE_SHIFT_PX:
-            continue
-        points.append(origin + t * normal)
-    return np.array(points).reshape(-1, 2), count
+        step = offsets[i + 1] - offsets[i]
+        shifts[k] = offsets[i] + step * (0.5 - fraction[i]) / (fraction[i + 1] - fraction[i])
+    return shifts
 
 
 def refine_quad_on_photo(image_rgb: np.ndarray, quad: Quad) -> Quad:

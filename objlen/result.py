@@ -64,6 +64,11 @@ class ReferenceResult:
             1 - minor/major axis, a rectangle's departure from its shape), a
             bound on the relative error perspective gives a proportional
             measurement near it.
+        scale_gradient: how fast the scale (mm per px) changes across the
+            photo of a tilted camera, ``(gx, gy)`` as a share per px, as the
+            reference's shape shows it (see :mod:`objlen.perspective`).
+            A proportional object's scale is off by up to this times its
+            offset from the reference's centre.
         camera: the lens model that maps photo pixels to ideal pinhole pixels
             (a camera profile, or the radial distortion a board fit
             estimated); ``C``, ``D`` and ``corners`` stay in photo pixels and
@@ -92,6 +97,7 @@ class ReferenceResult:
     noise_px: float = 0.0
     moved: tuple[str, ...] = ()
     perspective_rel: float = 0.0
+    scale_gradient: np.ndarray = field(default_factory=lambda: np.zeros(2))
     camera: CameraProfile | None = None
     fit_rms_px: float | None = None
     fit_corners: tuple[int, int] | None = None
@@ -124,6 +130,13 @@ class ObjectResult:
     ``lens_sensitivity``: the relative change of its width and height per unit
     of the lens coefficient (see :class:`objlen.measure.LensAllowance`), from
     its whole outline; None when no lens allowance applies. Not in the JSON.
+
+    ``photo_edge_px``: how far (px) the photo puts the object's edges outside
+    its mask's at the box sides that bound its width (through A, through B)
+    and its height (through A, through E); 0 where the photo shows no clean
+    step or was not given (:func:`objlen.edges.box_disagreement`). Kept with
+    the result so that a remeasure keeps it in the interval for the points
+    not moved. Not in the JSON.
     """
 
     A: np.ndarray
@@ -135,6 +148,7 @@ class ObjectResult:
     noise_px: float = 0.0
     moved: tuple[str, ...] = ()
     lens_sensitivity: tuple[float, float] | None = None
+    photo_edge_px: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
 
     def sizes_text(self, unit: str, separator: str = "   ") -> str:
         """For people: ``"width 154.41 ± 1.09 mm   height 111.88 ± 0.83 mm"``."""

@@ -1,0 +1,121 @@
+"""Where the photo puts an object's edges, against where its mask puts them.
+
+A length is set by the two sides of the object's box that bound it (the
+width by the sides through A and B, the height by those through A and E),
+that is by the outline's extremes there. Where the photo shows a clean step
+across such an extreme (see :func:`objlen.reference.step_crossings`), the
+step's position tells how far the true edge may lie from the mask's; where
+it does not (a shadow band, a rim, no contrast), the photo does not say.
+
+The mask's edge is kept: the photo's edge can itself be a shadow's or a
+print's. The disagreement goes into the interval (see
+:func:`disagreement_rel_var`): the true edge is taken to lie anywhere within
+the disagreement of the mask's, either side.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from objlen.reference import (
+    MIN_CLEAN_SHARE,
+    PROFILE_REACH_PX,
+    PROFILE_STEP_PX,
+    step_crossings,
+)
+
+#: Outline pixel centres within this distance (px) of a box side, beyond the
+#: half pixel between a boundary pixel's centre and its edge, are the extreme there.
+NEAR_SIDE_PX = 1.5
+#: Fewest clean profiles at a side for the photo to say where its edge is.
+MIN_PROFILES = 3
+#: Disagreement at the sides through A, B (width) and A, E (height) when the
+#: photo says nothing.
+NO_DISAGREEMENT = (0.0, 0.0, 0.0, 0.0)
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector
+
+
+def side_disagreement(
+    gray: np.ndarray, outline: np.ndarray, origin: np.ndarray, outward: np.ndarray
+) -> float:
+    """How far (px) the photo's edge lies outside the mask's at one side of the box.
+
+    Args:
+        gray: ``(H, W)`` float32 grey photo.
+        outline: ``(N, 2)`` the region's boundary pixel centres.
+        origin: a point of the side (a box corner), px.
+        outward: the side's outward normal (unit).
+
+    Returns:
+        The median over the clean profiles read along ``outward`` through the
+        outline's extreme pixels; 0 when fewer than ``MIN_PROFILES`` (or
+        ``MIN_CLEAN_SHARE`` of them) are clean steps.
+    """
+    across = (outline - origin) @ outward  # about -0.5 at the extreme pixels
+    near = outline[across >= -0.5 - NEAR_SIDE_PX].astype(np.float64)
+    if len(near) < MIN_PROFILES:
+        return 0.0
+    offsets = np.arange(-PROFILE_REACH_PX, PROFILE_REACH_PX + 1e-9, PROFILE_STEP_PX)
+    samples = near[:, None, :] + offsets[None, :, None] * outward
+    profiles = cv2.remap(
+        gray,
+        samples[..., 0].astype(np.float32),
+        samples[..., 1].astype(np.float32),
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    ).astype(np.float64)
+    shifts = step_crossings(profiles, offsets)
+    clean = shifts[np.isfinite(shifts)]
+    if len(clean) < max(MIN_PROFILES, MIN_CLEAN_SHARE * len(near)):
+        return 0.0
+    # A boundary pixel's edge lies max(|nx|, |ny|) / 2 beyond its centre.
+    mask_edge = max(abs(float(outward[0])), abs(float(outward[1]))) / 2
+    return float(np.median(clean)) - mask_edge
+
+
+def box_disagreement(
+    gray: np.ndarray, outline: np.ndarray, points: np.ndarray
+) -> tuple[float, float, float, float]:
+    """The photo-vs-mask disagreement (px, positive: the photo's edge outside) at
+    the sides of the box ``points`` (A, B, E) that bound its lengths: the width's
+    at A and at B, the height's at A and at E."""
+    a, b, e = np.asarray(points, dtype=np.float64)
+    outline = np.asarray(outline, dtype=np.float64)
+    return (
+        side_disagreement(gray, outline, a, _unit(a - b)),
+        side_disagreement(gray, outline, b, _unit(b - a)),
+        side_disagreement(gray, outline, a, _unit(a - e)),
+        side_disagreement(gray, outline, e, _unit(e - a)),
+    )
+
+
+def disagreement_rel_var(
+    disagreement: tuple[float, float, float, float],
+    lengths_px: tuple[float, float],
+    moved: tuple[str, ...] = (),
+) -> tuple[float, float]:
+    """Relative variances of the width and the height from the photo-vs-mask
+    disagreement at their sides.
+
+    Each length's two sides add (an edge the photo puts outside on both makes
+    the length longer by both); the true edges are taken as uniform within
+    that sum either way (standard uncertainty ``|sum| / sqrt(3)``). A point the
+    operator ``moved`` is the truth: its side no longer counts.
+    """
+    width_a, width_b, height_a, height_e = disagreement
+    keep = {name: 0.0 if name in moved else 1.0 for name in "ABE"}
+    sums = (
+        keep["A"] * width_a + keep["B"] * width_b,
+        keep["A"] * height_a + keep["E"] * height_e,
+    )
+    return tuple(  # type: ignore[return-value]
+        (s / math.sqrt(3.0) / length) ** 2 if length > 0 else 0.0
+        for s, length in zip(sums, lengths_px, strict=True)
+    )
