@@ -14,7 +14,9 @@ here):
 * the reference objlen uses is the true one on every labelled photo;
 * the truth lies inside the reported 95 % interval for >= 90 % of the lengths
   measured where the method's assumptions hold (not proportional on the
-  gridboard's tilted camera); a missed object counts as two lengths outside.
+  gridboard's tilted camera), and of the pills' lengths (the coins' 83 % is
+  not met: the dime's shadow crescent); a missed object counts as two
+  lengths outside.
 
 A missed object fails the error targets. The real photos are required: when
 the folder is missing every test FAILS saying where it looked (never skips).
@@ -106,8 +108,8 @@ def test_no_primary_pill_beyond_10_percent_where_no_ink_touches_it(results):
     assert not worst, _described(worst)
 
 
-def test_the_truth_lies_in_the_95_percent_interval_for_90_percent_of_lengths(results):
-    scores = [s for s in _require(results).objects if s.assumptions_hold]
+def _assert_covered(scores: list[ObjectScore]) -> None:
+    """The truth inside the 95 % interval for >= 90 % of the lengths of ``scores``."""
     verdicts = [i for s in scores for i in (s.inside if s.inside is not None else (False, False))]
     assert verdicts
     share = sum(verdicts) / len(verdicts)
@@ -115,6 +117,19 @@ def test_the_truth_lies_in_the_95_percent_interval_for_90_percent_of_lengths(res
     assert share >= COVERAGE_MIN, (
         f"{share:.0%} of {len(verdicts)} lengths inside; outside: {_described(outside)}"
     )
+
+
+def test_the_truth_lies_in_the_95_percent_interval_for_90_percent_of_lengths(results):
+    _assert_covered([s for s in _require(results).objects if s.assumptions_hold])
+
+
+def test_the_truth_lies_in_the_pills_95_percent_intervals_for_90_percent_of_their_lengths(
+    results,
+):
+    # The pills' photos are taken close, by a camera a little off square: the
+    # coin's ellipse and the photo's own edges widen the pills' intervals (before
+    # those terms: 77-85 % of their 26 lengths; the inked pill's two stay out).
+    _assert_covered([s for s in _require(results).objects if s.set_name == PILLS_SET])
 
 
 @pytest.mark.parametrize("photo", ["unlabelled/example_02.png", "unlabelled/example_03.png"])
