@@ -26,6 +26,7 @@ from objlen.reference import (
     PROFILE_STEP_PX,
     step_crossings,
 )
+from objlen.robust import median
 
 #: Outline pixel centres within this distance (px) of a box side, beyond the
 #: half pixel between a boundary pixel's centre and its edge, are the extreme there.
@@ -77,7 +78,7 @@ def side_disagreement(
         return 0.0
     # A boundary pixel's edge lies max(|nx|, |ny|) / 2 beyond its centre.
     mask_edge = max(abs(float(outward[0])), abs(float(outward[1]))) / 2
-    return float(np.median(clean)) - mask_edge
+    return float(median(clean)) - mask_edge
 
 
 def box_disagreement(
