@@ -23,11 +23,10 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-import cv2
 import numpy as np
 
 from objlen.camera import PlanePose, focal_matrix, plane_pose
-from objlen.edges import NO_DISAGREEMENT, box_disagreement, disagreement_rel_var
+from objlen.edges import NO_DISAGREEMENT, disagreement_rel_var, photo_disagreement
 from objlen.errors import MaskError, ParameterError, ReferenceNotFoundError
 from objlen.geometry import (
     Box,
@@ -1091,9 +1090,6 @@ def measure(
     reference = replace(reference, image_size=(mask.shape[1], mask.shape[0]))
     objects = []
     fixed_warnings = list(input_warnings) + reference_warnings
-    gray = (
-        None if image is None else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    )
     for region in regions:
         box = _object_box(region, reference, options.orientation)
         points = np.array([box.A, box.B, box.E])
@@ -1107,7 +1103,7 @@ def measure(
                 options,
                 lens_sensitivity=_lens_sensitivity(region, reference, options),
                 photo_edge_px=(
-                    NO_DISAGREEMENT if gray is None else box_disagreement(gray, outline, points)
+                    NO_DISAGREEMENT if image is None else photo_disagreement(image, outline, points)
                 ),
             )
         )
