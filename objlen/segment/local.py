@@ -547,15 +547,18 @@ def _fit_surface(
 
 
 def _evaluate_surface(
-    coefficients: np.ndarray, shape: tuple[int, int], size: tuple[int, int] | None = None
+    coefficients: np.ndarray,
+    shape: tuple[int, int],
+    size: tuple[int, int] | None = None,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The background under the scene's light, and its median colour.
 
     Returns ``(surface, colour)``: the surface of an image of ``shape``,
     ``(h, w, 3)`` float32 in 0..1 RGB (evaluated on a coarse grid and
     interpolated; at least ``_SURFACE_FLOOR``, so that it can divide) —
-    resampled to ``size`` = ``(h, w)`` when given — and the ``(3,)`` median
-    colour of the surface.
+    resampled to ``size`` = ``(h, w)`` when given, written into ``out``
+    when it is such an array — and the ``(3,)`` median colour of the surface.
     """
     coarse = ((np.exp(_grid_terms(*shape) @ coefficients) - 1.0) / 255.0).astype(np.float32)
     # Floored on the grid: the linear interpolation of values above the floor stays above it.
@@ -563,7 +566,7 @@ def _evaluate_surface(
     # (each channel's values contiguous: NumPy partitions them several times faster)
     colour = median(np.ascontiguousarray(coarse.reshape(-1, 3).T), axis=1).astype(np.float32)
     out_h, out_w = size or shape
-    return cv2.resize(coarse, (out_w, out_h), interpolation=cv2.INTER_LINEAR), colour
+    return cv2.resize(coarse, (out_w, out_h), dst=out, interpolation=cv2.INTER_LINEAR), colour
 
 
 @functools.lru_cache(maxsize=8)
@@ -808,11 +811,14 @@ def _last_fit_sample(
     model: _CoarseModel,
     boxes: Sequence[tuple[slice, slice]],
     rgbs: Sequence[np.ndarray],
+    surface: np.ndarray,
 ) -> np.ndarray:
     """Where the last fit of the background model samples the working image:
     away from the second fit's foreground, found at working resolution in the
-    ``boxes`` (whose smoothed photo, float32 in 0..1, is ``rgbs``)."""
-    surface, colour = _evaluate_surface(model.coefficients, smooth.shape[:2])
+    ``boxes`` (whose smoothed photo, float32 in 0..1, is ``rgbs``). The
+    second fit's surface is written into ``surface`` (a working-size
+    ``(h, w, 3)`` float32 array)."""
+    surface, colour = _evaluate_surface(model.coefficients, smooth.shape[:2], out=surface)
     low, high, _ = _sampled_thresholds(smooth, _Background(surface, colour, model.sure))
     second = np.zeros(smooth.shape[:2], dtype=np.uint8)
     for box, rgb in zip(boxes, rgbs, strict=True):
@@ -936,8 +942,10 @@ def _classify(small: np.ndarray, min_fraction: float) -> _Classification:
     model = _background_model(small)
     boxes = _regions_of_interest(model.seeds, _ROI_MARGIN)
     rgbs: list[np.ndarray | None] = [_unit_rgb(smooth[box]) for box in boxes]
-    sure = _last_fit_sample(smooth, model, boxes, rgbs)
-    surface, colour = _evaluate_surface(_fit_surface(small, sure), shape)
+    # One working-size array holds the second fit's surface, then the last one's.
+    surface = np.empty((*shape, 3), dtype=np.float32)
+    sure = _last_fit_sample(smooth, model, boxes, rgbs, surface)
+    surface, colour = _evaluate_surface(_fit_surface(small, sure), shape, out=surface)
     low, high, spread = _sampled_thresholds(smooth, _Background(surface, colour, sure))
     del sure
     cleaned = np.zeros(shape, dtype=bool)
