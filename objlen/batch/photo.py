@@ -34,7 +34,12 @@ from typing import Any
 import numpy as np
 
 from objlen.advice import choose_orientation, left_out_note, operator_warnings
-from objlen.batch.budget import MemoryBudget, photo_cost
+from objlen.batch.budget import (
+    BYTES_PER_PIXEL,
+    UNDECODED_BYTES_PER_PIXEL,
+    MemoryBudget,
+    photo_cost,
+)
 from objlen.batch.inputs import BatchInput
 from objlen.batch.journal import Journal, disk_full_error, is_disk_full
 from objlen.batch.ledger import Ledger
@@ -234,27 +239,37 @@ def _error(
 
 
 def _measure_photo(name: str, data: bytes, digest: str, job: PhotoJob) -> dict[str, Any]:
-    """Decode, segment, measure and annotate one photo, holding its decoded
-    size from the run's memory budget; return its ok record."""
-    with job.budget.hold(photo_cost(data)):
-        return _measure_decoded(name, data, digest, job)
+    """Decode, segment, measure and annotate one photo (here or in the job's
+    ``remote``) and write its annotated picture, holding the photo's cost
+    from the run's memory budget; return its ok record.
 
-
-def _measure_decoded(name: str, data: bytes, digest: str, job: PhotoJob) -> dict[str, Any]:
-    """The body of :func:`_measure_photo`, within the memory budget: the work
-    here or in the job's ``remote``, then the annotated picture written."""
+    The cost is per pixel its header declares: :data:`BYTES_PER_PIXEL` when
+    the photo is decoded at full size, :data:`UNDECODED_BYTES_PER_PIXEL`
+    when it is not (:func:`_pixels_unneeded`), so that a batch of 12 MP
+    photos sent to an endpoint as they are keeps all its photos in flight.
+    """
     work = job.work()
     if job.remote is not None:
-        record, picture = job.remote(name, data, digest, work)
-    else:
-        segmenter = job.pool.acquire()
-        try:
+        with job.budget.hold(photo_cost(data)):
+            record, picture = job.remote(name, data, digest, work)
+            _write_picture(job, record, picture)
+        return record
+    segmenter = job.pool.acquire()
+    try:
+        decoded = _pixels_unneeded(data, work, segmenter) is None
+        cost = photo_cost(data, BYTES_PER_PIXEL if decoded else UNDECODED_BYTES_PER_PIXEL)
+        with job.budget.hold(cost):
             record, picture = measure_photo(name, data, digest, work, segmenter)
-        finally:
-            job.pool.release(segmenter)
+            _write_picture(job, record, picture)
+    finally:
+        job.pool.release(segmenter)
+    return record
+
+
+def _write_picture(job: PhotoJob, record: dict[str, Any], picture: bytes | None) -> None:
+    """Write a photo's annotated picture (if any) where its record says."""
     if picture is not None:
         write_atomically(job.out_dir / record["annotated"], picture)
-    return record
 
 
 def _pixels_unneeded(data: bytes, work: PhotoWork, segmenter: Segmenter) -> tuple | None:

@@ -9,6 +9,8 @@ drawn on a copy decoded at a reduced size. The results must not change.
 from __future__ import annotations
 
 import io
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -16,6 +18,7 @@ from PIL import Image
 
 from objlen import MeasureOptions, ReferenceSpec
 from objlen.batch.photo import PhotoWork, measure_photo
+from objlen.batch.runner import run_batch
 from objlen.imageio import encode_jpeg, load_image
 from objlen.segment.base import Segmentation
 from objlen.testing.synthetic import Camera, random_scene
@@ -96,3 +99,44 @@ def test_the_photo_is_decoded_when_something_needs_its_pixels(scene, sends, meth
     seen = segmenter.seen[0]
     assert seen.strides[0] > 0
     assert np.array_equal(seen, load_image(data))
+
+
+class SlowCounting(Sending):
+    """A :class:`Sending` that takes 0.2 s a call and counts the most calls at once."""
+
+    def __init__(self, mask: np.ndarray, sends: bool, counter: dict[str, int]) -> None:
+        super().__init__(mask, sends)
+        self.counter = counter
+
+    def segment(self, image_rgb: np.ndarray, *, source_bytes: bytes | None = None):
+        with self.counter["lock"]:
+            self.counter["now"] += 1
+            self.counter["most"] = max(self.counter["most"], self.counter["now"])
+        time.sleep(0.2)
+        with self.counter["lock"]:
+            self.counter["now"] -= 1
+        return super().segment(image_rgb, source_bytes=source_bytes)
+
+
+@pytest.mark.parametrize(("sends", "most"), [(True, 4), (False, 1)], ids=["sent", "decoded"])
+def test_photos_not_decoded_cost_the_budget_less(scene, tmp_path, sends, most):
+    """A 4.3 MP photo costs 104 MB of the budget when it is decoded (24 B/px)
+    and 35 MB when it is sent as it is (8 B/px): a 150 MB budget runs four of
+    these at once, or one of those."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for index in range(4):  # four different files (the same bytes would be copied)
+        photo = scene.image.copy()
+        photo[:8, :8] = 10 * index
+        (folder / f"{index}.jpg").write_bytes(encode_jpeg(photo, quality=92))
+    counter = {"now": 0, "most": 0, "lock": threading.Lock()}
+    report = run_batch(
+        [folder],
+        tmp_path / "out",
+        options=_work().options,
+        segmenter_factory=lambda: SlowCounting(scene.mask, sends, counter),
+        concurrency=4,
+        memory_budget_bytes=150 * 2**20,
+    )
+    assert report.ok == 4, report.failures
+    assert counter["most"] == most
