@@ -285,6 +285,7 @@ def throughput(
     annotate_format: str = "jpeg",
 ) -> None:
     inputs = batch_folder(source, count, work)
+    load = os.getloadavg()[0]  # what other programs were doing, for the report
     out = work / f"out-{label}-{annotate}-{annotate_format}-{processes}"
     shutil.rmtree(out, ignore_errors=True)
     children_before = _cpu_children()
@@ -316,7 +317,10 @@ def throughput(
         f"model time {latency_s * 1000:.0f} ms, {where}"
         + (f", annotated {annotate_format.upper()}s" if annotate else ", no annotated pictures")
     )
-    print(f"  {report.ok} ok, {report.failed} failed, {calls} endpoint calls, {elapsed:.1f} s")
+    print(
+        f"  {report.ok} ok, {report.failed} failed, {calls} endpoint calls, {elapsed:.1f} s "
+        f"(load average {load:.1f} before)"
+    )
     for name, message in report.failures[:3]:
         print(f"  failed: {name}: {message}")
     print(
