@@ -17,7 +17,7 @@ included — to Dask workers:
 
 What stays in the batch's own process is everything the crash-safety promise
 rests on: listing and reading the inputs, the content hash, the ledger's
-decisions, writing the annotated PNG and appending the record to the journal
+decisions, writing the annotated picture and appending the record to the journal
 (:mod:`objlen.batch.runner`). A photo's bytes travel with its task (so the
 workers need no access to the inputs: S3, a zip, an upload or a folder all
 work), and the record and the annotated picture come back. A worker that
