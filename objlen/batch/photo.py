@@ -26,6 +26,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -303,6 +304,22 @@ def _no_pixels(size: tuple[int, int]) -> np.ndarray:
     return np.broadcast_to(np.zeros((1, 1, 3), np.uint8), (size[1], size[0], 3))
 
 
+#: Decodes the annotated pictures' copies of the photos while their segmenter
+#: waits (:func:`_preview_meanwhile`); made on first use.
+_PREVIEWS: list[ThreadPoolExecutor] = []
+_PREVIEWS_LOCK = threading.Lock()
+
+
+def _preview_meanwhile(data: bytes, work: PhotoWork) -> Future[np.ndarray]:
+    """Start decoding the copy of the photo ``data`` the annotated picture is
+    drawn on (:func:`load_preview`) on another thread, so that it is done
+    while the segmenter waits for an endpoint, not after; its future."""
+    with _PREVIEWS_LOCK:
+        if not _PREVIEWS:
+            _PREVIEWS.append(ThreadPoolExecutor(thread_name_prefix="objlen-preview"))
+    return _PREVIEWS[0].submit(load_preview, data, work.annotate_max_side)
+
+
 def measure_photo(
     name: str, data: bytes, digest: str, work: PhotoWork, segmenter: Segmenter
 ) -> tuple[dict[str, Any], bytes | None]:
@@ -329,12 +346,19 @@ def measure_photo(
     """
     start = time.perf_counter()
     size = _pixels_unneeded(data, work, segmenter)
+    preview = None
     if size is None:
         image = load_image(data, name=name)
         segmentation = segment_photo(segmenter, image, source_bytes=data)
     else:  # the segmenter sends the file as it is: its pixels are not decoded here
         image = None
-        segmentation = segment_photo(segmenter, _no_pixels(size), source_bytes=data)
+        preview = _preview_meanwhile(data, work) if work.annotate else None
+        try:
+            segmentation = segment_photo(segmenter, _no_pixels(size), source_bytes=data)
+        except BaseException:
+            if preview is not None:
+                preview.cancel()
+            raise
     options = work.options
     if work.orientation_mode == "detect":
         chosen = choose_orientation(segmentation.mask, options, image)
@@ -352,7 +376,7 @@ def measure_photo(
     annotated = picture = None
     if work.annotate:
         annotated = f"{ANNOTATED_DIR}/{annotated_name(name, digest, work.annotate_format)}"
-        photo = image if image is not None else load_preview(data, work.annotate_max_side)
+        photo = image if preview is None else preview.result()
         encode = encode_photo_png if work.annotate_format == "png" else encode_photo_jpeg
         picture = encode(
             annotated_image(

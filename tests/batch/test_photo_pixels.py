@@ -19,6 +19,7 @@ from PIL import Image
 from objlen import MeasureOptions, ReferenceSpec
 from objlen.batch.photo import PhotoWork, measure_photo
 from objlen.batch.runner import run_batch
+from objlen.errors import ImageReadError, SegmentationError
 from objlen.imageio import encode_jpeg, load_image
 from objlen.segment.base import Segmentation
 from objlen.testing.synthetic import Camera, random_scene
@@ -140,3 +141,52 @@ def test_photos_not_decoded_cost_the_budget_less(scene, tmp_path, sends, most):
     )
     assert report.ok == 4, report.failures
     assert counter["most"] == most
+
+
+class Waiting(Sending):
+    """A :class:`Sending` that waits 0.3 s (an endpoint's model) and notes when."""
+
+    def __init__(self, mask: np.ndarray, fail: bool = False) -> None:
+        super().__init__(mask, sends=True)
+        self.fail = fail
+        self.window: tuple[float, float] | None = None
+
+    def segment(self, image_rgb: np.ndarray, *, source_bytes: bytes | None = None):
+        start = time.perf_counter()
+        time.sleep(0.3)
+        self.window = (start, time.perf_counter())
+        if self.fail:
+            raise SegmentationError("the endpoint failed (a test)")
+        return super().segment(image_rgb, source_bytes=source_bytes)
+
+
+def test_the_annotated_pictures_copy_is_decoded_while_the_segmenter_waits(scene, monkeypatch):
+    import objlen.batch.photo as photo_module
+
+    decodes: list[tuple[str, float]] = []
+    real = photo_module.load_preview
+
+    def noted(data: bytes, max_side: int):
+        decodes.append((threading.current_thread().name, time.perf_counter()))
+        return real(data, max_side)
+
+    monkeypatch.setattr(photo_module, "load_preview", noted)
+    data = encode_jpeg(scene.image, quality=92)
+    segmenter = Waiting(scene.mask)
+    record, picture = measure_photo("p.jpg", data, "d", _work(), segmenter)
+
+    assert record["status"] == "ok" and picture is not None
+    [(thread, started)] = decodes
+    assert thread != threading.current_thread().name
+    assert segmenter.window is not None and started < segmenter.window[1]
+    expected, _ = measure_photo("p.jpg", data, "d", _work(), Sending(scene.mask, sends=True))
+    assert record["width"] == expected["width"] and record["height"] == expected["height"]
+
+
+def test_a_failing_segmenter_or_photo_while_the_copy_is_decoded_is_an_error(scene):
+    data = encode_jpeg(scene.image, quality=92)
+    with pytest.raises(SegmentationError, match="a test"):
+        measure_photo("p.jpg", data, "d", _work(), Waiting(scene.mask, fail=True))
+    cut = data[: len(data) // 2]  # the whole header, half the pixels
+    with pytest.raises(ImageReadError, match="truncated or corrupt"):
+        measure_photo("p.jpg", cut, "d", _work(), Sending(scene.mask, sends=True))
