@@ -26,7 +26,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +43,7 @@ from objlen.batch.budget import (
 from objlen.batch.inputs import BatchInput
 from objlen.batch.journal import Journal, disk_full_error, is_disk_full
 from objlen.batch.ledger import Ledger
+from objlen.batch.pacing import computing_turn, meanwhile
 from objlen.batch.results import ANNOTATED_DIR, annotated_name
 from objlen.classes import ClassIds
 from objlen.display.overlay import annotated_image
@@ -304,22 +304,6 @@ def _no_pixels(size: tuple[int, int]) -> np.ndarray:
     return np.broadcast_to(np.zeros((1, 1, 3), np.uint8), (size[1], size[0], 3))
 
 
-#: Decodes the annotated pictures' copies of the photos while their segmenter
-#: waits (:func:`_preview_meanwhile`); made on first use.
-_PREVIEWS: list[ThreadPoolExecutor] = []
-_PREVIEWS_LOCK = threading.Lock()
-
-
-def _preview_meanwhile(data: bytes, work: PhotoWork) -> Future[np.ndarray]:
-    """Start decoding the copy of the photo ``data`` the annotated picture is
-    drawn on (:func:`load_preview`) on another thread, so that it is done
-    while the segmenter waits for an endpoint, not after; its future."""
-    with _PREVIEWS_LOCK:
-        if not _PREVIEWS:
-            _PREVIEWS.append(ThreadPoolExecutor(thread_name_prefix="objlen-preview"))
-    return _PREVIEWS[0].submit(load_preview, data, work.annotate_max_side)
-
-
 def measure_photo(
     name: str, data: bytes, digest: str, work: PhotoWork, segmenter: Segmenter
 ) -> tuple[dict[str, Any], bytes | None]:
@@ -333,7 +317,9 @@ def measure_photo(
         segmenter: the segmenter to use (not shared with another thread meanwhile).
 
     The photo is decoded in full only when something needs its pixels (see
-    :func:`_pixels_unneeded`).
+    :func:`_pixels_unneeded`); otherwise the annotated picture's copy of it is
+    decoded while the segmenter waits. Measuring and drawing wait for their
+    turn, one photo per core (:mod:`objlen.batch.pacing`).
 
     Returns:
         ``(record, picture)``: the photo's ``ok`` record and its annotated
@@ -352,42 +338,44 @@ def measure_photo(
         segmentation = segment_photo(segmenter, image, source_bytes=data)
     else:  # the segmenter sends the file as it is: its pixels are not decoded here
         image = None
-        preview = _preview_meanwhile(data, work) if work.annotate else None
+        if work.annotate:  # decoded while the segmenter waits, not after
+            preview = meanwhile(load_preview, data, work.annotate_max_side)
         try:
             segmentation = segment_photo(segmenter, _no_pixels(size), source_bytes=data)
         except BaseException:
             if preview is not None:
                 preview.cancel()
             raise
-    options = work.options
-    if work.orientation_mode == "detect":
-        chosen = choose_orientation(segmentation.mask, options, image)
-        options = replace(options, orientation=chosen.orientation)
-    class_map = ClassMap(segmentation.mask, options.classes)  # one index for both
-    result = measure(
-        segmentation.mask,
-        options,
-        image=image,
-        input_warnings=segmentation.warnings,
-        input_notes=segmentation.notes,
-        class_map=class_map,
-    )
-    left_out = left_out_note(segmentation.mask, result, class_map)
-    annotated = picture = None
-    if work.annotate:
-        annotated = f"{ANNOTATED_DIR}/{annotated_name(name, digest, work.annotate_format)}"
-        photo = image if preview is None else preview.result()
-        encode = encode_photo_png if work.annotate_format == "png" else encode_photo_jpeg
-        picture = encode(
-            annotated_image(
-                photo,
-                segmentation.mask,
-                result,
-                work.options.classes,
-                max_side=work.annotate_max_side,
-                image_size=result.image_size,
-            )
+    with computing_turn():
+        options = work.options
+        if work.orientation_mode == "detect":
+            chosen = choose_orientation(segmentation.mask, options, image)
+            options = replace(options, orientation=chosen.orientation)
+        class_map = ClassMap(segmentation.mask, options.classes)  # one index for both
+        result = measure(
+            segmentation.mask,
+            options,
+            image=image,
+            input_warnings=segmentation.warnings,
+            input_notes=segmentation.notes,
+            class_map=class_map,
         )
+        left_out = left_out_note(segmentation.mask, result, class_map)
+        annotated = picture = None
+        if work.annotate:
+            annotated = f"{ANNOTATED_DIR}/{annotated_name(name, digest, work.annotate_format)}"
+            photo = image if preview is None else preview.result()
+            encode = encode_photo_png if work.annotate_format == "png" else encode_photo_jpeg
+            picture = encode(
+                annotated_image(
+                    photo,
+                    segmentation.mask,
+                    result,
+                    work.options.classes,
+                    max_side=work.annotate_max_side,
+                    image_size=result.image_size,
+                )
+            )
     first = result.objects[0]
     record = _record(
         name,

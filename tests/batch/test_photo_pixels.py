@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 
 from objlen import MeasureOptions, ReferenceSpec
+from objlen.batch.pacing import cores
 from objlen.batch.photo import PhotoWork, measure_photo
 from objlen.batch.runner import run_batch
 from objlen.errors import ImageReadError, SegmentationError
@@ -190,3 +191,52 @@ def test_a_failing_segmenter_or_photo_while_the_copy_is_decoded_is_an_error(scen
     cut = data[: len(data) // 2]  # the whole header, half the pixels
     with pytest.raises(ImageReadError, match="truncated or corrupt"):
         measure_photo("p.jpg", cut, "d", _work(), Sending(scene.mask, sends=True))
+
+
+class Together(Sending):
+    """A :class:`Sending` whose answers all come at once (a barrier of ``parties``)."""
+
+    def __init__(self, mask: np.ndarray, barrier: threading.Barrier) -> None:
+        super().__init__(mask, sends=True)
+        self.barrier = barrier
+
+    def segment(self, image_rgb: np.ndarray, *, source_bytes: bytes | None = None):
+        self.barrier.wait(timeout=30)
+        return super().segment(image_rgb, source_bytes=source_bytes)
+
+
+def test_photos_answered_together_compute_one_per_core(scene, tmp_path, monkeypatch):
+    import objlen.batch.photo as photo_module
+
+    drawing = {"now": 0, "most": 0}
+    lock = threading.Lock()
+    real = photo_module.annotated_image
+
+    def counted(*args, **kwargs):
+        with lock:
+            drawing["now"] += 1
+            drawing["most"] = max(drawing["most"], drawing["now"])
+        try:
+            time.sleep(0.05)  # long enough for the others to come in, if they may
+            return real(*args, **kwargs)
+        finally:
+            with lock:
+                drawing["now"] -= 1
+
+    monkeypatch.setattr(photo_module, "annotated_image", counted)
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for index in range(8):
+        photo = scene.image.copy()
+        photo[:8, :8] = 10 * index
+        (folder / f"{index}.jpg").write_bytes(encode_jpeg(photo, quality=92))
+    barrier = threading.Barrier(8)
+    report = run_batch(
+        [folder],
+        tmp_path / "out",
+        options=_work().options,
+        segmenter_factory=lambda: Together(scene.mask, barrier),
+        concurrency=8,
+    )
+    assert report.ok == 8, report.failures
+    assert 1 <= drawing["most"] <= cores()
