@@ -292,6 +292,7 @@ def throughput(
     endpoint = Endpoint(source, latency_s)
     try:
         cpu_before, start = _cpu_self(), time.perf_counter()
+        finished: list[float] = []  # when each photo was done
         report = run_batch(
             [inputs],
             out,
@@ -301,6 +302,7 @@ def throughput(
             annotate=annotate,
             annotate_format=annotate_format,
             processes=processes,
+            progress=lambda state: finished.append(time.perf_counter()) if state.done else None,
         )
         elapsed, client_cpu = time.perf_counter() - start, _cpu_self() - cpu_before
     finally:
@@ -327,6 +329,16 @@ def throughput(
         f"  throughput {rate:.2f} photos/s; ideal {ideal:.2f} photos/s -> {rate / ideal:.0%} "
         "of ideal (goal >= 50 % at 12 MP)"
     )
+    # Past the first answers (which all come at once) and before the last ones
+    # (when fewer photos than the concurrency are left): the steady state.
+    middle = finished[concurrency : len(finished) - concurrency]
+    if len(middle) > concurrency:
+        steady = (len(middle) - 1) / (middle[-1] - middle[0])
+        print(
+            f"  first photo done after {finished[0] - start:.2f} s; photos {concurrency + 2}-"
+            f"{len(finished) - concurrency}: {steady:.2f} photos/s -> {steady / ideal:.0%} "
+            "of ideal"
+        )
     print(
         f"  CPU s per photo: batch {batch_cpu / count:.3f} (this process "
         f"{client_cpu / count:.3f} + workers {workers_cpu / count:.3f}), endpoint "
