@@ -45,6 +45,8 @@ and the report. The parts live in their own modules:
 
 * :mod:`objlen.batch.inputs`: listing the photos (``BatchInput``, ``BatchError``);
 * :mod:`objlen.batch.photo`: one photo in a worker (segmenters, records);
+* :mod:`objlen.batch.pacing`: how the photos share the cores;
+* :mod:`objlen.batch.budget`: the memory the photos in flight may take;
 * :mod:`objlen.batch.ledger`: which photos are finished or in flight;
 * :mod:`objlen.batch.journal`: the crash-safe ``results.jsonl``;
 * :mod:`objlen.batch.results`: the output folder's files, read back;
