@@ -365,18 +365,21 @@ def step_crossings(profiles: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     outside = median(profiles[:, -band:], axis=1)
     contrast = outside - inside
     shifts = np.full(len(profiles), np.nan)
-    for k, (row, level_in, delta) in enumerate(zip(profiles, inside, contrast, strict=True)):
-        if abs(delta) < MIN_EDGE_CONTRAST:
-            continue
-        fraction = (row - level_in) / delta  # 0 inside, 1 outside
-        if fraction.min() < -STEP_OVERSHOOT or fraction.max() > 1 + STEP_OVERSHOOT:
-            continue
-        crossing = np.flatnonzero((fraction[:-1] < 0.5) & (fraction[1:] >= 0.5))
-        if len(crossing) != 1:
-            continue
-        i = crossing[0]
-        step = offsets[i + 1] - offsets[i]
-        shifts[k] = offsets[i] + step * (0.5 - fraction[i]) / (fraction[i + 1] - fraction[i])
+    clear = np.abs(contrast) >= MIN_EDGE_CONTRAST
+    if not clear.any():
+        return shifts
+    fraction = (profiles[clear] - inside[clear, None]) / contrast[clear, None]  # 0 in, 1 out
+    crossings = (fraction[:, :-1] < 0.5) & (fraction[:, 1:] >= 0.5)
+    steps = (
+        (fraction.min(axis=1) >= -STEP_OVERSHOOT)
+        & (fraction.max(axis=1) <= 1 + STEP_OVERSHOOT)
+        & (crossings.sum(axis=1) == 1)
+    )
+    rows = np.flatnonzero(steps)
+    i = np.argmax(crossings[rows], axis=1)
+    before, after = fraction[rows, i], fraction[rows, i + 1]
+    step = offsets[i + 1] - offsets[i]
+    shifts[np.flatnonzero(clear)[rows]] = offsets[i] + step * (0.5 - before) / (after - before)
     return shifts
 
 
