@@ -1373,6 +1373,11 @@ def _refine(
         alpha = np.where(usable, alpha, np.nan).astype(np.float32)
         decided = np.where(alpha > 0.5, near_classes[sy, sx], _BACKGROUND).astype(np.uint8)
         classes[rows, cols] = np.where(usable, decided, classes[rows, cols])
+        full = (
+            slice(rows_of[window[0].start], rows_of[window[0].stop]),
+            slice(cols_of[window[1].start], cols_of[window[1].stop]),
+        )
+        _drop_islands(classes[full], inside)
         found_rows.append(rows)
         found_cols.append(cols)
         found_alpha.append(alpha)
@@ -1382,6 +1387,32 @@ def _refine(
     return _Refined(
         classes, np.concatenate(found_rows), np.concatenate(found_cols), np.concatenate(found_alpha)
     )
+
+
+def _drop_islands(classes: np.ndarray, inside: np.ndarray) -> None:
+    """Set to background, in place, the foreground islands the band left in
+    ``classes`` (a full-resolution window): pieces that hold no pixel of the
+    classified foreground's core (``inside``, the same window at working
+    resolution, eroded by the band; a region too small to have a core counts
+    whole). The band moves a boundary; it does not leave specks of the table
+    whose colour happens to lean towards the object's."""
+    size = 2 * _BAND_RADIUS + 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    regions, region_labels = cv2.connectedComponents(inside.astype(np.uint8), connectivity=8)
+    core = cv2.erode(inside.astype(np.uint8), kernel).view(bool)
+    has_core = np.bincount(region_labels[core], minlength=regions) > 0
+    anchor = core | (inside & ~has_core[region_labels])
+    foreground = (classes != _BACKGROUND).astype(np.uint8)
+    count, labels = cv2.connectedComponents(foreground, connectivity=8)
+    if count <= 2:
+        return
+    height, width = classes.shape
+    anchor_full = cv2.resize(
+        anchor.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST
+    ).view(bool)
+    anchored = np.bincount(labels[anchor_full], minlength=count) > 0
+    anchored[0] = True
+    classes[~anchored[labels]] = _BACKGROUND
 
 
 def _block_starts(small_size: int, full_size: int) -> np.ndarray:
