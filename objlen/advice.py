@@ -83,10 +83,18 @@ def uncertainty_warnings(measurement: Measurement) -> list[str]:
             loose.append((index, lengths))
     if not loose:
         return []
-    advice = (
-        f"more uncertain than {options.warn_relative:.0%}: the reference or the object is "
-        "small in the photo; move closer or use a larger reference"
-    )
+    if np.any(measurement.reference.scale_gradient):
+        why = (
+            "the reference looks tilted, so the scale may change across the photo (see the "
+            "note); photograph from straight above with the reference beside the object, or "
+            "use a card and the homography method"
+        )
+    else:
+        why = (
+            "the reference or the object is small in the photo; move closer or use a larger "
+            "reference"
+        )
+    advice = f"more uncertain than {options.warn_relative:.0%}: {why}"
     if len(loose) == 1:
         index, lengths = loose[0]
         parts = [

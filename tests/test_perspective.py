@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import cv2
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 from objlen import MeasureOptions, ReferenceSpec, measure
+from objlen.advice import uncertainty_warnings
 from objlen.perspective import disc_gradient, quad_gradient, scale_bound
 from objlen.testing.synthetic import Camera, PlaneShape, render_scene
 
@@ -69,6 +71,14 @@ def test_a_tilted_camera_proportional_coin_interval_covers_the_truth_and_says_so
     assert abs(obj.width.value - width) <= obj.width.uncertainty
     assert abs(obj.height.value - height) <= obj.height.uncertainty
     assert any("the reference looks tilted" in note for note in result.notes)
+
+
+def test_the_uncertainty_warning_names_the_tilt_when_the_reference_shows_one():
+    tilted = measure(_coins(15.0, (0.0, 50.0)).mask, COIN)
+    face_on = measure(_coins(0.0, (0.0, 50.0)).mask, dataclasses.replace(COIN, warn_relative=0.001))
+    assert any("looks tilted" in text for text in uncertainty_warnings(tilted))
+    [text] = uncertainty_warnings(face_on)
+    assert "small in the photo" in text and "tilted" not in text
 
 
 def test_a_face_on_coin_interval_has_no_gradient_term():
