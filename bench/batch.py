@@ -501,28 +501,14 @@ def main(argv: list[str] | None = None) -> int:
             "(a stand-in for a real model, for a throughput benchmark), after a simulated "
             f"model time of {args.latency * 1000:.0f} ms."
         )
-        throughput(source, args.count, args.concurrency, args.latency, work, "12 MP")
-        throughput(
-            source,
-            args.count,
-            args.concurrency,
-            args.latency,
-            work,
-            "12 MP",
-            annotate_format="png",
-        )
-        throughput(
-            source, args.count, args.concurrency, args.latency, work, "12 MP", annotate=False
-        )
-        throughput(
-            source,
-            args.count,
-            args.concurrency,
-            args.latency,
-            work,
-            "12 MP",
-            processes=args.processes,
-        )
+        # Annotated JPEGs (the default), annotated PNGs, none, worker processes.
+        for variant in (
+            {},
+            {"annotate_format": "png"},
+            {"annotate": False},
+            {"processes": args.processes},
+        ):
+            throughput(source, args.count, args.concurrency, args.latency, work, "12 MP", **variant)
         memory(source, args.count, args.concurrency, args.latency, work)
         small_count = min(args.small_count, args.count)
         throughput(small, small_count, args.concurrency, args.latency, work, "0.5 MP")
