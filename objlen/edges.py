@@ -20,12 +20,8 @@ import math
 import cv2
 import numpy as np
 
-from objlen.reference import (
-    MIN_CLEAN_SHARE,
-    PROFILE_REACH_PX,
-    PROFILE_STEP_PX,
-    step_crossings,
-)
+from objlen.geometry import unit_vector
+from objlen.reference import MIN_CLEAN_SHARE, PROFILE_REACH_PX, edge_steps
 from objlen.robust import median
 
 #: Outline pixel centres within this distance (px) of a box side, beyond the
@@ -36,11 +32,6 @@ MIN_PROFILES = 3
 #: Disagreement at the sides through A, B (width) and A, E (height) when the
 #: photo says nothing.
 NO_DISAGREEMENT = (0.0, 0.0, 0.0, 0.0)
-
-
-def _unit(vector: np.ndarray) -> np.ndarray:
-    norm = float(np.linalg.norm(vector))
-    return vector / norm if norm > 0 else vector
 
 
 def side_disagreement(
@@ -63,16 +54,7 @@ def side_disagreement(
     near = outline[across >= -0.5 - NEAR_SIDE_PX].astype(np.float64)
     if len(near) < MIN_PROFILES:
         return 0.0
-    offsets = np.arange(-PROFILE_REACH_PX, PROFILE_REACH_PX + 1e-9, PROFILE_STEP_PX)
-    samples = near[:, None, :] + offsets[None, :, None] * outward
-    profiles = cv2.remap(
-        gray,
-        samples[..., 0].astype(np.float32),
-        samples[..., 1].astype(np.float32),
-        cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_REPLICATE,
-    ).astype(np.float64)
-    shifts = step_crossings(profiles, offsets)
+    shifts = edge_steps(gray, near, outward)
     clean = shifts[np.isfinite(shifts)]
     if len(clean) < max(MIN_PROFILES, MIN_CLEAN_SHARE * len(near)):
         return 0.0
@@ -90,10 +72,10 @@ def box_disagreement(
     a, b, e = np.asarray(points, dtype=np.float64)
     outline = np.asarray(outline, dtype=np.float64)
     return (
-        side_disagreement(gray, outline, a, _unit(a - b)),
-        side_disagreement(gray, outline, b, _unit(b - a)),
-        side_disagreement(gray, outline, a, _unit(a - e)),
-        side_disagreement(gray, outline, e, _unit(e - a)),
+        side_disagreement(gray, outline, a, unit_vector(a - b)),
+        side_disagreement(gray, outline, b, unit_vector(b - a)),
+        side_disagreement(gray, outline, a, unit_vector(a - e)),
+        side_disagreement(gray, outline, e, unit_vector(e - a)),
     )
 
 

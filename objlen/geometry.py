@@ -41,6 +41,12 @@ def distance(p: np.ndarray, q: np.ndarray) -> float:
     return float(np.hypot(q[0] - p[0], q[1] - p[1]))
 
 
+def unit_vector(vector: np.ndarray) -> np.ndarray:
+    """``vector`` scaled to length 1 (a zero vector is returned as it is)."""
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector
+
+
 def pixel_square_corners(centres: np.ndarray) -> np.ndarray:
     """Corners of the unit squares of pixels whose centres are given.
 

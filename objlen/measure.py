@@ -37,6 +37,7 @@ from objlen.geometry import (
     intersect_lines,
     major_axis,
     min_area_box,
+    unit_vector,
     upright_box,
 )
 from objlen.options import MeasureOptions
@@ -347,22 +348,22 @@ def _outward(points: np.ndarray, *, closed: bool) -> np.ndarray:
     moves by the sum of the unit vectors pointing away from its two
     neighbours along the sides (exact for a right angle).
     """
-
-    def unit(vector: np.ndarray) -> np.ndarray:
-        norm = np.linalg.norm(vector)
-        return vector / norm if norm > 0 else vector
-
     if closed:
         count = len(points)
         return np.array(
             [
-                unit(points[k] - points[(k + 1) % count]) + unit(points[k] - points[k - 1])
+                unit_vector(points[k] - points[(k + 1) % count])
+                + unit_vector(points[k] - points[k - 1])
                 for k in range(count)
             ]
         )
     a, b, e = points
     return np.array(
-        [unit(a - b) + unit(a - e), unit(b - a) + unit(a - e), unit(e - a) + unit(a - b)]
+        [
+            unit_vector(a - b) + unit_vector(a - e),
+            unit_vector(b - a) + unit_vector(a - e),
+            unit_vector(e - a) + unit_vector(a - b),
+        ]
     )
 
 

@@ -329,17 +329,27 @@ def _edge_crossings(
         normal = -normal
     count = int(np.clip(length * (1 - 2 * SIDE_TRIM) / 2, 8, 300))
     along = np.linspace(SIDE_TRIM, 1 - SIDE_TRIM, count) * length
-    offsets = np.arange(-PROFILE_REACH_PX, PROFILE_REACH_PX + 1e-9, PROFILE_STEP_PX)
     base = start + along[:, None] * unit  # (count, 2)
-    samples = base[:, None, :] + offsets[None, :, None] * normal  # (count, k, 2)
-    map_x = samples[..., 0].astype(np.float32)
-    map_y = samples[..., 1].astype(np.float32)
-    profiles = cv2.remap(
-        gray, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-    ).astype(np.float64)
-    shifts = step_crossings(profiles, offsets)
+    shifts = edge_steps(gray, base, normal)
     keep = np.abs(shifts) <= MAX_EDGE_SHIFT_PX  # False where NaN (no clean step)
     return base[keep] + shifts[keep, None] * normal, count
+
+
+def edge_steps(gray: np.ndarray, points: np.ndarray, normal: np.ndarray) -> np.ndarray:
+    """Where the photo's edge lies along ``normal`` (unit, outward) through each of
+    ``points`` (``(N, 2)``, px): a profile of ``gray`` read from
+    ``PROFILE_REACH_PX`` inside to as far outside, ``PROFILE_STEP_PX`` apart,
+    and its :func:`step_crossings` (px from the point; NaN: no clean step)."""
+    offsets = np.arange(-PROFILE_REACH_PX, PROFILE_REACH_PX + 1e-9, PROFILE_STEP_PX)
+    samples = points[:, None, :] + offsets[None, :, None] * normal  # (N, k, 2)
+    profiles = cv2.remap(
+        gray,
+        samples[..., 0].astype(np.float32),
+        samples[..., 1].astype(np.float32),
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    ).astype(np.float64)
+    return step_crossings(profiles, offsets)
 
 
 def step_crossings(profiles: np.ndarray, offsets: np.ndarray) -> np.ndarray:

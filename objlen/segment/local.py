@@ -1305,9 +1305,14 @@ def _gaussian_reach(sigma: float) -> int:
 def _band(foreground: np.ndarray) -> np.ndarray:
     """Pixels within ``_BAND_RADIUS`` of the foreground's boundary (working resolution)."""
     binary = foreground.astype(np.uint8)
-    size = 2 * _BAND_RADIUS + 1
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    kernel = _band_disc()
     return cv2.dilate(binary, kernel) != cv2.erode(binary, kernel)
+
+
+def _band_disc() -> np.ndarray:
+    """The disc of radius ``_BAND_RADIUS`` (structuring element)."""
+    size = 2 * _BAND_RADIUS + 1
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
 
 
 @dataclass(frozen=True)
@@ -1396,10 +1401,8 @@ def _drop_islands(classes: np.ndarray, inside: np.ndarray) -> None:
     resolution, eroded by the band; a region too small to have a core counts
     whole). The band moves a boundary; it does not leave specks of the table
     whose colour happens to lean towards the object's."""
-    size = 2 * _BAND_RADIUS + 1
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     regions, region_labels = cv2.connectedComponents(inside.astype(np.uint8), connectivity=8)
-    core = cv2.erode(inside.astype(np.uint8), kernel).view(bool)
+    core = cv2.erode(inside.astype(np.uint8), _band_disc()).view(bool)
     has_core = np.bincount(region_labels[core], minlength=regions) > 0
     anchor = core | (inside & ~has_core[region_labels])
     foreground = (classes != _BACKGROUND).astype(np.uint8)
