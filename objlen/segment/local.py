@@ -66,6 +66,7 @@ from objlen.errors import ParameterError, SegmentationError
 from objlen.options import ReferenceSpec
 from objlen.reference import ARUCO_DICTIONARIES
 from objlen.robust import median, percentile
+from objlen.segment import lab
 from objlen.segment.base import Segmentation
 from objlen.shapes import disc_error, rectangle_error
 
@@ -138,8 +139,7 @@ _EDGE_SAMPLE_PIXELS = 40_000  # working pixels (in strips) that measure the tabl
 _EDGE_STRIP_ROWS = 16  # height of one such strip
 _ROI_MARGIN = 16  # working pixels around a region of interest: every local step reaches less
 _REFINE_MARGIN = 24  # ... and around a region whose band is refined (its local means reach 16)
-_SUM_3 = np.ones((1, 3), np.float32)  # cv2.transform matrix: the sum of 3 channels
-_MEAN_3 = np.full((1, 3), 1.0 / 3.0, np.float32)  # ... and their mean
+_MEAN_3 = np.full((1, 3), 1.0 / 3.0, np.float32)  # cv2.transform matrix: the mean of 3 channels
 
 
 class _Note(str):
@@ -597,35 +597,18 @@ def _distance_map(rgb: np.ndarray, surface: np.ndarray, colour: np.ndarray) -> n
     The photo is divided by the background ``surface`` and multiplied by the
     background's ``colour``, so the background becomes one flat colour.
     """
-    return _flat_distance(cv2.divide(rgb, surface), colour, in_place=True)
+    return _flat_distance(cv2.divide(rgb, surface), colour)
 
 
-def _flat_distance(flat: np.ndarray, colour: np.ndarray, in_place: bool = False) -> np.ndarray:
+def _flat_distance(flat: np.ndarray, colour: np.ndarray) -> np.ndarray:
     """:func:`_distance_map` of the photo already divided by the background
-    surface (``flat``, which is overwritten when ``in_place``)."""
-    flat = cv2.multiply(flat, _scalar(colour), dst=flat if in_place else None)
-    cv2.min(flat, (1.5,) * 4, dst=flat)
-    lab = cv2.cvtColor(flat, cv2.COLOR_RGB2Lab)
-    reference = cv2.cvtColor(colour.reshape(1, 1, 3), cv2.COLOR_RGB2Lab).reshape(3)
-    cv2.subtract(lab, _scalar(reference), dst=lab)
-    cv2.multiply(lab, lab, dst=lab)
-    distance = _channel_sum(lab)
-    return cv2.sqrt(distance, dst=distance)
+    surface (``flat``, left unchanged)."""
+    return lab.delta_e(flat, lab.rgb_to_lab(colour.reshape(1, 1, 3)).reshape(3), gain=colour)
 
 
 def _unit_rgb(image: np.ndarray) -> np.ndarray:
     """A uint8 RGB image as float32 in 0..1."""
     return image.astype(np.float32) * np.float32(1.0 / 255.0)
-
-
-def _scalar(values: np.ndarray) -> tuple[float, float, float, float]:
-    """Three per-channel values as an OpenCV scalar (for per-channel arithmetic)."""
-    return (float(values[0]), float(values[1]), float(values[2]), 0.0)
-
-
-def _channel_sum(image: np.ndarray) -> np.ndarray:
-    """The sum of the 3 channels of a float32 image, ``(h, w)``."""
-    return cv2.transform(image, _SUM_3)
 
 
 def _channel_max(image: np.ndarray) -> np.ndarray:

@@ -3,6 +3,8 @@
 The command runs in a subprocess under ``python -X importtime``, which lists
 every module the interpreter imported; the list is checked, and so is the
 measurement it printed (a command that failed early would import little).
+Nor does it make OpenCV build its Lab tables (about 90 ms of CPU on the
+first Lab conversion of a process): timed in a subprocess after the command.
 """
 
 from __future__ import annotations
@@ -131,3 +133,63 @@ def test_the_check_sees_boto3_where_it_is_imported():
     )
     assert done.returncode == 2
     assert "boto3" in _offending(modules)
+
+
+#: Runs ``measure`` with the arguments given, then times OpenCV's first Lab
+#: conversion in the same process (CPU time: waiting for a core is left out)
+#: against the best of five more; prints both, in seconds. With
+#: ``--lab-first``, one Lab conversion is made before the command.
+LAB_STARTUP = """
+import sys, time
+import cv2, numpy as np
+from objlen.cli.measure import main
+pixel = np.full((1, 1, 3), 0.5, np.float32)
+def cpu_seconds():
+    started = time.process_time()
+    cv2.cvtColor(pixel, cv2.COLOR_RGB2Lab)
+    return time.process_time() - started
+args = sys.argv[1:]
+if args[0] == "--lab-first":
+    args = args[1:]
+    cpu_seconds()
+assert main(args) == 0
+first = cpu_seconds()
+print(first, min(cpu_seconds() for _ in range(5)))
+"""
+
+
+#: Building the tables takes about 90 ms of CPU; converting one pixel a few
+#: microseconds (up to about 0.1 ms on the first conversion after other work).
+#: A first conversion this many times slower than the later ones built them.
+BUILDING_RATIO = 1000
+
+
+def lab_conversion_seconds(*args: str) -> tuple[float, float]:
+    """OpenCV's first and later Lab conversion times after ``measure ARGS``."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", LAB_STARTUP, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "object 1" in done.stdout
+    first, later = (float(value) for value in done.stdout.splitlines()[-1].split())
+    return first, later
+
+
+def test_a_segmented_photo_leaves_opencv_lab_tables_unbuilt():
+    first, later = lab_conversion_seconds("measure", str(PHOTO), "--reference-size", "85.6x54")
+    assert first > BUILDING_RATIO * later  # the first conversion after the command builds them
+
+
+def test_the_check_sees_the_tables_built_where_they_are():
+    # The same command after one Lab conversion: the first one timed is as
+    # fast as the later ones, so the check above can fail.
+    first, later = lab_conversion_seconds(
+        "--lab-first", "measure", str(PHOTO), "--reference-size", "85.6x54"
+    )
+    assert first < BUILDING_RATIO * later
