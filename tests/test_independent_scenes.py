@@ -1,0 +1,76 @@
+"""The independent generator of ``bench/independent.py`` against closed-form geometry."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bench.independent_scenes import (
+    Effects,
+    Painted,
+    PinholeCamera,
+    Shape,
+    Table,
+    look_at,
+    render,
+)
+
+SIZE = (401, 301)
+FOCAL = 350.0
+
+
+def _camera(height_mm: float, tilt_deg: float = 0.0, k1: float = 0.0) -> PinholeCamera:
+    tilt = np.radians(tilt_deg)
+    centre = np.array([0.0, -height_mm * np.tan(tilt), height_mm])
+    return PinholeCamera(FOCAL, SIZE, look_at(centre, np.zeros(3)), centre, k1)
+
+
+def _render(camera: PinholeCamera, reference: Shape, thing: Shape):
+    table = Table("plain", (0.85, 0.85, 0.85))
+    return render(
+        camera,
+        table,
+        Painted(reference, (0.2, 0.2, 0.6)),
+        (Painted(thing, (0.8, 0.4, 0.2), (0.4, 0.2, 0.1)),),
+        Effects(noise=0.0),
+        np.random.default_rng(0),
+    )
+
+
+def test_rays_meet_the_table_where_projected_points_lie():
+    camera = _camera(300.0, tilt_deg=30.0, k1=-0.1)
+    points = np.array([[-60.0, 20.0, 0.0], [35.0, -40.0, 0.0], [0.0, 0.0, 0.0]])
+    pixels = camera.project(points)
+    x, y = camera.hit(camera.rays(pixels[:, 0], pixels[:, 1]), 0.0)
+    assert np.allclose(np.column_stack([x, y]), points[:, :2], atol=1e-6)
+
+
+def test_a_flat_disc_face_on_covers_its_area_in_pixels():
+    height = 200.0
+    radius = 20.0
+    scene = _render(
+        _camera(height),
+        Shape("roundrect", (-60.0, 0.0), (12.0, 8.0), radius=1.0),
+        Shape("roundrect", (40.0, 10.0), (radius, radius), radius=radius),
+    )
+    radius_px = radius * FOCAL / height
+    area_px = int((scene.mask == 1).sum())
+    assert abs(area_px / (np.pi * radius_px**2) - 1.0) < 0.01
+
+
+def test_a_thick_coin_off_axis_spans_its_bottom_rim_and_its_nearer_top():
+    height, thickness, radius, off_axis = 200.0, 3.0, 15.0, 60.0
+    scene = _render(
+        _camera(height),
+        Shape("roundrect", (-60.0, 30.0), (12.0, 8.0), radius=1.0),
+        Shape("roundrect", (off_axis, 0.0), (radius, radius), radius=radius, thickness=thickness),
+    )
+    row = scene.mask[int(scene.camera.principal[1])]
+    columns = np.flatnonzero(row == 1) - scene.camera.principal[0]
+    # The bottom rim's inner edge at the table's scale, the top's outer edge
+    # nearer the camera (f / (h - t)): the silhouette spans both.
+    inner = (off_axis - radius) * FOCAL / height
+    outer = (off_axis + radius) * FOCAL / (height - thickness)
+    assert abs((columns.min() - 0.5) - inner) < 1.0
+    assert abs((columns.max() + 0.5) - outer) < 1.0
+    span = columns.max() - columns.min() + 1
+    assert span - 2 * radius * FOCAL / height > 1.5  # the wall and the nearer top: 2 px
