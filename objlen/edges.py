@@ -34,29 +34,22 @@ MIN_PROFILES = 3
 NO_DISAGREEMENT = (0.0, 0.0, 0.0, 0.0)
 
 
-def side_disagreement(
-    gray: np.ndarray, outline: np.ndarray, origin: np.ndarray, outward: np.ndarray
-) -> float:
-    """How far (px) the photo's edge lies outside the mask's at one side of the box.
-
-    Args:
-        gray: ``(H, W)`` float32 grey photo.
-        outline: ``(N, 2)`` the region's boundary pixel centres.
-        origin: a point of the side (a box corner), px.
-        outward: the side's outward normal (unit).
-
-    Returns:
-        The median over the clean profiles read along ``outward`` through the
-        outline's extreme pixels; 0 when fewer than ``MIN_PROFILES`` (or
-        ``MIN_CLEAN_SHARE`` of them) are clean steps.
-    """
+def _side_points(outline: np.ndarray, origin: np.ndarray, outward: np.ndarray) -> np.ndarray:
+    """The outline's extreme pixel centres at one side of the box: those within
+    ``NEAR_SIDE_PX`` of the side through ``origin`` with outward normal ``outward``."""
     across = (outline - origin) @ outward  # about -0.5 at the extreme pixels
-    near = outline[across >= -0.5 - NEAR_SIDE_PX].astype(np.float64)
-    if len(near) < MIN_PROFILES:
+    return outline[across >= -0.5 - NEAR_SIDE_PX].astype(np.float64)
+
+
+def _side_value(shifts: np.ndarray, outward: np.ndarray) -> float:
+    """How far (px) the photo's edge lies outside the mask's at one side: the
+    median of the clean crossings ``shifts`` read through its extreme pixels
+    (NaN: not clean); 0 when fewer than ``MIN_PROFILES`` (or
+    ``MIN_CLEAN_SHARE`` of them) are clean steps."""
+    if len(shifts) < MIN_PROFILES:
         return 0.0
-    shifts = edge_steps(gray, near, outward)
     clean = shifts[np.isfinite(shifts)]
-    if len(clean) < max(MIN_PROFILES, MIN_CLEAN_SHARE * len(near)):
+    if len(clean) < max(MIN_PROFILES, MIN_CLEAN_SHARE * len(shifts)):
         return 0.0
     # A boundary pixel's edge lies max(|nx|, |ny|) / 2 beyond its centre.
     mask_edge = max(abs(float(outward[0])), abs(float(outward[1]))) / 2
@@ -68,14 +61,34 @@ def box_disagreement(
 ) -> tuple[float, float, float, float]:
     """The photo-vs-mask disagreement (px, positive: the photo's edge outside) at
     the sides of the box ``points`` (A, B, E) that bound its lengths: the width's
-    at A and at B, the height's at A and at E."""
+    at A and at B, the height's at A and at E.
+
+    Args:
+        gray: ``(H, W)`` float32 grey photo.
+        outline: ``(N, 2)`` the region's boundary pixel centres.
+        points: the box's A, B and E, px.
+
+    Each side's figure is the median over the clean profiles read along its
+    outward normal through the outline's extreme pixels there (all four
+    sides' profiles read at once); 0 where the photo does not say.
+    """
     a, b, e = np.asarray(points, dtype=np.float64)
     outline = np.asarray(outline, dtype=np.float64)
-    return (
-        side_disagreement(gray, outline, a, unit_vector(a - b)),
-        side_disagreement(gray, outline, b, unit_vector(b - a)),
-        side_disagreement(gray, outline, a, unit_vector(a - e)),
-        side_disagreement(gray, outline, e, unit_vector(e - a)),
+    sides = (
+        (a, unit_vector(a - b)),
+        (b, unit_vector(b - a)),
+        (a, unit_vector(a - e)),
+        (e, unit_vector(e - a)),
+    )
+    near = [_side_points(outline, origin, outward) for origin, outward in sides]
+    counts = [len(n) if len(n) >= MIN_PROFILES else 0 for n in near]
+    normals = np.repeat(np.array([outward for _, outward in sides]), counts, axis=0)
+    read = [n for n, count in zip(near, counts, strict=True) if count]
+    shifts = edge_steps(gray, np.concatenate(read), normals) if read else np.zeros(0)
+    ends = np.cumsum(counts)
+    return tuple(  # type: ignore[return-value]
+        _side_value(shifts[end - count : end], outward)
+        for (_, outward), count, end in zip(sides, counts, ends, strict=True)
     )
 
 

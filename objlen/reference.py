@@ -336,12 +336,14 @@ def _edge_crossings(
 
 
 def edge_steps(gray: np.ndarray, points: np.ndarray, normal: np.ndarray) -> np.ndarray:
-    """Where the photo's edge lies along ``normal`` (unit, outward) through each of
-    ``points`` (``(N, 2)``, px): a profile of ``gray`` read from
-    ``PROFILE_REACH_PX`` inside to as far outside, ``PROFILE_STEP_PX`` apart,
-    and its :func:`step_crossings` (px from the point; NaN: no clean step)."""
+    """Where the photo's edge lies along ``normal`` (unit, outward; ``(2,)``, or
+    ``(N, 2)``: one per point) through each of ``points`` (``(N, 2)``, px): a
+    profile of ``gray`` read from ``PROFILE_REACH_PX`` inside to as far
+    outside, ``PROFILE_STEP_PX`` apart, and its :func:`step_crossings` (px
+    from the point; NaN: no clean step)."""
     offsets = np.arange(-PROFILE_REACH_PX, PROFILE_REACH_PX + 1e-9, PROFILE_STEP_PX)
-    samples = points[:, None, :] + offsets[None, :, None] * normal  # (N, k, 2)
+    normals = np.reshape(normal, (-1, 1, 2))
+    samples = points[:, None, :] + offsets[None, :, None] * normals  # (N, k, 2)
     profiles = cv2.remap(
         gray,
         samples[..., 0].astype(np.float32),

@@ -80,3 +80,22 @@ def test_the_two_sides_of_a_length_add_and_are_taken_as_uniform_within_their_sum
     assert width_var == pytest.approx((3.0 / np.sqrt(3.0) / 100.0) ** 2)
     assert height_var == pytest.approx((1.0 / np.sqrt(3.0) / 50.0) ** 2)
     assert disagreement_rel_var((1.0, 2.0, -1.0, 0.0), (100.0, 50.0), ("A", "B")) == (0.0, 0.0)
+
+
+def test_each_side_reads_its_own_disagreement():
+    # The mask lost 1 px on the left, 2 on the right, none at the top and 1 at
+    # the bottom: each side of the box says its own (its profiles are read
+    # with the other sides' at once).
+    photo, mask = _scene(0)
+    mask[mask == 1] = 0
+    mask[150 : 270 - 1, 180 + 1 : 380 - 2] = 1
+    gray = photo[..., 0].astype(np.float32)
+    region = class_regions(mask, 1, limit=1)[0]
+    obj = measure(mask, OPTIONS).objects[0]
+    points = np.array([obj.A, obj.B, obj.E])
+    lost = {(-1, 0): 1.0, (1, 0): 2.0, (0, -1): 0.0, (0, 1): 1.0}  # by outward normal (x, y)
+    a, b, e = points
+    normals = (a - b, b - a, a - e, e - a)  # the sides through A, B (width), A, E (height)
+    expected = tuple(lost[tuple(int(v) for v in np.sign(n))] for n in normals)
+    sides = box_disagreement(gray, dense_outline(region), points)
+    assert sides == pytest.approx(expected, abs=0.2)
