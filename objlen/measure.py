@@ -867,7 +867,10 @@ def object_lengths(
         for name in "CD"
         if name not in reference.moved and reference.located_on == "mask"
     )
-    perspective = reference.perspective_rel * UNIFORM_TO_SIGMA
+    # Foreshortening shrinks a length seen along the tilt to (1 - share) of its true
+    # length: relative to the measured value the truth then lies share / (1 - share) away.
+    share = min(reference.perspective_rel, 0.5)
+    perspective = share / (1.0 - share) * UNIFORM_TO_SIGMA
     scale = reference.real / cd_px
     scale_rel_var = (s_c**2 + s_d**2 + edge_cd**2) / cd_px**2 + perspective**2
     lens_vars = lens_rel_vars(points, np.array([reference.C, reference.D]), lens)

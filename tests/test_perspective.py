@@ -86,3 +86,21 @@ def test_a_face_on_coin_interval_has_no_gradient_term():
     assert np.allclose(result.reference.scale_gradient, 0.0)
     assert not any("the reference looks tilted" in note for note in result.notes)
     assert result.objects[0].height.relative < 0.05
+
+
+@pytest.mark.parametrize("share", [0.05, 0.1, 0.2])
+def test_a_length_foreshortened_as_much_as_the_reference_looks_lies_inside_its_interval(share):
+    # A coin seen at a tilt: an ellipse whose minor axis (y) is (1 - share) of its
+    # 400 px diameter; beside it, across the tilt (so the scale's change across the
+    # photo does not reach it), a 200 x 200 px square foreshortened alike along y.
+    # Its true height is 200 px at the coin's scale; it shows (1 - share) of that, so
+    # relative to what is measured the truth lies share / (1 - share) away.
+    mask = np.zeros((700, 1400), dtype=np.uint8)
+    squeezed = round(200 * (1.0 - share))
+    cv2.ellipse(mask, (300, 350), (200, squeezed), 0, 0, 360, 2, thickness=-1)
+    cv2.rectangle(mask, (800, 350 - squeezed // 2), (999, 350 + squeezed // 2), 1, thickness=-1)
+    result = measure(mask, COIN)
+    height = result.objects[0].height
+    true_height = 200 * QUARTER_MM / 400
+    assert result.reference.perspective_rel == pytest.approx(share, abs=0.01)
+    assert abs(height.value - true_height) <= height.uncertainty
