@@ -197,7 +197,13 @@ def _fit_sides(
             LINE_FLOOR_PX / np.sqrt(effective), _correlated_sigma(side_residuals, tau)
         )
         side_sigmas.append((offset_sigma, offset_sigma * _tilt_lever(points, direction)))
-    corners = np.array([intersect_lines(*lines[k - 1], *lines[k]) for k in range(4)])
+    try:
+        corners = np.array([intersect_lines(*lines[k - 1], *lines[k]) for k in range(4)])
+    except np.linalg.LinAlgError:
+        raise ReferenceNotFoundError(
+            "the reference does not look like a rectangle (two neighbouring sides are "
+            "parallel); use the proportional method with its length, or check the mask"
+        ) from None
     return corners, np.array(side_sigmas)
 
 

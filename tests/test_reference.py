@@ -97,6 +97,16 @@ def test_a_disc_is_not_a_rectangle():
     assert area < 0.8 * np.count_nonzero(mask)
 
 
+def test_an_l_shaped_region_is_refused_as_no_rectangle():
+    # Its hull's four corners put two parallel sides next to each other: once,
+    # intersecting them raised numpy's LinAlgError (a traceback for the operator).
+    mask = np.zeros((400, 500), np.uint8)
+    mask[100:290, 100:400] = 2
+    mask[195:290, 300:400] = 0
+    with pytest.raises(ReferenceNotFoundError, match="does not look like a rectangle"):
+        quad_from_outline(_reference_outline(mask))
+
+
 @pytest.mark.parametrize("tilt", [0.0, 30.0])
 def test_aruco_marker_corners(tilt):
     scene = random_scene(

@@ -68,7 +68,7 @@ from objlen.reference import ARUCO_DICTIONARIES
 from objlen.robust import median, percentile
 from objlen.segment import lab
 from objlen.segment.base import Segmentation
-from objlen.shapes import disc_error, rectangle_error
+from objlen.shapes import MAX_TILT_DEG, disc_error, rectangle_view
 
 #: Rules that name the reference by its place or size alone.
 REFERENCE_RULES = ("leftmost", "rightmost", "topmost", "bottommost", "largest", "smallest")
@@ -1111,29 +1111,34 @@ class _ReferenceChooser:
             # Nothing known of its shape: the classic pixels-per-metric rule.
             chosen = min(candidates, key=_POSITION_KEYS[_NO_SHAPE_RULE])
             return chosen, [_Note(f"the {_NO_SHAPE_RULE} region was taken as the reference")]
-        errors = {}
+        errors, tilts = {}, {}
+        size = (labels.shape[1], labels.shape[0])
         for component in candidates:
             contour = _outline_of(labels, component)
-            errors[component.label] = (
-                disc_error(contour) if kind == "disc" else rectangle_error(contour, aspect)
-            )
+            if kind == "disc":
+                errors[component.label] = disc_error(contour)
+                continue
+            corner = np.array([component.left, component.top])
+            view = rectangle_view(contour + corner, aspect, size)
+            errors[component.label], tilts[component.label] = view.error, view.tilt_deg
         best = min(errors.values())
+        what = "disc" if kind == "disc" else f"rectangle of aspect {aspect:.2f}"
         if best > SHAPE_MATCH:
             chosen = min(candidates, key=_POSITION_KEYS[_NO_SHAPE_RULE])
-            what = "disc" if kind == "disc" else f"rectangle of aspect {aspect:.2f}"
+            within = "" if kind == "disc" else f" seen within {MAX_TILT_DEG:.0f} deg of face-on"
             return chosen, [
                 _Note(
-                    f"no region looks like a {what} (best shape error {best:.2f}); the "
+                    f"no region looks like a {what}{within} (best shape error {best:.2f}); the "
                     f"{_NO_SHAPE_RULE} region was taken as the reference"
                 )
             ]
         tied = [c for c in candidates if errors[c.label] <= best + SHAPE_TIE]
         chosen = min(tied, key=_POSITION_KEYS["largest"])
-        what = "disc" if kind == "disc" else f"rectangle of aspect {aspect:.2f}"
+        seen = f", seen {tilts[chosen.label]:.0f} deg from face-on" if tilts else ""
         remarks: list[str] = [
             _Note(
                 f"the region most like a {what} was taken as the reference "
-                f"(shape error {errors[chosen.label]:.3f})"
+                f"(shape error {errors[chosen.label]:.3f}{seen})"
             )
         ]
         if len(tied) > 1:

@@ -20,7 +20,16 @@ from objlen.options import MeasureOptions, ReferenceSpec
 from objlen.segment import make_segmenter
 from objlen.segment.local import REFERENCE_RULES, LocalSegmenter
 from objlen.testing.realphotos import realphotos_dir
-from objlen.testing.synthetic import LIGHTINGS, OBJECT_KINDS, REFERENCE_KINDS, random_scene
+from objlen.testing.synthetic import (
+    LIGHTINGS,
+    OBJECT_KINDS,
+    REFERENCE_KINDS,
+    Camera,
+    PlaneShape,
+    card_shape,
+    random_scene,
+    render_scene,
+)
 
 SUPERSAMPLE = 5  # odd: the middle sub-pixel's centre is the pixel's centre
 
@@ -406,6 +415,55 @@ def test_the_reference_is_the_region_shaped_as_described():
     assert any("most like a disc" in note for note in coin.notes)
     card = LocalSegmenter(reference=ReferenceSpec(size=(85.6, 54.0))).segment(image)
     assert np.mean(card.mask[truth == 3] == 2) > 0.99
+
+
+CARD_SPEC = ReferenceSpec(size=(85.6, 53.98))
+
+
+def card_among_objects(tilt_deg: float, objects: list[PlaneShape]):
+    """A card turned by 15 deg at the plane's centre among ``objects``, seen from
+    400 mm by a camera tilted by ``tilt_deg``."""
+    camera = Camera(tilt_deg=tilt_deg, distance_mm=400.0)
+    return render_scene(objects, card_shape((0.0, 0.0), 15.0), camera)
+
+
+@pytest.mark.parametrize("tilt_deg", [30.0, 40.0])
+def test_a_card_seen_obliquely_is_the_reference_beside_other_shapes(tilt_deg):
+    # A rectangle of aspect 1.25 to the card's left, an ellipse and a square:
+    # keystoned, the card's least rectangle no longer has its aspect (once, the
+    # leftmost region, the rectangle, was then taken).
+    scene = card_among_objects(
+        tilt_deg,
+        [
+            PlaneShape("rectangle", (-110.0, 0.0), (60.0, 48.0), 20.0),
+            PlaneShape("ellipse", (100.0, -50.0), (60.0, 38.0), 30.0),
+            PlaneShape("rectangle", (100.0, 55.0), (45.0, 45.0), 10.0),
+        ],
+    )
+    result = LocalSegmenter(reference=CARD_SPEC).segment(scene.image)
+    assert np.mean(result.mask[scene.clean_mask == 2] == 2) > 0.98
+    assert np.mean(result.mask[scene.clean_mask == 1] == 1) > 0.98
+    (note,) = [n for n in result.notes if "taken as the reference" in n]
+    assert "most like a rectangle of aspect 1.59" in note
+    seen_deg = float(note.split("seen ")[1].split(" deg")[0])
+    assert abs(seen_deg - tilt_deg) <= 5.0
+    assert not result.warnings
+
+
+def test_face_on_a_larger_square_to_the_left_does_not_take_the_cards_place():
+    scene = card_among_objects(0.0, [PlaneShape("rectangle", (-110.0, 0.0), (75.0, 75.0), 5.0)])
+    result = LocalSegmenter(reference=CARD_SPEC).segment(scene.image)
+    assert np.mean(result.mask[scene.clean_mask == 2] == 2) > 0.98
+    assert np.mean(result.mask[scene.clean_mask == 1] == 1) > 0.98
+    assert not result.warnings
+
+
+def test_two_regions_of_the_cards_aspect_are_a_tie_the_larger_taken_with_a_warning():
+    small_card = PlaneShape("card", (-110.0, 0.0), (64.2, 40.5), 0.0, corner_radius_mm=2.4)
+    scene = card_among_objects(20.0, [small_card])
+    result = LocalSegmenter(reference=CARD_SPEC).segment(scene.image)
+    assert np.mean(result.mask[scene.clean_mask == 2] == 2) > 0.98
+    assert any("2 regions look about equally like the reference" in w for w in result.warnings)
 
 
 def test_markers_are_ignored_when_no_dictionary_is_configured():

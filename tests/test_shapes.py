@@ -1,0 +1,95 @@
+"""Shape errors of regions: a rectangle of a known aspect seen at an angle.
+
+The regions are drawn from plane shapes projected by the pinhole camera of
+``objlen.testing.synthetic`` (exact geometry), rasterised and outlined as a
+segmenter's mask would be.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import pytest
+
+from objlen.segment.local import SHAPE_MATCH
+from objlen.shapes import MAX_TILT_DEG, rectangle_view
+from objlen.testing.synthetic import Camera, project_points
+
+CARD_MM = (85.6, 53.98)
+CARD_ASPECT = CARD_MM[0] / CARD_MM[1]
+
+
+def outline_of(polygon_mm, camera: Camera) -> np.ndarray:
+    """The outline (every boundary pixel centre, ``(N, 2)``) of a plane polygon
+    seen by ``camera``: the pixels whose centres it covers."""
+    image = project_points(camera.homography(), np.asarray(polygon_mm, dtype=np.float64))
+    mask = np.zeros((camera.height, camera.width), np.uint8)
+    cv2.fillPoly(mask, [np.round((image + 0.5) * 16 - 8).astype(np.int32)], 1, shift=4)
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    return max(contours, key=cv2.contourArea).reshape(-1, 2)
+
+
+def rectangle_mm(size, angle_deg=0.0, centre=(-30.0, 20.0)) -> np.ndarray:
+    """Corners of a ``size`` rectangle turned by ``angle_deg`` in the plane."""
+    width, height = size
+    c, s = math.cos(math.radians(angle_deg)), math.sin(math.radians(angle_deg))
+    corners = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * (width / 2, height / 2)
+    return corners @ np.array([[c, s], [-s, c]]) + centre
+
+
+def view(polygon_mm, camera: Camera, aspect: float = CARD_ASPECT):
+    return rectangle_view(outline_of(polygon_mm, camera), aspect, (camera.width, camera.height))
+
+
+@pytest.mark.parametrize("tilt_deg", [0.0, 20.0, 40.0, 48.0])
+@pytest.mark.parametrize("angle_deg", [0.0, 35.0, 80.0])
+@pytest.mark.parametrize("focal_px", [1200.0, 2400.0])
+def test_a_card_seen_at_an_angle_is_a_rectangle_of_its_aspect(tilt_deg, angle_deg, focal_px):
+    # Keystoned up to 48 deg from face-on, by a wide and by a long lens: the
+    # minimum-area rectangle's aspect would be off by up to 1 / cos(48 deg).
+    camera = Camera(tilt_deg=tilt_deg, focal_px=focal_px, distance_mm=350.0 * focal_px / 1700)
+    seen = view(rectangle_mm(CARD_MM, angle_deg), camera)
+    assert seen.error < SHAPE_MATCH / 3
+    assert seen.tilt_deg == pytest.approx(tilt_deg, abs=3.0)
+
+
+@pytest.mark.parametrize("tilt_deg", [0.0, 20.0, 40.0])
+@pytest.mark.parametrize("angle_deg", [0.0, 20.0, 45.0])
+def test_a_square_is_no_card_at_any_allowed_tilt(tilt_deg, angle_deg):
+    # A card's aspect 1.59 against a square's 1: log(1.59) = 0.46 face-on; a
+    # tilt can explain part of it, never enough.
+    seen = view(rectangle_mm((60.0, 60.0), angle_deg), Camera(tilt_deg=tilt_deg, distance_mm=350))
+    assert seen.error > 2 * SHAPE_MATCH
+
+
+def test_face_on_the_error_is_the_aspects_log_ratio():
+    for size in [(60.0, 60.0), (80.0, 40.0), (70.0, 56.0)]:
+        seen = view(rectangle_mm(size, 17.0), Camera(distance_mm=350))
+        expected = abs(math.log(max(size) / min(size) / CARD_ASPECT))
+        assert seen.error == pytest.approx(expected, abs=0.02)
+        assert seen.tilt_deg < 5.0  # the pixel grid's keystone: a few tenths of a pixel
+
+
+def test_a_card_seen_more_obliquely_than_allowed_is_not_taken_for_one():
+    seen = view(rectangle_mm(CARD_MM, 0.0), Camera(tilt_deg=65.0, distance_mm=350))
+    assert seen.error > SHAPE_MATCH
+    assert math.isnan(seen.tilt_deg) or seen.tilt_deg <= MAX_TILT_DEG
+
+
+def test_an_ellipse_of_the_cards_aspect_is_no_rectangle():
+    t = np.linspace(0, 2 * np.pi, 720, endpoint=False)
+    ellipse = np.stack([40 * np.cos(t), 40 / CARD_ASPECT * np.sin(t)], axis=1)
+    for tilt_deg in (0.0, 40.0):
+        assert view(ellipse, Camera(tilt_deg=tilt_deg, distance_mm=350)).error > SHAPE_MATCH
+
+
+def test_a_card_with_a_bite_out_of_it_is_no_rectangle():
+    # An L-shaped region whose hull is the card: its quadrilateral is the
+    # card's, but a sixth of it is missing.
+    w, h = CARD_MM
+    bitten = np.array(
+        [[-w / 2, -h / 2], [w / 2, -h / 2], [w / 2, 0], [w / 6, 0], [w / 6, h / 2], [-w / 2, h / 2]]
+    )
+    assert view(bitten, Camera(distance_mm=350)).error > SHAPE_MATCH
