@@ -1347,24 +1347,22 @@ def _refine(
         near_classes = cv2.dilate(class_small[window], None, iterations=sure + 1)
         top, left = window[0].start, window[1].start
         rows, cols, index = _blocks(band_y + top, band_x + left, rows_of, cols_of)
-        sy, sx = band_y[index], band_x[index]
         colours = cv2.cvtColor(small[window], cv2.COLOR_RGB2RGBA)  # the colour and a 1
         colours[:, :, 3] = 1
         colours = colours.astype(np.float32)
-        o, object_support = _local_mean(colours, inner, sigma, sy, sx)
-        b, background_support = _local_mean(colours, outer, sigma, sy, sx)
-        p = image[rows, cols].astype(np.float32)
+        # The local colours per working band pixel, then spread over the
+        # full-size pixels of each (``index``), not worked out for each of them.
+        o, object_support = _local_mean(colours, inner, sigma, band_y, band_x)
+        b, background_support = _local_mean(colours, outer, sigma, band_y, band_x)
         contrast = o - b
         power = (contrast**2).sum(axis=1)
-        alpha = ((p - b) * contrast).sum(axis=1) / np.maximum(power, 1e-6)
-        usable = (
-            (power > _MIN_CONTRAST**2)
-            & (object_support > 0.01)
-            & (background_support > 0.01)
-            & (alpha > -_MIX_MARGIN)
-        )
+        steady = (power > _MIN_CONTRAST**2) & (object_support > 0.01) & (background_support > 0.01)
+        p = image[rows, cols].astype(np.float32)
+        alpha = ((p - b[index]) * contrast[index]).sum(axis=1) / np.maximum(power, 1e-6)[index]
+        usable = steady[index] & (alpha > -_MIX_MARGIN)
         alpha = np.where(usable, alpha, np.nan).astype(np.float32)
-        decided = np.where(alpha > 0.5, near_classes[sy, sx], _BACKGROUND).astype(np.uint8)
+        near = near_classes[band_y, band_x][index]
+        decided = np.where(alpha > 0.5, near, _BACKGROUND).astype(np.uint8)
         classes[rows, cols] = np.where(usable, decided, classes[rows, cols])
         full = (
             slice(rows_of[window[0].start], rows_of[window[0].stop]),
@@ -1449,7 +1447,14 @@ def _enlarge(small: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def _to_class_ids(internal: np.ndarray, classes: ClassIds) -> np.ndarray:
     """Translate the internal 0/1/2 map into the configured class ids, in place
-    (a full-size map: no second one); returns ``internal``."""
+    (a full-size map: no second one); returns ``internal`` (untouched when the
+    ids are the internal ones, the defaults: a 12 MP map's pass is 3-4 ms)."""
+    if (classes.background, classes.object, classes.reference) == (
+        _BACKGROUND,
+        _OBJECT,
+        _REFERENCE,
+    ):
+        return internal
     lookup = np.full(256, classes.background, dtype=np.uint8)
     lookup[_OBJECT] = classes.object
     lookup[_REFERENCE] = classes.reference
