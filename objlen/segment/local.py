@@ -1357,13 +1357,21 @@ def _refine(
         contrast = o - b
         power = (contrast**2).sum(axis=1)
         steady = (power > _MIN_CONTRAST**2) & (object_support > 0.01) & (background_support > 0.01)
-        p = image[rows, cols].astype(np.float32)
-        alpha = ((p - b[index]) * contrast[index]).sum(axis=1) / np.maximum(power, 1e-6)[index]
-        usable = steady[index] & (alpha > -_MIX_MARGIN)
+        # (np.take on flat positions: several times faster than indexing with
+        # rows and columns. The row sum spelled out, ten times faster than
+        # mix.sum(axis=1) and the same values: that sum adds the three in turn
+        # to +0.0, which only turns a -0.0 into +0.0, as adding 0.0 at the end.)
+        at = rows * width + cols
+        p = np.take(image.reshape(-1, 3), at, axis=0).astype(np.float32)
+        mix = (p - np.take(b, index, axis=0)) * np.take(contrast, index, axis=0)
+        dot = mix[:, 0] + mix[:, 1] + mix[:, 2] + np.float32(0.0)
+        alpha = dot / np.take(np.maximum(power, 1e-6), index)
+        usable = np.take(steady, index) & (alpha > -_MIX_MARGIN)
         alpha = np.where(usable, alpha, np.nan).astype(np.float32)
-        near = near_classes[band_y, band_x][index]
+        near = np.take(near_classes[band_y, band_x], index)
         decided = np.where(alpha > 0.5, near, _BACKGROUND).astype(np.uint8)
-        classes[rows, cols] = np.where(usable, decided, classes[rows, cols])
+        flat_classes = classes.reshape(-1)  # a view: classes is a new contiguous array
+        flat_classes[at] = np.where(usable, decided, np.take(flat_classes, at))
         full = (
             slice(rows_of[window[0].start], rows_of[window[0].stop]),
             slice(cols_of[window[1].start], cols_of[window[1].stop]),
