@@ -70,6 +70,7 @@ def test_face_on_the_error_is_the_aspects_log_ratio():
         expected = abs(math.log(max(size) / min(size) / CARD_ASPECT))
         assert seen.error == pytest.approx(expected, abs=0.02)
         assert seen.tilt_deg < 5.0  # the pixel grid's keystone: a few tenths of a pixel
+        assert seen.face_on_error == pytest.approx(seen.error, abs=0.01)
 
 
 def test_a_card_seen_more_obliquely_than_allowed_is_not_taken_for_one():

@@ -1111,7 +1111,7 @@ class _ReferenceChooser:
             # Nothing known of its shape: the classic pixels-per-metric rule.
             chosen = min(candidates, key=_POSITION_KEYS[_NO_SHAPE_RULE])
             return chosen, [_Note(f"the {_NO_SHAPE_RULE} region was taken as the reference")]
-        errors, tilts = {}, {}
+        errors, keystoned = {}, {}
         size = (labels.shape[1], labels.shape[0])
         for component in candidates:
             contour = _outline_of(labels, component)
@@ -1120,7 +1120,9 @@ class _ReferenceChooser:
                 continue
             corner = np.array([component.left, component.top])
             view = rectangle_view(contour + corner, aspect, size)
-            errors[component.label], tilts[component.label] = view.error, view.tilt_deg
+            errors[component.label] = view.error
+            if view.face_on_error > SHAPE_MATCH:
+                keystoned[component.label] = view.tilt_deg
         best = min(errors.values())
         what = "disc" if kind == "disc" else f"rectangle of aspect {aspect:.2f}"
         if best > SHAPE_MATCH:
@@ -1134,7 +1136,11 @@ class _ReferenceChooser:
             ]
         tied = [c for c in candidates if errors[c.label] <= best + SHAPE_TIE]
         chosen = min(tied, key=_POSITION_KEYS["largest"])
-        seen = f", seen {tilts[chosen.label]:.0f} deg from face-on" if tilts else ""
+        seen = (
+            f"; it matches only as seen about {keystoned[chosen.label]:.0f} deg from face-on"
+            if chosen.label in keystoned
+            else ""
+        )
         remarks: list[str] = [
             _Note(
                 f"the region most like a {what} was taken as the reference "

@@ -445,7 +445,7 @@ def test_a_card_seen_obliquely_is_the_reference_beside_other_shapes(tilt_deg):
     assert np.mean(result.mask[scene.clean_mask == 1] == 1) > 0.98
     (note,) = [n for n in result.notes if "taken as the reference" in n]
     assert "most like a rectangle of aspect 1.59" in note
-    seen_deg = float(note.split("seen ")[1].split(" deg")[0])
+    seen_deg = float(note.split("it matches only as seen about ")[1].split(" deg")[0])
     assert abs(seen_deg - tilt_deg) <= 5.0
     assert not result.warnings
 
@@ -456,6 +456,9 @@ def test_face_on_a_larger_square_to_the_left_does_not_take_the_cards_place():
     assert np.mean(result.mask[scene.clean_mask == 2] == 2) > 0.98
     assert np.mean(result.mask[scene.clean_mask == 1] == 1) > 0.98
     assert not result.warnings
+    (note,) = [n for n in result.notes if "taken as the reference" in n]
+    assert "most like a rectangle of aspect 1.59" in note
+    assert "matches only as seen" not in note  # face-on, no perspective needed
 
 
 def test_two_regions_of_the_cards_aspect_are_a_tie_the_larger_taken_with_a_warning():
