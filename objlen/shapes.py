@@ -106,9 +106,9 @@ class RectangleView:
     Attributes:
         error: :func:`rectangle_view`'s shape error (0 for a perfect match).
         tilt_deg: the angle between the camera's axis and the rectangle's
-            normal that explains its keystone best (0 face-on); ``nan`` when the
-            region is no quadrilateral. A few degrees are within the pixel
-            grid's noise.
+            normal that explains its keystone best (0 when the face-on fit is
+            the better); ``nan`` when the region is no quadrilateral. A few
+            degrees are within the pixel grid's noise.
         face_on_error: the error the region would have if it were seen face-on
             (its quadrilateral taken as the rectangle itself): above ``error``
             by what the view's perspective explains.
@@ -138,12 +138,14 @@ def rectangle_view(
       length of :func:`plausible_focals_px` whose view is within
       ``MAX_TILT_DEG`` of face-on, the log-ratio of the plane's aspect to
       ``aspect`` plus the cosine of the plane's corner angle (0 for a
-      rectangle); the smallest counts.
+      rectangle); the smallest counts, or the quadrilateral's own aspect's
+      log-ratio and corner skew (its opposite sides averaged: a face-on view,
+      whose keystone is only the mask's noise) when that is smaller.
 
-    Face-on (a parallelogram) the focal length plays no part: the error is the
-    region's misfit plus its aspect's log-ratio and its corners' skew, so a
-    square against a card's 1.59 errs by 0.46 (seen at 40 deg, still by 0.3 or
-    more). A region without four clear corners errs by 1.
+    So the error is never above the face-on one (the region taken as the
+    rectangle itself): a square against a card's 1.59 errs by 0.46 face-on
+    and by 0.3 or more seen at 40 deg. A region without four clear corners
+    errs by 1.
 
     >>> outline = np.array([[x, y] for x in range(150, 251) for y in (100, 200)]
     ...                    + [[x, y] for y in range(101, 200) for x in (150, 250)])
@@ -163,8 +165,8 @@ def rectangle_view(
     errors = np.abs(np.log(plane_aspect / aspect)) + skew
     errors[tilt_deg > MAX_TILT_DEG] = np.inf
     best = int(np.argmin(errors))
-    if not np.isfinite(errors[best]):
-        return RectangleView(1.0 + misfit, math.nan, face_on)
+    if errors[best] >= face_on - misfit:
+        return RectangleView(face_on, 0.0, face_on)
     return RectangleView(float(misfit + errors[best]), float(tilt_deg[best]), face_on)
 
 

@@ -52,7 +52,9 @@ def test_a_card_seen_at_an_angle_is_a_rectangle_of_its_aspect(tilt_deg, angle_de
     camera = Camera(tilt_deg=tilt_deg, focal_px=focal_px, distance_mm=350.0 * focal_px / 1700)
     seen = view(rectangle_mm(CARD_MM, angle_deg), camera)
     assert seen.error < SHAPE_MATCH / 3
-    assert seen.tilt_deg == pytest.approx(tilt_deg, abs=3.0)
+    assert seen.error <= seen.face_on_error  # a keystone can only help
+    if seen.face_on_error > SHAPE_MATCH / 3:  # the tilt is what made it match
+        assert seen.tilt_deg == pytest.approx(tilt_deg, abs=3.0)
 
 
 @pytest.mark.parametrize("tilt_deg", [0.0, 20.0, 40.0])
