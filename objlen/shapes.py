@@ -192,10 +192,13 @@ def _face_on_error(corners: np.ndarray, aspect: float) -> float:
 def _quad_misfit(points: np.ndarray, corners: np.ndarray) -> float:
     """The share of the quadrilateral ``corners`` (on the pixel edges) that the
     region whose outline is ``points`` (boundary pixel centres) leaves out or
-    exceeds: pixels in one and not the other, over the quadrilateral's area."""
-    low = np.floor(np.minimum(points.min(axis=0), corners.min(axis=0))).astype(int) - 1
-    high = np.ceil(np.maximum(points.max(axis=0), corners.max(axis=0))).astype(int) + 2
-    width, height = high - low
+    exceeds: pixels in one and not the other, over the quadrilateral's area.
+
+    Pixels are only looked at around the region; the quadrilateral's area
+    beyond (a corner far out, where two nearly parallel sides meet) counts whole.
+    """
+    low = np.floor(points.min(axis=0)).astype(int) - 1
+    width, height = np.ceil(points.max(axis=0)).astype(int) + 2 - low
     region = np.zeros((height, width), dtype=np.uint8)
     outline = np.round(points - low).astype(np.int32).reshape(-1, 1, 2)
     cv2.fillPoly(region, [outline], 1)
@@ -212,7 +215,8 @@ def _quad_misfit(points: np.ndarray, corners: np.ndarray) -> float:
         inside &= (xs - start[0]) * normal[0] + (ys - start[1]) * normal[1] >= 0
     x, y = corners[:, 0], corners[:, 1]
     area = 0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
-    return float(np.count_nonzero(inside != region.astype(bool)) / max(area, 1.0))
+    beyond = max(area - np.count_nonzero(inside), 0.0)
+    return float((np.count_nonzero(inside != region.astype(bool)) + beyond) / max(area, 1.0))
 
 
 def _rectified(

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from objlen.segment.local import SHAPE_MATCH
-from objlen.shapes import MAX_TILT_DEG, rectangle_view
+from objlen.shapes import MAX_TILT_DEG, _quad_misfit, rectangle_view
 from objlen.testing.synthetic import Camera, project_points
 
 CARD_MM = (85.6, 53.98)
@@ -96,3 +96,33 @@ def test_a_card_with_a_bite_out_of_it_is_no_rectangle():
         [[-w / 2, -h / 2], [w / 2, -h / 2], [w / 2, 0], [w / 6, 0], [w / 6, h / 2], [-w / 2, h / 2]]
     )
     assert view(bitten, Camera(distance_mm=350)).error > SHAPE_MATCH
+
+
+ARC = np.linspace(0, np.pi, 100)
+NOT_RECTANGLES = {
+    "triangle": [[-40, 25], [40, 25], [0, -35]],
+    "half disc": np.stack([40 * np.cos(ARC), -40 * np.sin(ARC)], axis=1),
+    "hexagon": [[30 * np.cos(t), 30 * np.sin(t)] for t in np.linspace(0, 2 * np.pi, 7)[:-1]],
+    "kite": [[0, -40], [25, -10], [0, 50], [-25, -10]],
+}
+
+
+@pytest.mark.parametrize("name", NOT_RECTANGLES)
+@pytest.mark.parametrize("tilt_deg", [0.0, 40.0])
+def test_shapes_without_four_right_corners_are_no_card(name, tilt_deg):
+    seen = view(NOT_RECTANGLES[name], Camera(tilt_deg=tilt_deg, distance_mm=350))
+    assert seen.error > SHAPE_MATCH
+
+
+def test_a_corner_far_out_counts_whole_and_quickly():
+    # Two nearly parallel neighbouring sides meet far away: the misfit is not
+    # computed over the pixels up to there.
+    outline = np.array(
+        [[x, y] for x in range(100, 201) for y in (100, 200)]
+        + [[x, y] for y in range(101, 200) for x in (100, 200)],
+        dtype=float,
+    )
+    far = np.array([[99.5, 99.5], [200.5, 99.5], [1e7, 1e7], [99.5, 200.5]])
+    assert _quad_misfit(outline, far) > 0.99
+    square = np.array([[99.5, 99.5], [200.5, 99.5], [200.5, 200.5], [99.5, 200.5]])
+    assert _quad_misfit(outline, square) == 0.0
