@@ -73,8 +73,9 @@ from objlen.shapes import MAX_TILT_DEG, disc_error, rectangle_view
 #: Rules that name the reference by its place or size alone.
 REFERENCE_RULES = ("leftmost", "rightmost", "topmost", "bottommost", "largest", "smallest")
 #: The default rule: the region whose shape matches the reference the operator
-#: described (a disc for a length, a rectangle of the given aspect for W x H),
-#: ties broken by size (the largest).
+#: described (a disc for a length, a rectangle of the given aspect for W x H);
+#: among regions within ``SHAPE_TIE`` of the best, the largest disc (a coin beside
+#: round pills) or the rectangle of lowest error.
 AUTO_RULE = "auto"
 #: Every name accepted for ``reference_rule``.
 REFERENCE_CHOICES = (AUTO_RULE, *REFERENCE_RULES)
@@ -223,7 +224,8 @@ class LocalSegmenter:
         reference_rule: which component is the reference when no ArUco marker
             is seen: ``"auto"`` (default) chooses by the shape of ``reference``
             (the most circular region for a length, the rectangle closest to
-            the given aspect for a width x height), ties broken by size; or one
+            the given aspect for a width x height; near-ties: the largest disc,
+            the rectangle of lowest error); or one
             of :data:`REFERENCE_RULES` (by place or size alone, as the classic
             pixels-per-metric method's "leftmost").
         reference: what the operator said the reference is; without it
@@ -1137,7 +1139,13 @@ class _ReferenceChooser:
                 )
             ]
         tied = [c for c in candidates if errors[c.label] <= best + SHAPE_TIE]
-        chosen = min(tied, key=_POSITION_KEYS["largest"])
+        # A coin and a round pill are both discs: the coin is the larger. A card's
+        # aspect is its own: the region that shows it best.
+        taken = "the largest of them" if kind == "disc" else "the one most like it"
+        if kind == "disc":
+            chosen = min(tied, key=_POSITION_KEYS["largest"])
+        else:
+            chosen = min(tied, key=lambda c: (errors[c.label], c.label))
         seen = (
             f"; it matches only as seen about {keystoned[chosen.label]:.0f} deg from face-on"
             if chosen.label in keystoned
@@ -1151,9 +1159,9 @@ class _ReferenceChooser:
         ]
         if len(tied) > 1:
             remarks.append(
-                f"{len(tied)} regions look about equally like the reference ({what}); the "
-                "largest of them was taken: check that C-D lies on the reference, or name "
-                "it with the reference rule"
+                f"{len(tied)} regions look about equally like the reference ({what}); "
+                f"{taken} was taken: check that C-D lies on the reference, or name it "
+                "with the reference rule"
             )
         return chosen, remarks
 

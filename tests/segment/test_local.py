@@ -461,11 +461,17 @@ def test_face_on_a_larger_square_to_the_left_does_not_take_the_cards_place():
     assert "matches only as seen" not in note  # face-on, no perspective needed
 
 
-def test_two_regions_of_the_cards_aspect_are_a_tie_the_larger_taken_with_a_warning():
+def test_two_regions_of_the_cards_aspect_are_a_tie_one_taken_with_a_warning():
+    # Two cards of one aspect: the photo cannot tell which is the reference; one of
+    # them is, the other an object, and the operator is told to check.
     small_card = PlaneShape("card", (-110.0, 0.0), (64.2, 40.5), 0.0, corner_radius_mm=2.4)
     scene = card_among_objects(20.0, [small_card])
     result = LocalSegmenter(reference=CARD_SPEC).segment(scene.image)
-    assert np.mean(result.mask[scene.clean_mask == 2] == 2) > 0.98
+    card, other = scene.clean_mask == 2, scene.clean_mask == 1
+    as_reference = [np.mean(result.mask[region] == 2) for region in (card, other)]
+    as_object = [np.mean(result.mask[region] == 1) for region in (other, card)]
+    assert max(as_reference) > 0.98
+    assert as_object[int(np.argmax(as_reference))] > 0.98
     assert any("2 regions look about equally like the reference" in w for w in result.warnings)
 
 
@@ -610,3 +616,14 @@ def test_box_prompt_takes_an_aruco_marker_as_the_reference():
     assert iou(result.mask == 1, truth == 1) >= 0.97
     assert iou(result.mask == 2, truth == 2) >= 0.97
     assert not (result.mask[truth == 3] == 1).any()  # the card outside the box is not measured
+
+
+def test_of_two_close_rectangles_the_one_nearer_the_cards_aspect_is_taken_not_the_larger():
+    # Face-on, a 90 x 58 mm rectangle (aspect 1.55) beside the card (1.59): close
+    # enough to warn, but the card shows its aspect better; size does not decide.
+    larger = PlaneShape("rectangle", (-115.0, 0.0), (90.0, 58.0), 5.0)
+    scene = card_among_objects(0.0, [larger])
+    result = LocalSegmenter(reference=CARD_SPEC).segment(scene.image)
+    assert np.mean(result.mask[scene.clean_mask == 2] == 2) > 0.98
+    assert np.mean(result.mask[scene.clean_mask == 1] == 1) > 0.98
+    assert any("the one most like it was taken" in w for w in result.warnings)
