@@ -250,3 +250,13 @@ def test_a_named_pipe_as_photo_or_mask_is_refused_at_once(tmp_path, photo_and_ma
     except subprocess.TimeoutExpired:
         pytest.fail(f"measure hung on a named pipe as the {which}")
     _assert_one_line_error(done, "not a regular file")
+
+
+def test_the_readmes_example_output_is_what_the_command_prints():
+    # The README shows a run on the bundled sample: it must stay the real output.
+    readme = (ROOT / "README.md").read_text()
+    prompt = "$ python -m objlen measure samples/card_rectangle.jpg --reference-size 85.6x54\n"
+    shown = readme.split(prompt, 1)[1].split("```", 1)[0]
+    done = run("measure", "samples/card_rectangle.jpg", "--reference-size", "85.6x54")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == shown
