@@ -125,6 +125,10 @@ _THIN_PX = 5  # strokes thinner than this (working pixels) are cut off objects
 # shadow is sharper still: shadow-like pixels stop the peeling only on edges
 # this many times sharper than the table's texture threshold.
 _SHADOW_EDGE_FACTOR = 3.0
+# The same factors judge a component the peeling would take off whole, on its
+# outline's mean gradient against the table's gradient averaged over as many
+# pixels (:meth:`_TableEdges.outline_threshold`): along a line a grain's gradient
+# comes and goes and averages down, an object's edge stays.
 _GRABCUT_PIXELS = 300_000  # GrabCut runs on at most this many pixels
 _GRABCUT_SEED = 20240611  # GrabCut's k-means start is random: fix it
 _SURFACE_FLOOR = 1e-3  # the background surface never drops below this (it divides)
@@ -141,6 +145,7 @@ _EDGE_SAMPLE_PIXELS = 40_000  # working pixels (in strips) that measure the tabl
 _EDGE_STRIP_ROWS = 16  # height of one such strip
 _ROI_MARGIN = 16  # working pixels around a region of interest: every local step reaches less
 _REFINE_MARGIN = 24  # ... and around a region whose band is refined (its local means reach 16)
+_CROSS_3 = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))  # 4-neighbourhood
 _MEAN_3 = np.full((1, 3), 1.0 / 3.0, np.float32)  # cv2.transform matrix: the mean of 3 channels
 
 
@@ -848,19 +853,58 @@ def _hue_noise(smooth: np.ndarray, background: _Background) -> float:
     return float(percentile(sample, 99)) if sample.size else 0.0
 
 
-def _edge_threshold(smooth: np.ndarray, background: _Background) -> float:
+@dataclass(frozen=True)
+class _TableEdges:
+    """The table's own gradient (see :func:`_edge_threshold`).
+
+    Attributes:
+        threshold: the gradient above which a pixel's edge is sharp.
+        cumulative: ``(n + 1,)`` float64, the running sum (from 0) of the
+            table's gradient along the unbroken runs of surely-background
+            pixels of its rows, one run after the other.
+        room: ``(n,)`` int, how many pixels of its run start at each of
+            those pixels (itself included).
+    """
+
+    threshold: float
+    cumulative: np.ndarray
+    room: np.ndarray
+
+    def outline_threshold(self, length: int) -> float:
+        """The mean gradient above which an outline of ``length`` pixels is an
+        edge a shadow does not make: ``_SHADOW_EDGE_FACTOR`` times the greater
+        of ``_EDGE_FLOOR`` and ``_EDGE_NOISE_FACTOR`` times the 99th percentile
+        of the table's gradient averaged over ``length`` consecutive pixels of
+        its rows (the per-pixel rule's factors, applied to the outline's mean:
+        averaging over more pixels narrows the texture's spread). When no run
+        is that long, the means are over the longest run's length: over fewer
+        pixels they spread wider, so the threshold can only err high. Without
+        runs: the per-pixel rule (``_SHADOW_EDGE_FACTOR * threshold``)."""
+        if self.room.size == 0:
+            return _SHADOW_EDGE_FACTOR * self.threshold
+        window = max(1, min(int(length), int(self.room.max())))
+        starts = np.flatnonzero(self.room >= window)
+        means = (self.cumulative[starts + window] - self.cumulative[starts]) / window
+        level = float(percentile(means, 99))
+        return _SHADOW_EDGE_FACTOR * max(_EDGE_NOISE_FACTOR * level, _EDGE_FLOOR)
+
+
+def _edge_threshold(smooth: np.ndarray, background: _Background) -> _TableEdges:
     """The gradient above which an edge is sharp: ``_EDGE_NOISE_FACTOR`` times the
-    99th percentile of the table's own gradient (at least ``_EDGE_FLOOR``).
+    99th percentile of the table's own gradient (at least ``_EDGE_FLOOR``), with
+    the table's gradient along its rows (:class:`_TableEdges`).
 
     Measured on horizontal strips of ``_EDGE_STRIP_ROWS`` working rows spread
     over the photo (about ``_EDGE_SAMPLE_PIXELS`` pixels), every other pixel
-    of which is taken where it is surely background.
+    of which is taken where it is surely background (every pixel of every
+    other row for the runs).
     """
     height, width = smooth.shape[:2]
     share = min(1.0, _EDGE_SAMPLE_PIXELS / (height * width))
     period = max(_EDGE_STRIP_ROWS, int(_EDGE_STRIP_ROWS / share))
     reach = _GRADIENT_REACH
     samples = []
+    runs: list[np.ndarray] = []
     for top in range(0, height, period):
         bottom = min(height, top + _EDGE_STRIP_ROWS)
         y0, y1 = max(0, top - reach), min(height, bottom + reach)
@@ -869,9 +913,26 @@ def _edge_threshold(smooth: np.ndarray, background: _Background) -> float:
         gradient = _gradient(cv2.split(flat))
         core = gradient[top - y0 : bottom - y0 : 2, ::2]
         samples.append(core[background.sure[top:bottom:2, ::2]])
+        rows = gradient[top - y0 : bottom - y0 : 2]
+        for row, sure in zip(rows, background.sure[top:bottom:2], strict=True):
+            runs.extend(_runs(row, sure))
     sample = np.concatenate(samples)
     table_p99 = float(percentile(sample, 99)) if sample.size else 0.0
-    return max(_EDGE_NOISE_FACTOR * table_p99, _EDGE_FLOOR)
+    lengths = np.array([run.size for run in runs], dtype=np.int64)
+    along = np.concatenate(runs) if runs else np.zeros(0)
+    # room: a run of length n gives n, n - 1, ..., 1 from its first pixel on
+    room = np.repeat(np.cumsum(lengths), lengths) - np.arange(along.size)
+    return _TableEdges(
+        max(_EDGE_NOISE_FACTOR * table_p99, _EDGE_FLOOR),
+        np.concatenate(([0.0], np.cumsum(along, dtype=np.float64))),
+        room,
+    )
+
+
+def _runs(values: np.ndarray, where: np.ndarray) -> list[np.ndarray]:
+    """The unbroken runs of ``values`` (1-D) where ``where`` is true."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], where.astype(np.int8), [0]))))
+    return [values[a:b] for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
 def _regions_of_interest(seeds: np.ndarray, margin: int) -> list[tuple[slice, slice]]:
@@ -983,7 +1044,7 @@ def _without_shadows(
     flat: np.ndarray,
     distance: np.ndarray,
     high: float,
-    edge: float,
+    edge: _TableEdges,
     hue_noise: float,
 ) -> np.ndarray:
     """``foreground`` with shadows, soft blotches and thin strokes taken off its objects.
@@ -999,9 +1060,14 @@ def _without_shadows(
     edge, is peeled away when it connects (4-connected, through such pixels)
     to the background: the peeling stops at the objects' own edges. Touching shadows
     then no longer join objects. What is left is opened with a disc of
-    ``_THIN_PX`` (cuts off strokes and grain lines) and its holes filled.
+    ``_THIN_PX`` (cuts off strokes and grain lines); a component of which
+    nothing is left then comes back whole when its outline is sharp on average
+    (:meth:`_TableEdges.outline_threshold`): on a grainy table a grey object's
+    edge can fall below the per-pixel rule, whose threshold follows the
+    texture's rare highs, while along the outline the texture averages down
+    and the edge does not. Last, holes are filled.
     "Sharp" is relative to the table's own texture: the gradient must exceed
-    ``edge``, ``_EDGE_NOISE_FACTOR`` times its 99th percentile on the
+    ``edge.threshold``, ``_EDGE_NOISE_FACTOR`` times its 99th percentile on the
     background (:func:`_edge_threshold`). ``flat`` is the smoothed photo as
     float32 in 0..1 divided by the background under the scene's light.
     """
@@ -1018,7 +1084,7 @@ def _peeled(
     flat: np.ndarray,
     distance: np.ndarray,
     high: float,
-    edge: float,
+    edges: _TableEdges,
     hue_noise: float,
 ) -> np.ndarray:
     """:func:`_without_shadows` on a crop whose border is background."""
@@ -1035,6 +1101,7 @@ def _peeled(
     shadow_like = (level >= _SHADOW_MIN_RATIO) & (level < 1.0) & (shift < tolerance)
     gradient = _gradient(channels)
     weak = distance < _PEEL_WEAK_HIGHS * high
+    edge = edges.threshold
     peelable = foreground & (
         (shadow_like & (gradient < _SHADOW_EDGE_FACTOR * edge)) | (weak & (gradient < edge))
     )
@@ -1045,8 +1112,46 @@ def _peeled(
     outside[0] = False
     kept = foreground & ~(peelable & outside[labels])
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_THIN_PX, _THIN_PX))
-    opened = cv2.morphologyEx(kept.astype(np.uint8), cv2.MORPH_OPEN, disc)
-    return _fill_holes(opened.astype(bool))
+    opened = cv2.morphologyEx(kept.astype(np.uint8), cv2.MORPH_OPEN, disc).view(bool)
+    _keep_sharp_outlines(foreground, opened, gradient, edges, disc)
+    return _fill_holes(opened)
+
+
+def _keep_sharp_outlines(
+    foreground: np.ndarray,
+    kept: np.ndarray,
+    gradient: np.ndarray,
+    edges: _TableEdges,
+    disc: np.ndarray,
+) -> None:
+    """Put back into ``kept`` (in place), opened with ``disc`` as the rest, every
+    component of ``foreground`` (8-connected) of which nothing is left, when
+    its outline's mean gradient (:func:`_outline_gradient`) exceeds
+    :meth:`_TableEdges.outline_threshold` for its length. (Components 8-apart
+    open each on its own: the disc cannot bridge their gap.)"""
+    count, labels = cv2.connectedComponents(foreground.astype(np.uint8), connectivity=8)
+    gone = np.flatnonzero(np.bincount(labels[kept], minlength=count)[1:] == 0) + 1
+    if gone.size == 0:
+        return
+    whole = cv2.morphologyEx(foreground.astype(np.uint8), cv2.MORPH_OPEN, disc).view(bool)
+    opened_area = np.bincount(labels[whole], minlength=count)
+    floor = _SHADOW_EDGE_FACTOR * _EDGE_FLOOR  # the threshold is never lower
+    for label in gone[opened_area[gone] > 0]:
+        component = labels == label
+        mean, length = _outline_gradient(component, gradient)
+        if mean > floor and mean > edges.outline_threshold(length):
+            kept |= component & whole
+
+
+def _outline_gradient(component: np.ndarray, gradient: np.ndarray) -> tuple[float, int]:
+    """The mean gradient along a component's outline (its pixels with a
+    4-neighbour outside it) and the outline's length in pixels."""
+    inner = cv2.erode(component.astype(np.uint8), _CROSS_3, borderValue=0).view(bool)
+    outline = component & ~inner
+    length = int(np.count_nonzero(outline))
+    if length == 0:
+        return 0.0, 0
+    return float(gradient[outline].mean()), length
 
 
 # --- roles: which component is the reference --------------------------------

@@ -217,6 +217,66 @@ def test_a_near_black_object_with_sharp_edges_is_not_taken_for_a_shadow():
     assert iou(result.mask == 2, truth == 2) >= 0.97
 
 
+def grainy(image, truth, strength, grain_px, seed=1):
+    """``image`` with a paper-like grain on its table (where ``truth`` is 0): the
+    table's light multiplied by ``1 + strength * f``, ``f`` white noise blurred
+    over ``grain_px`` pixels and scaled to a unit spread."""
+    rng = np.random.default_rng(seed)
+    field = cv2.GaussianBlur(rng.standard_normal(truth.shape), (0, 0), grain_px)
+    field /= field.std()
+    table = (truth == 0)[:, :, None]
+    grained = image * (1.0 + strength * field)[:, :, None]
+    return np.where(table, np.clip(np.round(grained), 0, 255), image).astype(np.uint8)
+
+
+def equivalent_diameter(region: np.ndarray) -> float:
+    """The diameter of the disc with the region's area (pixels)."""
+    return 2.0 * float(np.sqrt(np.count_nonzero(region) / np.pi))
+
+
+@pytest.mark.parametrize(("strength", "seed"), [(0.01, 1), (0.02, 2), (0.02, 3)])
+def test_a_grey_disc_on_a_grainy_light_table_is_found(strength, seed):
+    # A silver coin on white paper: darker than the table, of its hue, so shadow-
+    # like in colour; the paper's grain (1-2 % over about 1.5 px) makes the table's
+    # own gradient reach, now and then, a good share of the coin's edge.
+    disc = ellipse((420, 240), (45, 45))
+    image, truth = photograph(
+        (480, 640),
+        [
+            (rectangle((150, 240), (171, 108), 0), (40, 70, 160), 2),
+            (disc, (150, 153, 160), 1),
+        ],
+        background=(217, 215, 205),
+        seed=seed,
+    )
+    result = LocalSegmenter().segment(grainy(image, truth, strength, 1.5, seed))
+    found = result.mask[150:330, 330:510] == 1
+    assert abs(equivalent_diameter(found) - equivalent_diameter(truth == 1)) <= 1.0
+    centre = np.argwhere(found).mean(axis=0) + np.array([150, 330])
+    assert np.hypot(*(centre - np.array([240, 420]))) <= 1.0
+    assert iou(result.mask == 2, truth == 2) >= 0.97
+
+
+def test_a_shadow_on_a_grainy_light_table_is_background():
+    # The soft shadow of something outside the photo, on the same grainy paper:
+    # darker, the table's hue, its edge a few pixels soft. It goes whole.
+    image, truth = photograph(
+        (480, 640),
+        [
+            (rectangle((150, 240), (171, 108), 0), (40, 70, 160), 2),
+            (ellipse((430, 360), (50, 40)), (200, 60, 50), 1),
+        ],
+        background=(217, 215, 205),
+    )
+    shadow = np.zeros(truth.shape, np.uint8)
+    cv2.fillPoly(shadow, [np.round(ellipse((440, 140), (90, 55))).astype(np.int32)], 1)
+    shade = 1.0 - 0.4 * cv2.GaussianBlur(shadow.astype(np.float64), (0, 0), 3.0)
+    shaded = np.round(image * shade[:, :, None]).astype(np.uint8)
+    result = LocalSegmenter().segment(grainy(shaded, truth, 0.02, 1.5))
+    assert np.count_nonzero(result.mask[60:220, 330:550]) == 0
+    assert iou(result.mask == 1, truth == 1) >= 0.97
+
+
 def test_boundary_is_decided_at_full_resolution():
     # Classified at 1/36 of the pixels, the edges must still be pixel-accurate.
     image, truth = photograph(
