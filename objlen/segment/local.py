@@ -42,6 +42,11 @@ How :meth:`LocalSegmenter.segment` works:
    colour ``p`` belongs to the object when its coverage
    ``alpha = (p - b).(o - b) / |o - b|^2`` exceeds one half. That places
    the edge where an anti-aliased edge pixel is half covered, to the pixel.
+   Where the object has a rim of a third colour beyond the table's, away
+   from the object's (a card's white core at its cut edge, a dark sleeve's
+   light rim: a line of pixels along the edge that are no mix of ``o`` and
+   ``b`` within the photo's noise and a step's overshoot), the rim keeps
+   its class and a pixel's coverage counts the rim with the object.
 
 :meth:`LocalSegmenter.segment_box` is for harder scenes (clutter, textured
 backgrounds): the operator draws a rectangle around the target object and
@@ -101,10 +106,16 @@ _BAND_RADIUS = _GROW_PIXELS + 2
 # The local object and background colours are averaged this far (working pixels)
 # inside and outside the boundary, and over this Gaussian sigma.
 _SAMPLE_DEPTH = 4
-# A band pixel whose colour lies beyond the background, on the side away from the
-# object (alpha below -_MIX_MARGIN), is no mix of the two: the light rim of a dark
-# sleeve. The colour model cannot decide it; its class stays the classification's.
-_MIX_MARGIN = 0.5
+# A band pixel is no mix of the local object and background colours when its colour
+# lies farther from the segment [b, o] than a mix of the two can stray: the photo's
+# noise (_MIX_NOISE_SIGMAS spreads of the table's own colour near the pixel, as the
+# classification's low threshold) plus the overshoot of a band-limited step (Gibbs'
+# 8.95 % of the step |o - b|, as JPEG's ringing). A line of such pixels lighter than
+# the table and beyond its colour, away from the object's, is a rim (a card's white
+# core at its cut edge, a dark sleeve's light rim): it keeps the classification's
+# class. A stronger sharpening halo all along an edge would be taken for a rim.
+_MIX_NOISE_SIGMAS = _LOW_SIGMAS
+_MIX_OVERSHOOT = 0.0895
 _MIN_CONTRAST = 6.0  # local |o - b| (0..255 RGB) below which a band pixel is not re-decided
 _CARRIER_AREA_RATIO = 4.0  # a component this much larger than a marker is not its carrier
 # Shadows and soft blotches: a foreground pixel is peeled away, from the outside in,
@@ -1443,8 +1454,11 @@ def _refine(
     ``alpha = (p - b).(o - b) / |o - b|^2`` exceeds 1/2, with ``o`` and ``b``
     the local object and background colours (``_SAMPLE_DEPTH`` pixels inside
     and outside); where they differ by less than ``_MIN_CONTRAST``, or where
-    ``p`` is no mix of the two (``alpha < -_MIX_MARGIN``), the enlarged class
-    is kept and ``alpha`` is NaN. The band reaches ``_BAND_RADIUS`` working
+    ``p`` is on a rim (no mix of the two, :func:`_is_mix`, lighter than the
+    table, :func:`_lighter`, on a line of such pixels: :func:`_rim_coverage`),
+    the enlarged class is kept and ``alpha`` is NaN. Near a rim, ``alpha``
+    is the coverage by the object and its rim, and the band's pixels that a
+    rim encloses are the object's (:func:`_close_gaps`). The band reaches ``_BAND_RADIUS`` working
     pixels either side of the classification's boundary.
     The work is done in windows around the foreground's regions
     (``_REFINE_MARGIN`` working pixels wider, beyond the reach of every local
@@ -1477,6 +1491,8 @@ def _refine(
         b, background_support = _local_mean(colours, outer, sigma, band_y, band_x)
         contrast = o - b
         power = (contrast**2).sum(axis=1)
+        spread = _full_spread(colours, outer, sigma, band_y, band_x, b, scale_xy)
+        stray = _MIX_NOISE_SIGMAS * spread + _MIX_OVERSHOOT * np.sqrt(power)
         steady = (power > _MIN_CONTRAST**2) & (object_support > 0.01) & (background_support > 0.01)
         # (np.take on flat positions: several times faster than indexing with
         # rows and columns. The row sum spelled out, ten times faster than
@@ -1487,9 +1503,24 @@ def _refine(
         mix = (p - np.take(b, index, axis=0)) * np.take(contrast, index, axis=0)
         dot = mix[:, 0] + mix[:, 1] + mix[:, 2] + np.float32(0.0)
         alpha = dot / np.take(np.maximum(power, 1e-6), index)
-        usable = np.take(steady, index) & (alpha > -_MIX_MARGIN)
-        alpha = np.where(usable, alpha, np.nan).astype(np.float32)
+        usable = np.take(steady, index)
         near = np.take(near_classes[band_y, band_x], index)
+        rim = usable & ~_is_mix(p, b, contrast, alpha, index, stray)
+        rim &= _lighter(p, b, index)
+        rim &= np.take(classes.reshape(-1), at) != _BACKGROUND
+        if rim.any():
+            coverage, rim = _rim_coverage(
+                p,
+                (b, contrast),
+                index,
+                rim,
+                (band_y, band_x, inside.shape),
+                (spread, stray),
+                scale_xy,
+            )
+            alpha = np.where(np.isnan(coverage), alpha, coverage)
+            usable &= ~rim
+        alpha = np.where(usable, alpha, np.nan).astype(np.float32)
         decided = np.where(alpha > 0.5, near, _BACKGROUND).astype(np.uint8)
         flat_classes = classes.reshape(-1)  # a view: classes is a new contiguous array
         flat_classes[at] = np.where(usable, decided, np.take(flat_classes, at))
@@ -1498,6 +1529,8 @@ def _refine(
             slice(cols_of[window[1].start], cols_of[window[1].stop]),
         )
         _drop_islands(classes[full], inside)
+        if rim.any():
+            _close_gaps(classes, full, at, near, rim)
         found_rows.append(rows)
         found_cols.append(cols)
         found_alpha.append(alpha)
@@ -1507,6 +1540,168 @@ def _refine(
     return _Refined(
         classes, np.concatenate(found_rows), np.concatenate(found_cols), np.concatenate(found_alpha)
     )
+
+
+def _full_spread(
+    colours: np.ndarray,
+    outer: np.ndarray,
+    sigma: float,
+    ys: np.ndarray,
+    xs: np.ndarray,
+    b: np.ndarray,
+    scale_xy: np.ndarray,
+) -> np.ndarray:
+    """The table's noise at full resolution near each working band pixel
+    ``(xs, ys)``, ``(n,)`` float32, 0..255 RGB, per channel.
+
+    It is the spread of the background pixels (``outer``) about their local
+    mean ``b``, over the local colours' Gaussian of ``sigma``: the root mean
+    square over the channels of each channel's standard deviation, measured
+    on the working image and scaled to full resolution as the working
+    image's area averaging divided a white noise's deviation (by the square
+    root of the pixels it averages; a texture's is overestimated, not under).
+    """
+    squares = colours * colours  # the colour's squares and a 1
+    mean_square, _ = _local_mean(squares, outer, sigma, ys, xs)
+    variance = np.maximum(mean_square - b * b, 0.0).mean(axis=1)
+    return np.sqrt(variance * float(scale_xy[0] * scale_xy[1])).astype(np.float32)
+
+
+def _is_mix(
+    p: np.ndarray,
+    b: np.ndarray,
+    contrast: np.ndarray,
+    alpha: np.ndarray,
+    index: np.ndarray,
+    stray: np.ndarray,
+) -> np.ndarray:
+    """Whether each full-size band pixel's colour ``p`` can be a mix of its
+    local background ``b`` and object ``b + contrast`` (working pixel
+    ``index``'s), ``(m,)`` bool: its distance from the segment between them
+    (from ``b`` where ``alpha < 0``, from the object's colour where
+    ``alpha > 1``) is at most ``stray`` (``_MIX_NOISE_SIGMAS``, ``_MIX_OVERSHOOT``)."""
+    along = np.clip(alpha, 0.0, 1.0)[:, None] * np.take(contrast, index, axis=0)
+    off = p - np.take(b, index, axis=0) - along
+    distance = off[:, 0] ** 2 + off[:, 1] ** 2 + off[:, 2] ** 2
+    return distance <= np.take(stray, index) ** 2
+
+
+def _lighter(p: np.ndarray, b: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Whether each full-size band pixel's colour ``p`` is lighter than its
+    local table ``b`` (working pixel ``index``'s), ``(m,)`` bool (the sum of
+    the channels). Only such a pixel can be a rim: a line darker than the
+    table beside an object may be the shadow in the gap under its edge (a
+    contact shadow that keeps under 8 % of the light has lost the table's
+    hue too), which is table."""
+    return p.sum(axis=1) > np.take(b, index, axis=0).sum(axis=1)
+
+
+def _rim_coverage(
+    p: np.ndarray,
+    local: tuple[np.ndarray, np.ndarray],
+    index: np.ndarray,
+    rim: np.ndarray,
+    band: tuple[np.ndarray, np.ndarray, tuple[int, int]],
+    noise: tuple[np.ndarray, np.ndarray],
+    scale_xy: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The object's coverage of each full-size band pixel where the object
+    has a rim of a third colour, ``(m,)`` float32, NaN elsewhere; and which
+    of the ``rim`` pixels lie on a rim line, ``(m,)`` bool.
+
+    ``rim`` marks the pixels that are no mix of object and table and kept a
+    foreground class; their colours, averaged near each working band pixel
+    (``band`` = its rows, columns and the window's shape) over the local
+    colours' Gaussian, are the local rim colour ``r``. Where that average
+    rests on a line of such pixels along at least half of the edge (the
+    Gaussian's weight of such a line ``_BAND_RADIUS`` away from it) and ``r``
+    lies beyond ``b``, away from ``o``, farther from ``b`` than a mix can
+    ``stray`` (the rim is no mix itself; JPEG's colour bleed next to an edge,
+    whose average lies between the two, is not a rim), those pixels are a rim
+    line. Where, besides, ``r`` lies off the line of ``b`` and ``o`` by
+    twice ``_MIX_NOISE_SIGMAS`` times the table's noise ``spread`` (so that
+    noise alone moves a table pixel's ``v`` past 1/2 no more often than past
+    the classification's low threshold), a pixel ``p = b + u (o - b) +
+    v (r - b)`` (least squares) is covered by the object, its rim included,
+    to ``u + v``: a mix of the rim
+    and the object, which the two-colour coverage takes for table when the
+    rim is light like the table, is the object's.
+    """
+    b, contrast = local
+    spread, stray = noise
+    ys, xs, shape = band
+    count = np.bincount(index[rim], minlength=ys.size).astype(np.float32)
+    sums = np.zeros((*shape, 4), dtype=np.float32)
+    for channel in range(3):
+        sums[ys, xs, channel] = np.bincount(index[rim], weights=p[rim, channel], minlength=ys.size)
+    sums[ys, xs, 3] = count
+    sigma = float(_SAMPLE_DEPTH)
+    r, support = _local_mean(sums, sums[:, :, 3] > 0, sigma, ys, xs)
+    # A line of rim pixels, one full-size pixel wide, holds about one pixel per
+    # full-size pixel of its length: max(scale) per working pixel along it.
+    line = float(max(scale_xy)) / (np.sqrt(2.0 * np.pi) * sigma)
+    line *= float(np.exp(-(_BAND_RADIUS**2) / (2.0 * sigma**2)))
+    rim_colour = r - b
+    cc = (contrast * contrast).sum(axis=1)
+    cd = (contrast * rim_colour).sum(axis=1)
+    dd = (rim_colour * rim_colour).sum(axis=1)
+    off = dd - cd * cd / np.maximum(cc, 1e-6)  # |r - b| off the line of b and o, squared
+    least = 2.0 * _MIX_NOISE_SIGMAS * spread
+    lined = support >= 0.5 * line
+    # r beyond b, away from o (the light rim of a dark object), and itself no
+    # mix: farther from b than a mix can stray
+    beyond = (cd < 0) & (dd > stray * stray)
+    known = lined & beyond & (off > least * least)
+    determinant = np.maximum(cc * off, 1e-6)
+    coverage = np.full(index.size, np.nan, dtype=np.float32)
+    on_line = rim & np.take(lined & beyond, index)
+    use = np.take(known, index)
+    if not use.any():
+        return coverage, on_line
+    at = index[use]
+    e = p[use] - b[at]
+    ce = (e * contrast[at]).sum(axis=1)
+    de = (e * rim_colour[at]).sum(axis=1)
+    u = (dd[at] * ce - cd[at] * de) / determinant[at]
+    v = (cc[at] * de - cd[at] * ce) / determinant[at]
+    coverage[use] = u + v
+    return coverage, on_line
+
+
+def _close_gaps(
+    classes: np.ndarray,
+    full: tuple[slice, slice],
+    at: np.ndarray,
+    near: np.ndarray,
+    rim: np.ndarray,
+) -> None:
+    """Give back, in place, the band pixels (flat positions ``at`` in
+    ``classes``, their nearby classes ``near``) that the band left as
+    background inside an object's outline (the window ``full``).
+
+    A kept pixel that is no mix of object and table — a light rim — can
+    enclose band pixels that are mixes of the rim and the object; their
+    colour leans to the table's (the rim is light like it), but they lie
+    inside the object, which, as the classification fills its holes, has
+    none. Next to the pixels of a rim line (``rim``, of the band pixels) the
+    outline is first closed as the classification's is (3 x 3), so that a
+    rim seen only every other pixel (where it falls across two pixels, each
+    a mix that looks like the table) still encloses what lies inside it."""
+    window = classes[full]
+    foreground = window != _BACKGROUND
+    rows, cols = np.divmod(at, classes.shape[1])
+    rows -= full[0].start
+    cols -= full[1].start
+    on_rim = np.zeros(window.shape, dtype=np.uint8)
+    on_rim[rows[rim], cols[rim]] = 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+    closed = cv2.morphologyEx(foreground.view(np.uint8), cv2.MORPH_CLOSE, kernel)
+    outline = foreground | (closed.view(bool) & cv2.dilate(on_rim, kernel).view(bool))
+    gaps = _fill_holes(outline) & ~foreground
+    if not gaps.any():
+        return
+    inside = gaps[rows, cols]
+    classes.reshape(-1)[at[inside]] = near[inside]
 
 
 def _drop_islands(classes: np.ndarray, inside: np.ndarray) -> None:

@@ -343,6 +343,34 @@ def test_a_light_rim_around_a_dark_object_stays_part_of_it():
     assert iou(result.mask == 2, truth == 2) >= 0.99
 
 
+@pytest.mark.parametrize(
+    ("colour", "angle", "rim"),
+    [((30, 70, 155), 0, 1.5), ((176, 38, 41), 17, 1.0), ((26, 107, 77), 33, 2.0)],
+)
+def test_a_light_line_along_a_card_edge_stays_part_of_the_card(colour, angle, rim):
+    # A card's white core shows as a light line 1-2 px wide at its cut edge, only
+    # a little lighter than a light table: beyond the table's colour, away from the
+    # card's, so no mix of the two. It must stay in the card's mask (it was cut
+    # off: each side about 1.5 px short).
+    card = (300.0, 190.0)
+    image, truth = photograph(
+        (480, 640),
+        [
+            (ellipse((520, 380), (50, 50)), (60, 60, 70), 1),
+            (rectangle((280, 220), card, angle), (243, 242, 240), 2),
+            (rectangle((280, 220), (card[0] - 2 * rim, card[1] - 2 * rim), angle), colour, 2),
+        ],
+        background=(214, 211, 204),
+    )
+    result = LocalSegmenter(reference=ReferenceSpec(size=(85.6, 54.0))).segment(image)
+    found, true = result.mask == 2, truth == 2
+    found_size = sorted(cv2.minAreaRect(cv2.findNonZero(found.astype(np.uint8)))[1])
+    true_size = sorted(cv2.minAreaRect(cv2.findNonZero(true.astype(np.uint8)))[1])
+    # within half a pixel on each side: each size within a pixel of the truth's
+    assert np.abs(np.subtract(found_size, true_size)).max() <= 1.0, (found_size, true_size)
+    assert iou(found, true) >= 0.99
+
+
 REAL_PHOTOS = [
     "pills/real.jpg",
     "pills/test_image1.jpg",
