@@ -1491,8 +1491,6 @@ def _refine(
         b, background_support = _local_mean(colours, outer, sigma, band_y, band_x)
         contrast = o - b
         power = (contrast**2).sum(axis=1)
-        spread = _full_spread(colours, outer, sigma, band_y, band_x, b, scale_xy)
-        stray = _MIX_NOISE_SIGMAS * spread + _MIX_OVERSHOOT * np.sqrt(power)
         steady = (power > _MIN_CONTRAST**2) & (object_support > 0.01) & (background_support > 0.01)
         # (np.take on flat positions: several times faster than indexing with
         # rows and columns. The row sum spelled out, ten times faster than
@@ -1505,9 +1503,16 @@ def _refine(
         alpha = dot / np.take(np.maximum(power, 1e-6), index)
         usable = np.take(steady, index)
         near = np.take(near_classes[band_y, band_x], index)
-        rim = usable & ~_is_mix(p, b, contrast, alpha, index, stray)
-        rim &= _lighter(p, b, index)
-        rim &= np.take(classes.reshape(-1), at) != _BACKGROUND
+        # Rim candidates: kept foreground, lighter than the table and beyond a
+        # step's overshoot from [b, o]; then beyond the noise too.
+        rim = usable & (np.take(classes.reshape(-1), at) != _BACKGROUND)
+        rim[rim] = _lighter(p[rim], b, index[rim])
+        overshoot = _MIX_OVERSHOOT * np.sqrt(power)
+        rim[rim] = ~_is_mix(p[rim], b, contrast, alpha[rim], index[rim], overshoot)
+        if rim.any():
+            spread = _full_spread(colours, outer, sigma, band_y, band_x, b, scale_xy)
+            stray = _MIX_NOISE_SIGMAS * spread + overshoot
+            rim[rim] = ~_is_mix(p[rim], b, contrast, alpha[rim], index[rim], stray)
         if rim.any():
             coverage, rim = _rim_coverage(
                 p,
@@ -1593,7 +1598,8 @@ def _lighter(p: np.ndarray, b: np.ndarray, index: np.ndarray) -> np.ndarray:
     table beside an object may be the shadow in the gap under its edge (a
     contact shadow that keeps under 8 % of the light has lost the table's
     hue too), which is table."""
-    return p.sum(axis=1) > np.take(b, index, axis=0).sum(axis=1)
+    table = b[:, 0] + b[:, 1] + b[:, 2]
+    return p[:, 0] + p[:, 1] + p[:, 2] > np.take(table, index)
 
 
 def _rim_coverage(
