@@ -110,12 +110,14 @@ _SAMPLE_DEPTH = 4
 # lies farther from the segment [b, o] than a mix of the two can stray: the photo's
 # noise (_MIX_NOISE_SIGMAS spreads of the table's own colour near the pixel, as the
 # classification's low threshold) plus the overshoot of a band-limited step (Gibbs'
-# 8.95 % of the step |o - b|, as JPEG's ringing). A line of such pixels lighter than
-# the table and beyond its colour, away from the object's, is a rim (a card's white
-# core at its cut edge, a dark sleeve's light rim): it keeps the classification's
-# class. A stronger sharpening halo all along an edge would be taken for a rim.
+# 8.95 % of the step |o - b|, as JPEG's ringing). A line of such pixels, lighter than
+# the table by as much (in luma) and beyond its colour, away from the object's, is a
+# rim (a card's white core at its cut edge, a dark sleeve's light rim): it keeps the
+# classification's class. A stronger sharpening halo along a whole edge would be
+# taken for a rim.
 _MIX_NOISE_SIGMAS = _LOW_SIGMAS
 _MIX_OVERSHOOT = 0.0895
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # Rec. 601, as JPEG's Y
 _MIN_CONTRAST = 6.0  # local |o - b| (0..255 RGB) below which a band pixel is not re-decided
 _CARRIER_AREA_RATIO = 4.0  # a component this much larger than a marker is not its carrier
 # Shadows and soft blotches: a foreground pixel is peeled away, from the outside in,
@@ -1503,16 +1505,19 @@ def _refine(
         alpha = dot / np.take(np.maximum(power, 1e-6), index)
         usable = np.take(steady, index)
         near = np.take(near_classes[band_y, band_x], index)
-        # Rim candidates: kept foreground, lighter than the table and beyond a
-        # step's overshoot from [b, o]; then beyond the noise too.
+        # Rim candidates: kept foreground, lighter than the table and no mix,
+        # beyond a step's overshoot; then beyond the table's noise too.
         rim = usable & (np.take(classes.reshape(-1), at) != _BACKGROUND)
-        rim[rim] = _lighter(p[rim], b, index[rim])
+        no_noise = np.zeros_like(power)
+        rim[rim] = _lighter(p[rim], b, contrast, index[rim], no_noise)
         overshoot = _MIX_OVERSHOOT * np.sqrt(power)
         rim[rim] = ~_is_mix(p[rim], b, contrast, alpha[rim], index[rim], overshoot)
         if rim.any():
             spread = _full_spread(colours, outer, sigma, band_y, band_x, b, scale_xy)
             stray = _MIX_NOISE_SIGMAS * spread + overshoot
             rim[rim] = ~_is_mix(p[rim], b, contrast, alpha[rim], index[rim], stray)
+            noise = _MIX_NOISE_SIGMAS * spread
+            rim[rim] = _lighter(p[rim], b, contrast, index[rim], noise)
         if rim.any():
             coverage, rim = _rim_coverage(
                 p,
@@ -1591,15 +1596,25 @@ def _is_mix(
     return distance <= np.take(stray, index) ** 2
 
 
-def _lighter(p: np.ndarray, b: np.ndarray, index: np.ndarray) -> np.ndarray:
+def _lighter(
+    p: np.ndarray, b: np.ndarray, contrast: np.ndarray, index: np.ndarray, noise: np.ndarray
+) -> np.ndarray:
     """Whether each full-size band pixel's colour ``p`` is lighter than its
-    local table ``b`` (working pixel ``index``'s), ``(m,)`` bool (the sum of
-    the channels). Only such a pixel can be a rim: a line darker than the
-    table beside an object may be the shadow in the gap under its edge (a
-    contact shadow that keeps under 8 % of the light has lost the table's
-    hue too), which is table."""
-    table = b[:, 0] + b[:, 1] + b[:, 2]
-    return p[:, 0] + p[:, 1] + p[:, 2] > np.take(table, index)
+    local table ``b`` (working pixel ``index``'s) by more than a mix can
+    stray, ``(m,)`` bool: its luma (Rec. 601, a JPEG's full-resolution
+    channel) above the table's by more than ``noise`` (per working pixel)
+    plus ``_MIX_OVERSHOOT`` times the step in luma between table and object.
+
+    Only such a pixel can be a rim. A JPEG codes colour at half resolution:
+    next to a vivid object the table takes on its hue at the table's own
+    luma, no mix in colour but none lighter. A line darker than the table
+    beside an object may be the shadow in the gap under its edge (a contact
+    shadow that keeps under 8 % of the light has lost the table's hue too),
+    which is table."""
+    table = b @ _LUMA
+    step = np.abs(contrast @ _LUMA)
+    lighter = p @ _LUMA - np.take(table, index)
+    return lighter > np.take(noise + _MIX_OVERSHOOT * step, index)
 
 
 def _rim_coverage(

@@ -357,8 +357,8 @@ def test_a_light_line_along_a_card_edge_stays_part_of_the_card(colour, angle, ri
         (480, 640),
         [
             (ellipse((520, 380), (50, 50)), (60, 60, 70), 1),
-            (rectangle((280, 220), card, angle), (243, 242, 240), 2),
-            (rectangle((280, 220), (card[0] - 2 * rim, card[1] - 2 * rim), angle), colour, 2),
+            (rectangle((280.3, 220.4), card, angle), (243, 242, 240), 2),
+            (rectangle((280.3, 220.4), (card[0] - 2 * rim, card[1] - 2 * rim), angle), colour, 2),
         ],
         background=(214, 211, 204),
     )
