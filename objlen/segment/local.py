@@ -117,6 +117,7 @@ _SAMPLE_DEPTH = 4
 # taken for a rim.
 _MIX_NOISE_SIGMAS = _LOW_SIGMAS
 _MIX_OVERSHOOT = 0.0895
+_RIM_SHARE = 0.25  # ... seen along at least this share of the region's outline
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # Rec. 601, as JPEG's Y
 _MIN_CONTRAST = 6.0  # local |o - b| (0..255 RGB) below which a band pixel is not re-decided
 _CARRIER_AREA_RATIO = 4.0  # a component this much larger than a marker is not its carrier
@@ -1528,6 +1529,12 @@ def _refine(
                 (spread, stray),
                 scale_xy,
             )
+            # A rim runs along the object's edge: along at least a side of a card
+            # (a quarter of the outline, the band's length in full-size pixels).
+            outline = band_y.size / (2 * _BAND_RADIUS + 1) * float(max(scale_xy))
+            if np.count_nonzero(rim) < _RIM_SHARE * outline:
+                coverage[:] = np.nan
+                rim[:] = False
             alpha = np.where(np.isnan(coverage), alpha, coverage)
             usable &= ~rim
         alpha = np.where(usable, alpha, np.nan).astype(np.float32)
