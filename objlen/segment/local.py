@@ -1513,13 +1513,20 @@ def _refine(
         rim[rim] = _lighter(p[rim], b, contrast, index[rim], no_noise)
         overshoot = _MIX_OVERSHOOT * np.sqrt(power)
         rim[rim] = ~_is_mix(p[rim], b, contrast, alpha[rim], index[rim], overshoot)
-        if rim.any():
+        # A rim runs along the object's edge: along at least a side of a card
+        # (a quarter of the outline, the band's length in full-size pixels). Each
+        # step below only narrows the candidates: too few, and none is a rim.
+        outline = band_y.size / (2 * _BAND_RADIUS + 1) * float(max(scale_xy))
+        enough = _RIM_SHARE * outline
+        if np.count_nonzero(rim) >= enough:
             spread = _full_spread(colours, outer, sigma, band_y, band_x, b, scale_xy)
             stray = _MIX_NOISE_SIGMAS * spread + overshoot
             rim[rim] = ~_is_mix(p[rim], b, contrast, alpha[rim], index[rim], stray)
             noise = _MIX_NOISE_SIGMAS * spread
             rim[rim] = _lighter(p[rim], b, contrast, index[rim], noise)
-        if rim.any():
+        if np.count_nonzero(rim) < enough:
+            rim[:] = False
+        else:
             coverage, rim = _rim_coverage(
                 p,
                 (b, contrast),
@@ -1529,10 +1536,7 @@ def _refine(
                 (spread, stray),
                 scale_xy,
             )
-            # A rim runs along the object's edge: along at least a side of a card
-            # (a quarter of the outline, the band's length in full-size pixels).
-            outline = band_y.size / (2 * _BAND_RADIUS + 1) * float(max(scale_xy))
-            if np.count_nonzero(rim) < _RIM_SHARE * outline:
+            if np.count_nonzero(rim) < enough:
                 coverage[:] = np.nan
                 rim[:] = False
             alpha = np.where(np.isnan(coverage), alpha, coverage)
