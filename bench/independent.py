@@ -65,7 +65,7 @@ from bench.independent_scenes import (  # noqa: E402
     thick_scene,
 )
 from objlen import ClassIds, MeasureOptions, ObjlenError, ReferenceSpec, measure  # noqa: E402
-from objlen.measure import UNBOUNDED_PERSPECTIVE  # noqa: E402
+from objlen.measure import UNBOUNDED_PERSPECTIVE, measure_segmentation  # noqa: E402
 from objlen.result import Measurement  # noqa: E402
 from objlen.segment import make_segmenter  # noqa: E402
 
@@ -204,12 +204,8 @@ def run_condition(condition: Condition, scenes: int) -> dict[str, Tally]:
                     result = measure(scene.mask, condition.options, image=scene.photo)
                 else:
                     segmentation = segmenter.segment(scene.photo)
-                    result = measure(
-                        segmentation.mask,
-                        condition.options,
-                        image=scene.photo,
-                        input_warnings=segmentation.warnings,
-                        input_notes=segmentation.notes,
+                    result = measure_segmentation(
+                        segmentation, condition.options, image=scene.photo
                     )
             except ObjlenError:
                 tally.failed += 1

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -53,6 +54,9 @@ from objlen.regions import ClassMap, Region, dense_outline, outline_noise_px
 from objlen.result import POINT_NAMES, Length, Measurement, ObjectResult, ReferenceResult
 from objlen.shapes import ellipse_fit, outline_hull
 from objlen.units import convert
+
+if TYPE_CHECKING:
+    from objlen.segment.base import Segmentation
 
 #: Coverage factor of a 95 % interval for a normal distribution.
 COVERAGE_FACTOR = 1.96
@@ -1120,6 +1124,26 @@ def measure(
         fixed_warnings=tuple(dict.fromkeys(fixed_warnings)),
         warnings=tuple(dict.fromkeys(fixed_warnings + _point_warnings(objects, options))),
         notes=(NOTES[options.method], *reference.notes, *input_notes),
+    )
+
+
+def measure_segmentation(
+    segmentation: Segmentation,
+    options: MeasureOptions,
+    *,
+    image: np.ndarray | None = None,
+    class_map: ClassMap | None = None,
+) -> Measurement:
+    """:func:`measure` of a segmenter's mask, with its warnings and notes (which
+    region was taken as the reference, what was left out...) carried into the
+    result's."""
+    return measure(
+        segmentation.mask,
+        options,
+        image=image,
+        input_warnings=segmentation.warnings,
+        input_notes=segmentation.notes,
+        class_map=class_map,
     )
 
 

@@ -57,7 +57,7 @@ from objlen.imageio import (
     load_preview,
     sha256_hex,
 )
-from objlen.measure import measure
+from objlen.measure import measure_segmentation
 from objlen.options import MeasureOptions, ReferenceSpec
 from objlen.redact import redact_url
 from objlen.regions import ClassMap
@@ -352,14 +352,7 @@ def measure_photo(
             chosen = choose_orientation(segmentation.mask, options, image)
             options = replace(options, orientation=chosen.orientation)
         class_map = ClassMap(segmentation.mask, options.classes)  # one index for both
-        result = measure(
-            segmentation.mask,
-            options,
-            image=image,
-            input_warnings=segmentation.warnings,
-            input_notes=segmentation.notes,
-            class_map=class_map,
-        )
+        result = measure_segmentation(segmentation, options, image=image, class_map=class_map)
         left_out = left_out_note(segmentation.mask, result, class_map)
         annotated = picture = None
         if work.annotate:

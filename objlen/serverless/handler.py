@@ -57,7 +57,7 @@ from objlen.errors import (
     ParameterError,
     ReferenceNotFoundError,
 )
-from objlen.measure import measure
+from objlen.measure import measure_segmentation
 from objlen.serverless.budget import (
     answer_deadline,
     cold_start_seconds,
@@ -130,13 +130,7 @@ def _answer(event: dict[str, Any], context: Any) -> dict[str, Any]:
         log["image"] = f"{image.shape[1]}x{image.shape[0]}"
         segmentation = segment_in_time(config, image, deadline, budget, log)
         started = time.monotonic()
-        result = measure(
-            segmentation.mask,
-            options,
-            image=image,
-            input_warnings=segmentation.warnings,
-            input_notes=segmentation.notes,
-        )
+        result = measure_segmentation(segmentation, options, image=image)
         log["measure_s"] = round(time.monotonic() - started, 3)
         log["objects"] = len(result.objects)
         answer = json_answer(200, result.to_dict(), origin, request_id)

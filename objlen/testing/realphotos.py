@@ -43,7 +43,7 @@ import numpy as np
 from objlen.classes import ClassIds
 from objlen.errors import ObjlenError
 from objlen.imageio import load_image, load_mask
-from objlen.measure import measure
+from objlen.measure import measure, measure_segmentation
 from objlen.options import MeasureOptions, ReferenceSpec
 from objlen.result import Measurement
 from objlen.segment.base import Segmenter
@@ -341,13 +341,7 @@ def measure_with_objlen(
     if mask is not None:
         return measure(mask, options, image=image)
     segmentation = _make_local_segmenter(spec, options.classes).segment(image)
-    return measure(
-        segmentation.mask,
-        options,
-        image=image,
-        input_warnings=segmentation.warnings,
-        input_notes=segmentation.notes,
-    )
+    return measure_segmentation(segmentation, options, image=image)
 
 
 @dataclass(frozen=True)

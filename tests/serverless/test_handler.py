@@ -582,7 +582,7 @@ def test_an_unexpected_failure_is_logged_not_leaked(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("secret internal state 0xDEADBEEF")
 
-    monkeypatch.setattr(lh, "measure", broken)
+    monkeypatch.setattr(lh, "measure_segmentation", broken)
 
     answer = lh.handler(
         rest_event(sample_bytes("card_ellipse"), query={"reference_length": "85.6"}),
@@ -747,7 +747,7 @@ def test_urls_in_the_log_lose_their_user_info_and_query(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError(f"cannot fetch {secret_url}")
 
-    monkeypatch.setattr(lh, "measure", broken)
+    monkeypatch.setattr(lh, "measure_segmentation", broken)
     answer = lh.handler(
         rest_event(sample_bytes("card_ellipse"), query={"reference_length": "85.6"}), None
     )
