@@ -702,13 +702,13 @@ def _log_500(folder: Path) -> Outcome:
     def fault(*args: object, **kwargs: object) -> None:
         raise RuntimeError(f"cannot fetch {secret}")
 
-    original = lambda_handler.measure
-    lambda_handler.measure = fault  # an internal fault, injected for this row only
+    original = lambda_handler.measure_segmentation
+    lambda_handler.measure_segmentation = fault  # an internal fault, injected for this row only
     try:
         with lambda_environment():
             status, code, log = _call(_event(_photo_json()))
     finally:
-        lambda_handler.measure = original
+        lambda_handler.measure_segmentation = original
     leaked = [s for s in ("hunter2", "S1gn4tur3") if s in log]
     return Outcome(f"{status} {code}; leaked: {leaked or 'nothing'}",
                    status == 500 and not leaked and "http://***@10.1.2.3/m?***" in log)
