@@ -56,20 +56,25 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make ``bench`` importable
     sys.path.insert(0, str(ROOT))
 
+from bench.classic_peer import classic_measure  # noqa: E402
 from bench.independent_scenes import (  # noqa: E402
     CARD_MM,
     CARD_VARIANTS,
     COIN_REFERENCE_MM,
     Scene,
     card_scene,
+    dark_table_scene,
     thick_scene,
 )
 from objlen import ClassIds, MeasureOptions, ObjlenError, ReferenceSpec, measure  # noqa: E402
 from objlen.measure import UNBOUNDED_PERSPECTIVE, measure_segmentation  # noqa: E402
 from objlen.result import Measurement  # noqa: E402
 from objlen.segment import make_segmenter  # noqa: E402
+from objlen.testing.realphotos import MeasuredBox, box  # noqa: E402
 
-MASKS = ("segmenter", "exact")
+#: What measures each scene: objlen from its local segmenter's mask, objlen from
+#: the generator's exact mask, and the classic peer (proportional conditions only).
+MASKS = ("segmenter", "exact", "peer")
 
 
 @dataclass(frozen=True)
@@ -88,14 +93,15 @@ class LengthScore:
 
     Attributes:
         error: signed relative error (measured / true - 1).
-        inside: the truth lies within the reported 95 % interval.
+        inside: the truth lies within the reported 95 % interval (None: the
+            tool reports no interval).
         half_width: the interval's half-width relative to the value.
         unbounded: the output said it cannot bound this measurement's error.
         warned: the half-width is above the output's warning threshold.
     """
 
     error: float
-    inside: bool
+    inside: bool | None
     half_width: float
     unbounded: bool
     warned: bool
@@ -137,6 +143,20 @@ def conditions() -> list[Condition]:
                     card,
                 )
             )
+    for tilted in (False, True):
+        found.append(
+            Condition(
+                "coins beside a card, dark table",
+                "5-10 deg" if tilted else "0 deg",
+                lambda seed, t=tilted: dark_table_scene(seed, t),
+                MeasureOptions(
+                    reference=ReferenceSpec(size=CARD_MM),
+                    method="proportional",
+                    orientation="auto",
+                    all_objects=True,
+                ),
+            )
+        )
     for kind in ("coins", "pills"):
         for tilted in (False, True):
             found.append(
@@ -150,44 +170,79 @@ def conditions() -> list[Condition]:
     return found
 
 
-def _score(scene: Scene, result: Measurement, tally: Tally) -> None:
-    """Add one measurement's objects, matched to the truth, to ``tally``."""
-    options = result.options
-    unbounded = (
-        options.method == "proportional"
-        and result.reference.perspective_rel > UNBOUNDED_PERSPECTIVE
-    )
-    reference_at = (result.reference.C + result.reference.D) / 2
+def _objlen_boxes(result: Measurement) -> list[MeasuredBox]:
+    """objlen's objects as boxes with their intervals."""
+    return [
+        box(
+            (o.B + o.E) / 2,
+            (o.width.value, o.height.value),
+            (o.width.uncertainty, o.height.uncertainty),
+        )
+        for o in result.objects
+    ]
+
+
+def _score(
+    scene: Scene,
+    boxes: list[MeasuredBox],
+    tally: Tally,
+    *,
+    reference_at: np.ndarray,
+    unbounded: bool = False,
+    warn_relative: float = float("inf"),
+) -> None:
+    """Add one tool's objects, matched to the truth, to ``tally``: ``reference_at``
+    is where its reference was found (px), ``unbounded`` whether it said it cannot
+    bound the errors, ``warn_relative`` the half-width above which it warns."""
     if np.hypot(*(reference_at - scene.centre_px(scene.reference))) > 0.5 * scene.extent_px(
         scene.reference
     ):
         tally.wrong_reference += 1
-    centres = [(o.B + o.E) / 2 for o in result.objects]
     for truth in scene.objects:
         tally.objects += 1
         where = scene.centre_px(truth)
-        distances = [float(np.hypot(*(c - where))) for c in centres]
+        distances = [float(np.hypot(*(np.asarray(b.centre_px) - where))) for b in boxes]
         if not distances or min(distances) > 0.5 * scene.extent_px(truth):
             tally.missed += 1
             continue
-        found = result.objects[int(np.argmin(distances))]
-        measured = sorted(
-            [
-                (found.width.value, found.width.uncertainty),
-                (found.height.value, found.height.uncertainty),
-            ],
-            reverse=True,
-        )
-        for (value, half), true in zip(measured, truth.size_mm, strict=True):
+        found = boxes[int(np.argmin(distances))]
+        halves = found.uncertainty_mm or (None, None)
+        for value, half, true in zip(found.dims_mm, halves, truth.size_mm, strict=True):
             tally.lengths.append(
                 LengthScore(
                     error=value / true - 1.0,
-                    inside=abs(value - true) <= half,
-                    half_width=half / abs(value),
+                    inside=None if half is None else abs(value - true) <= half,
+                    half_width=float("nan") if half is None else half / abs(value),
                     unbounded=unbounded,
-                    warned=half / abs(value) > options.warn_relative,
+                    warned=half is not None and half / abs(value) > warn_relative,
                 )
             )
+
+
+def _score_objlen(scene: Scene, result: Measurement, tally: Tally) -> None:
+    options = result.options
+    _score(
+        scene,
+        _objlen_boxes(result),
+        tally,
+        reference_at=(result.reference.C + result.reference.D) / 2,
+        unbounded=options.method == "proportional"
+        and result.reference.perspective_rel > UNBOUNDED_PERSPECTIVE,
+        warn_relative=options.warn_relative,
+    )
+
+
+def _score_peer(scene: Scene, tally: Tally) -> None:
+    """The classic peer on the photo, its reference the contour nearest the true one."""
+    where = scene.centre_px(scene.reference)
+    reference_mm = scene.reference.size_mm[0]
+    peer = classic_measure(scene.photo, where, reference_mm, 0.5 * scene.extent_px(scene.reference))
+    if peer.reference_px is None:
+        tally.failed += 1
+        tally.objects += len(scene.objects)
+        tally.missed += len(scene.objects)
+        return
+    _score(scene, peer.boxes, tally, reference_at=np.asarray(peer.reference_px))
 
 
 def run_condition(condition: Condition, scenes: int) -> dict[str, Tally]:
@@ -197,7 +252,9 @@ def run_condition(condition: Condition, scenes: int) -> dict[str, Tally]:
     segmenter = make_segmenter("local", classes=ClassIds(), reference=spec)
     for seed in range(scenes):
         scene = condition.make(seed)
-        for mask_name in MASKS:
+        if condition.options.method == "proportional":
+            _score_peer(scene, tallies["peer"])
+        for mask_name in ("segmenter", "exact"):
             tally = tallies[mask_name]
             try:
                 if mask_name == "exact":
@@ -212,7 +269,7 @@ def run_condition(condition: Condition, scenes: int) -> dict[str, Tally]:
                 tally.objects += len(scene.objects)
                 tally.missed += len(scene.objects)
                 continue
-            _score(scene, result, tally)
+            _score_objlen(scene, result, tally)
     return tallies
 
 
@@ -223,24 +280,26 @@ def _pct(value: float, digits: int = 2) -> str:
 def summary(tally: Tally) -> dict[str, float]:
     """Median / max |error|, coverage of the bounded lengths, median half-width (shares)."""
     errors = np.abs([s.error for s in tally.lengths])
-    bounded = [s.inside for s in tally.lengths if not s.unbounded]
+    bounded = [s.inside for s in tally.lengths if not s.unbounded and s.inside is not None]
     halves = [s.half_width for s in tally.lengths]
     nan = float("nan")
     return {
         "median": float(np.median(errors)) if errors.size else nan,
         "max": float(errors.max()) if errors.size else nan,
         "inside": float(np.mean(bounded)) if bounded else nan,
-        "half": float(np.median(halves)) if halves else nan,
+        "half": float(np.nanmedian(halves)) if np.isfinite(halves).any() else nan,
         "unbounded": float(sum(s.unbounded for s in tally.lengths)),
         "warned": float(sum(s.warned for s in tally.lengths)),
     }
 
 
 def table(rows: Sequence[tuple[Condition, dict[str, Tally]]]) -> str:
-    """The Markdown table: each cell ``segmenter / exact mask``."""
+    """The Markdown table: each cell ``segmenter / exact mask / peer`` (the peer
+    only where the method is proportional, as the peer's own is)."""
     lines = [
         "| condition | tilt | median abs error % | max % | truth inside 95 % interval % "
-        "| median half-width % | unbounded | warned | missed / failed / wrong reference |",
+        "| median half-width % | unbounded (objlen) | warned (objlen) "
+        "| missed / failed / wrong reference |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for condition, tallies in rows:
@@ -250,10 +309,13 @@ def table(rows: Sequence[tuple[Condition, dict[str, Tally]]]) -> str:
             return " / ".join(_pct(s[m][key], digits) for m in MASKS)
 
         def counts(key: str, s: dict = stats, t: dict = tallies) -> str:
-            return " / ".join(f"{int(s[m][key])} of {len(t[m].lengths)}" for m in MASKS)
+            return " / ".join(
+                f"{int(s[m][key])} of {len(t[m].lengths)}" for m in ("segmenter", "exact")
+            )
 
         misses = " / ".join(
-            f"{t.missed}-{t.failed}-{t.wrong_reference}" for t in (tallies[m] for m in MASKS)
+            f"{t.missed}-{t.failed}-{t.wrong_reference}" if t.objects else "-"
+            for t in (tallies[m] for m in MASKS)
         )
         lines.append(
             f"| {condition.name} | {condition.tilt} | {pair('median')} | {pair('max', 1)} "
@@ -290,9 +352,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"  {condition.name}, {condition.tilt}: done", file=sys.stderr)
     text = (
         f"objlen at {_commit()}, {args.scenes} scenes per condition, "
-        f"{time.perf_counter() - start:.0f} s. Each cell: local segmenter / exact mask "
-        "(both with the photo). Missed / failed / wrong reference: objects not found, "
-        "scenes that gave an error, measurements whose reference was not the true one.\n\n"
+        f"{time.perf_counter() - start:.0f} s. Each cell: objlen from its local segmenter / objlen "
+        "from the exact mask (both with the photo) / the classic peer (Canny + contours, "
+        "proportional conditions only, '-' elsewhere). Missed / failed / wrong reference: "
+        "objects not found, scenes that gave an error, measurements whose reference was "
+        "not the true one.\n\n"
         + table(rows)
     )
     print(text)

@@ -244,7 +244,22 @@ class Table:
 
 
 def make_table(rng: np.random.Generator, kind: str) -> Table:
-    """A table of ``kind``: light grey/beige (plain, paper) or mid brown (wood)."""
+    """A table of ``kind``: light grey/beige (plain, paper), mid brown (wood),
+    near-black or dark grey (dark) or dark brown with grain (dark wood)."""
+    if kind == "dark":
+        grey = rng.uniform(0.06, 0.22)
+        return Table(
+            "plain", (grey, grey * rng.uniform(0.95, 1.02), grey * rng.uniform(0.92, 1.05))
+        )
+    if kind == "dark wood":
+        rgb = (rng.uniform(0.22, 0.3), rng.uniform(0.13, 0.18), rng.uniform(0.07, 0.1))
+        return Table(
+            "wood",
+            rgb,
+            (noise_field(rng, 25.0), noise_field(rng, 0.8)),
+            rng.uniform(-0.4, 0.4),
+            rng.uniform(3.0, 6.0),
+        )
     if kind == "wood":
         rgb = (rng.uniform(0.5, 0.6), rng.uniform(0.34, 0.42), rng.uniform(0.2, 0.26))
         return Table(
@@ -446,6 +461,13 @@ PILL_COLOURS = (
     (0.6, 0.75, 0.95),
     (0.97, 0.88, 0.4),
     (0.92, 0.6, 0.7),
+)
+#: Cards of the dark-table scenes: white, light grey, cream, a mid-blue bank card.
+DARK_TABLE_CARD_COLOURS = (
+    (0.93, 0.93, 0.9),
+    (0.78, 0.79, 0.8),
+    (0.92, 0.88, 0.74),
+    (0.2, 0.38, 0.75),
 )
 
 
@@ -655,3 +677,57 @@ def thick_scene(seed: int, kind: str, tilted: bool) -> Scene:
         )
     effects = Effects(light_gradient=(rng.uniform(-0.08, 0.08), rng.uniform(-0.08, 0.08)))
     return render(camera, make_table(rng, "paper"), painted[0], tuple(painted[1:]), effects, rng)
+
+
+def dark_table_scene(seed: int, tilted: bool) -> Scene:
+    """An ID-1 card (flat, rounded corners) as the reference and three coins
+    (16-26 mm across, 1.5-2.2 mm thick, their side walls seen) on a dark table
+    (near-black or dark grey, or dark wood), soft cast shadows, the camera
+    250-400 mm above, face-on or (``tilted``) tilted 5-10 deg: what an operator
+    gets photographing coins beside a card on a dark desk."""
+    rng = np.random.default_rng([seed, 4, int(tilted)])
+    card = Shape(
+        "roundrect",
+        (0, 0),
+        (CARD_MM[0] / 2, CARD_MM[1] / 2),
+        np.radians(rng.uniform(-25, 25)),
+        CARD_RADIUS_MM,
+    )
+    for _ in range(50):
+        shapes = [card]
+        for _ in range(3):
+            r = rng.uniform(16, 26) / 2
+            shapes.append(Shape("roundrect", (0, 0), (r, r), 0.0, r, rng.uniform(1.5, 2.2)))
+        height = rng.uniform(250, 400)
+        tilt = np.radians(rng.uniform(5, 10)) if tilted else 0.0
+        azimuth = rng.uniform(0, 2 * np.pi)
+        centre = np.array(
+            [
+                height * np.tan(tilt) * np.cos(azimuth),
+                height * np.tan(tilt) * np.sin(azimuth),
+                height,
+            ]
+        )
+        camera = _camera(centre, np.zeros(3))
+        placed = _place(rng, shapes, (0.5 * height, 0.36 * height), 8.0)
+        if placed is not None:
+            placed = [
+                replace(s, centre=(s.centre[0] + centre[0], s.centre[1] + centre[1]))
+                for s in placed
+            ]
+            if _fits(camera, tuple(placed)):
+                break
+    else:
+        raise RuntimeError(f"no dark-table layout fits the photo (seed {seed})")
+    table = make_table(rng, _pick(rng, ("dark", "dark wood")))
+    painted = [Painted(placed[0], _pick(rng, DARK_TABLE_CARD_COLOURS), mottle=0.02)]
+    for shape in placed[1:]:
+        top = np.clip(np.asarray(_pick(rng, COIN_COLOURS)) * rng.uniform(0.92, 1.05), 0, 1)
+        painted.append(Painted(shape, tuple(top), tuple(top * rng.uniform(0.45, 0.6)), mottle=0.05))
+    angle = rng.uniform(0, 2 * np.pi)
+    length = rng.uniform(1.5, 5.0)
+    effects = Effects(
+        shadow=(length * np.cos(angle), length * np.sin(angle), rng.uniform(1.5, 4.0), 0.5),
+        light_gradient=(rng.uniform(-0.08, 0.08), rng.uniform(-0.08, 0.08)),
+    )
+    return render(camera, table, painted[0], tuple(painted[1:]), effects, rng)

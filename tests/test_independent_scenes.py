@@ -74,3 +74,27 @@ def test_a_thick_coin_off_axis_spans_its_bottom_rim_and_its_nearer_top():
     assert abs((columns.max() + 0.5) - outer) < 1.0
     span = columns.max() - columns.min() + 1
     assert span - 2 * radius * FOCAL / height > 1.5  # the wall and the nearer top: 2 px
+
+
+def test_the_dark_table_scene_holds_a_card_and_three_coins_on_a_dark_table():
+    import cv2
+
+    from bench.independent_scenes import dark_table_scene
+
+    for seed in range(3):
+        scene = dark_table_scene(seed, tilted=False)
+        luma = scene.photo.mean(axis=2)
+        assert np.median(luma[scene.mask == 0]) < 0.3 * 255
+        count, _ = cv2.connectedComponents((scene.mask == 1).astype(np.uint8))
+        assert count - 1 == len(scene.objects) == 3
+        # The flat card's pixels cover its outline's projected area (rounded
+        # corners taken off), as seen face-on.
+        card = scene.reference
+        (u, v), c, s = card.half, np.cos(card.angle), np.sin(card.angle)
+        corners = [
+            (card.centre[0] + c * x - s * y, card.centre[1] + s * x + c * y, 0.0)
+            for x, y in ((-u, -v), (u, -v), (u, v), (-u, v))
+        ]
+        area_px = abs(cv2.contourArea(scene.camera.project(np.array(corners)).astype(np.float32)))
+        rounding = (4 - np.pi) * card.radius**2 / (4 * u * v)
+        assert abs((scene.mask == 2).sum() / (area_px * (1 - rounding)) - 1.0) < 0.01
