@@ -142,7 +142,9 @@ _SHADOW_EDGE_FACTOR = 3.0
 # The same factors judge a component the peeling would take off whole, on its
 # outline's mean gradient against the table's gradient averaged over as many
 # pixels (:meth:`_TableEdges.outline_threshold`): along a line a grain's gradient
-# comes and goes and averages down, an object's edge stays.
+# comes and goes and averages down, an object's edge stays. A component that is
+# mostly not shadow-like (lighter than the table, or off its hue) cannot be a
+# shadow: its outline need only beat the texture, not _SHADOW_EDGE_FACTOR more.
 _GRABCUT_PIXELS = 300_000  # GrabCut runs on at most this many pixels
 _GRABCUT_SEED = 20240611  # GrabCut's k-means start is random: fix it
 _SURFACE_FLOOR = 1e-3  # the background surface never drops below this (it divides)
@@ -884,7 +886,7 @@ class _TableEdges:
     cumulative: np.ndarray
     room: np.ndarray
 
-    def outline_threshold(self, length: int) -> float:
+    def outline_threshold(self, length: int, shadow_like: bool = True) -> float:
         """The mean gradient above which an outline of ``length`` pixels is an
         edge a shadow does not make: ``_SHADOW_EDGE_FACTOR`` times the greater
         of ``_EDGE_FLOOR`` and ``_EDGE_NOISE_FACTOR`` times the 99th percentile
@@ -893,14 +895,17 @@ class _TableEdges:
         averaging over more pixels narrows the texture's spread). When no run
         is that long, the means are over the longest run's length: over fewer
         pixels they spread wider, so the threshold can only err high. Without
-        runs: the per-pixel rule (``_SHADOW_EDGE_FACTOR * threshold``)."""
+        runs: the per-pixel rule (``_SHADOW_EDGE_FACTOR * threshold``). When
+        the region is not ``shadow_like`` the edge need only stand out from the
+        texture: the same without the factor ``_SHADOW_EDGE_FACTOR``."""
+        factor = _SHADOW_EDGE_FACTOR if shadow_like else 1.0
         if self.room.size == 0:
-            return _SHADOW_EDGE_FACTOR * self.threshold
+            return factor * self.threshold
         window = max(1, min(int(length), int(self.room.max())))
         starts = np.flatnonzero(self.room >= window)
         means = (self.cumulative[starts + window] - self.cumulative[starts]) / window
         level = float(percentile(means, 99))
-        return _SHADOW_EDGE_FACTOR * max(_EDGE_NOISE_FACTOR * level, _EDGE_FLOOR)
+        return factor * max(_EDGE_NOISE_FACTOR * level, _EDGE_FLOOR)
 
 
 def _edge_threshold(smooth: np.ndarray, background: _Background) -> _TableEdges:
@@ -1076,7 +1081,8 @@ def _without_shadows(
     then no longer join objects. What is left is opened with a disc of
     ``_THIN_PX`` (cuts off strokes and grain lines); a component of which
     nothing is left then comes back whole when its outline is sharp on average
-    (:meth:`_TableEdges.outline_threshold`): on a grainy table a grey object's
+    (:meth:`_TableEdges.outline_threshold`; for a component mostly not
+    shadow-like, sharp against the texture alone): on a grainy table a grey object's
     edge can fall below the per-pixel rule, whose threshold follows the
     texture's rare highs, while along the outline the texture averages down
     and the edge does not. Last, holes are filled.
@@ -1127,7 +1133,7 @@ def _peeled(
     kept = foreground & ~(peelable & outside[labels])
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_THIN_PX, _THIN_PX))
     opened = cv2.morphologyEx(kept.astype(np.uint8), cv2.MORPH_OPEN, disc).view(bool)
-    _keep_sharp_outlines(foreground, opened, gradient, edges, disc)
+    _keep_sharp_outlines(foreground, opened, gradient, edges, disc, shadow_like)
     return _fill_holes(opened)
 
 
@@ -1137,23 +1143,28 @@ def _keep_sharp_outlines(
     gradient: np.ndarray,
     edges: _TableEdges,
     disc: np.ndarray,
+    shadow_like: np.ndarray,
 ) -> None:
     """Put back into ``kept`` (in place), opened with ``disc`` as the rest, every
     component of ``foreground`` (8-connected) of which nothing is left, when
     its outline's mean gradient (:func:`_outline_gradient`) exceeds
-    :meth:`_TableEdges.outline_threshold` for its length. (Components 8-apart
-    open each on its own: the disc cannot bridge their gap.)"""
+    :meth:`_TableEdges.outline_threshold` for its length; the component is
+    judged shadow-like when at least half its pixels are (``shadow_like``, the
+    peeling's per-pixel colour test), and the floor ``_EDGE_FLOOR`` takes the
+    same factor. (Components 8-apart open each on its own: the disc cannot
+    bridge their gap.)"""
     count, labels = cv2.connectedComponents(foreground.astype(np.uint8), connectivity=8)
     gone = np.flatnonzero(np.bincount(labels[kept], minlength=count)[1:] == 0) + 1
     if gone.size == 0:
         return
     whole = cv2.morphologyEx(foreground.astype(np.uint8), cv2.MORPH_OPEN, disc).view(bool)
     opened_area = np.bincount(labels[whole], minlength=count)
-    floor = _SHADOW_EDGE_FACTOR * _EDGE_FLOOR  # the threshold is never lower
     for label in gone[opened_area[gone] > 0]:
         component = labels == label
         mean, length = _outline_gradient(component, gradient)
-        if mean > floor and mean > edges.outline_threshold(length):
+        shadowy = 2 * np.count_nonzero(shadow_like[component]) >= np.count_nonzero(component)
+        floor = (_SHADOW_EDGE_FACTOR if shadowy else 1.0) * _EDGE_FLOOR
+        if mean > floor and mean > edges.outline_threshold(length, shadowy):
             kept |= component & whole
 
 

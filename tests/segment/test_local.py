@@ -257,6 +257,46 @@ def test_a_grey_disc_on_a_grainy_light_table_is_found(strength, seed):
     assert iou(result.mask == 2, truth == 2) >= 0.97
 
 
+@pytest.mark.parametrize(("strength", "seed"), [(0.02, 1), (0.02, 2), (0.02, 3)])
+def test_a_pale_pill_lighter_than_a_grainy_table_is_found(strength, seed):
+    # A white pill on off-white paper, 12 % lighter than it: it cannot be a shadow,
+    # so its outline need only stand out from the paper's grain, not be as sharp
+    # as the edge an object shows against its own shadow.
+    pill = ellipse((420, 240), (40, 17), 25)
+    image, truth = photograph(
+        (480, 640),
+        [
+            (rectangle((150, 240), (171, 108), 0), (40, 70, 160), 2),
+            (pill, (243, 241, 230), 1),
+        ],
+        background=(217, 215, 205),
+        seed=seed,
+    )
+    result = LocalSegmenter().segment(grainy(image, truth, strength, 1.5, seed))
+    assert iou(result.mask == 1, truth == 1) >= 0.9
+    assert iou(result.mask == 2, truth == 2) >= 0.97
+
+
+def test_a_soft_light_patch_on_a_grainy_light_table_is_background():
+    # Glare on the same paper: lighter than the table (no shadow), but its edge is
+    # as soft as a shadow's: it stands out from the grain nowhere along its outline.
+    image, truth = photograph(
+        (480, 640),
+        [
+            (rectangle((150, 240), (171, 108), 0), (40, 70, 160), 2),
+            (ellipse((430, 360), (50, 40)), (200, 60, 50), 1),
+        ],
+        background=(217, 215, 205),
+    )
+    patch = np.zeros(truth.shape, np.uint8)
+    cv2.fillPoly(patch, [np.round(ellipse((440, 140), (90, 55))).astype(np.int32)], 1)
+    light = 1.0 + 0.09 * cv2.GaussianBlur(patch.astype(np.float64), (0, 0), 3.0)
+    lit = np.clip(np.round(image * light[:, :, None]), 0, 255).astype(np.uint8)
+    result = LocalSegmenter().segment(grainy(lit, truth, 0.02, 1.5))
+    assert np.count_nonzero(result.mask[60:220, 330:550]) == 0
+    assert iou(result.mask == 1, truth == 1) >= 0.97
+
+
 def test_a_shadow_on_a_grainy_light_table_is_background():
     # The soft shadow of something outside the photo, on the same grainy paper:
     # darker, the table's hue, its edge a few pixels soft. It goes whole.
