@@ -557,13 +557,15 @@ def _fit_surface(
     values = np.take(_LOG1P_LEVELS, levels)  # log(1 + I), looked up: ten times faster
     inliers = np.ones(xs.size, dtype=bool)
     coefficients = np.zeros((design.shape[1], 3))
-    for _ in range(3):
-        if inliers.sum() < design.shape[1] * 4:
+    for fit in range(3):
+        if np.count_nonzero(inliers) < design.shape[1] * 4:
             break
         # np.compress: the rows boolean indexing selects, ten times faster here.
         used = np.compress(inliers, design, axis=0)
         gram = used.T @ used + 1e-9 * np.eye(design.shape[1])
         coefficients = np.linalg.solve(gram, used.T @ np.compress(inliers, values, axis=0))
+        if fit == 2:
+            break  # (the last fit's outliers would serve no further fit)
         error = np.abs(values - design @ coefficients)
         residual = np.maximum(np.maximum(error[:, 0], error[:, 1]), error[:, 2])
         spread = 1.4826 * median(np.compress(inliers, residual)) + 1e-3
