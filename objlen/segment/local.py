@@ -924,8 +924,7 @@ def _edge_threshold(smooth: np.ndarray, background: _Background) -> _TableEdges:
     share = min(1.0, _EDGE_SAMPLE_PIXELS / (height * width))
     period = max(_EDGE_STRIP_ROWS, int(_EDGE_STRIP_ROWS / share))
     reach = _GRADIENT_REACH
-    samples = []
-    runs: list[np.ndarray] = []
+    samples, runs, lengths = [], [], []
     for top in range(0, height, period):
         bottom = min(height, top + _EDGE_STRIP_ROWS)
         y0, y1 = max(0, top - reach), min(height, bottom + reach)
@@ -934,13 +933,14 @@ def _edge_threshold(smooth: np.ndarray, background: _Background) -> _TableEdges:
         gradient = _gradient(cv2.split(flat))
         core = gradient[top - y0 : bottom - y0 : 2, ::2]
         samples.append(core[background.sure[top:bottom:2, ::2]])
-        rows = gradient[top - y0 : bottom - y0 : 2]
-        for row, sure in zip(rows, background.sure[top:bottom:2], strict=True):
-            runs.extend(_runs(row, sure))
+        sure = background.sure[top:bottom:2]
+        # the runs one after the other, row by row: the sure pixels in raster order
+        runs.append(gradient[top - y0 : bottom - y0 : 2][sure])
+        lengths.append(_run_lengths(sure))
     sample = np.concatenate(samples)
     table_p99 = float(percentile(sample, 99)) if sample.size else 0.0
-    lengths = np.array([run.size for run in runs], dtype=np.int64)
-    along = np.concatenate(runs) if runs else np.zeros(0)
+    lengths = np.concatenate(lengths)
+    along = np.concatenate(runs)
     # room: a run of length n gives n, n - 1, ..., 1 from its first pixel on
     room = np.repeat(np.cumsum(lengths), lengths) - np.arange(along.size)
     return _TableEdges(
@@ -950,10 +950,13 @@ def _edge_threshold(smooth: np.ndarray, background: _Background) -> _TableEdges:
     )
 
 
-def _runs(values: np.ndarray, where: np.ndarray) -> list[np.ndarray]:
-    """The unbroken runs of ``values`` (1-D) where ``where`` is true."""
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], where.astype(np.int8), [0]))))
-    return [values[a:b] for a, b in zip(edges[::2], edges[1::2], strict=True)]
+def _run_lengths(where: np.ndarray) -> np.ndarray:
+    """The lengths of the unbroken runs of true pixels of ``where`` (2-D bool)
+    along its rows, row after row, ``(runs,)`` int64."""
+    padded = np.zeros((where.shape[0], where.shape[1] + 2), dtype=np.int8)
+    padded[:, 1:-1] = where
+    steps = np.diff(padded, axis=1).ravel()  # +1 where a run starts, -1 after it ends
+    return (np.flatnonzero(steps < 0) - np.flatnonzero(steps > 0)).astype(np.int64)
 
 
 def _regions_of_interest(seeds: np.ndarray, margin: int) -> list[tuple[slice, slice]]:
