@@ -1418,21 +1418,32 @@ def _local_mean(
     ``colours`` is ``(h, w, 4)`` float32: the colour (0..255) and a channel
     of ones. Returns ``(mean, support)``: ``(n, 3)`` float32 colours and the
     ``(n,)`` blurred weight there (near 0 where no weighted pixel is near).
-    The colour and the weight are blurred together, only over the pixels
-    that reach ``(xs, ys)`` (the same values as blurring the whole window:
-    the kernel's reach is the crop's margin, or the window's own edge), and
-    the division is made only at ``(xs, ys)``.
+    The colour and the weight are blurred together (:func:`_local_sum`),
+    and the division is made only at ``(xs, ys)``.
+    """
+    blurred = _local_sum(colours, weight, sigma, ys, xs)
+    support = blurred[:, 3]
+    return blurred[:, :3] / np.maximum(support, 1e-6)[:, None], support
+
+
+def _local_sum(
+    values: np.ndarray, weight: np.ndarray, sigma: float, ys: np.ndarray, xs: np.ndarray
+) -> np.ndarray:
+    """``values`` (``(h, w, c)`` float32) times ``weight`` (``(h, w)`` bool),
+    blurred with a Gaussian of ``sigma``, at the pixels ``(xs, ys)``: ``(n, c)``.
+
+    Blurred only over the pixels that reach ``(xs, ys)``: the same values as
+    blurring the whole window (the kernel's reach is the crop's margin, or
+    the window's own edge), and each channel's the same whatever the others.
     """
     reach = _gaussian_reach(sigma)
     height, width = weight.shape
     y0, y1 = max(0, int(ys.min()) - reach), min(height, int(ys.max()) + 1 + reach)
     x0, x1 = max(0, int(xs.min()) - reach), min(width, int(xs.max()) + 1 + reach)
     crop = (slice(y0, y1), slice(x0, x1))
-    masked = np.zeros((y1 - y0, x1 - x0, 4), dtype=np.float32)
-    cv2.copyTo(colours[crop], weight[crop].view(np.uint8), masked)
-    blurred = cv2.GaussianBlur(masked, (0, 0), sigma, dst=masked)[ys - y0, xs - x0]
-    support = blurred[:, 3]
-    return blurred[:, :3] / np.maximum(support, 1e-6)[:, None], support
+    masked = np.zeros((y1 - y0, x1 - x0, values.shape[2]), dtype=np.float32)
+    cv2.copyTo(values[crop], weight[crop].view(np.uint8), masked)
+    return cv2.GaussianBlur(masked, (0, 0), sigma, dst=masked)[ys - y0, xs - x0]
 
 
 def _gaussian_reach(sigma: float) -> int:
@@ -1535,7 +1546,9 @@ def _refine(
         outline = band_y.size / (2 * _BAND_RADIUS + 1) * float(max(scale_xy))
         enough = _RIM_SHARE * outline
         if np.count_nonzero(rim) >= enough:
-            spread = _full_spread(colours, outer, sigma, band_y, band_x, b, scale_xy)
+            spread = _full_spread(
+                colours, (outer, background_support), sigma, band_y, band_x, b, scale_xy
+            )
             stray = _MIX_NOISE_SIGMAS * spread + overshoot
             rim[rim] = ~_is_mix(p[rim], b, contrast, alpha[rim], index[rim], stray)
             noise = _MIX_NOISE_SIGMAS * spread
@@ -1581,7 +1594,7 @@ def _refine(
 
 def _full_spread(
     colours: np.ndarray,
-    outer: np.ndarray,
+    outer: tuple[np.ndarray, np.ndarray],
     sigma: float,
     ys: np.ndarray,
     xs: np.ndarray,
@@ -1591,15 +1604,20 @@ def _full_spread(
     """The table's noise at full resolution near each working band pixel
     ``(xs, ys)``, ``(n,)`` float32, 0..255 RGB, per channel.
 
-    It is the spread of the background pixels (``outer``) about their local
-    mean ``b``, over the local colours' Gaussian of ``sigma``: the root mean
-    square over the channels of each channel's standard deviation, measured
-    on the working image and scaled to full resolution as the working
-    image's area averaging divided a white noise's deviation (by the square
-    root of the pixels it averages; a texture's is overestimated, not under).
+    It is the spread of the background pixels (``outer``: their map, and the
+    Gaussian's weight of them at ``(xs, ys)``, :func:`_local_mean`'s
+    ``support``) about their local mean ``b``, over the local colours'
+    Gaussian of ``sigma``: the root mean square over the channels of each
+    channel's standard deviation, measured on the working image and scaled
+    to full resolution as the working image's area averaging divided a white
+    noise's deviation (by the square root of the pixels it averages; a
+    texture's is overestimated, not under). The weight's Gaussian is the
+    background's ``support``: only the squares are blurred here.
     """
-    squares = colours * colours  # the colour's squares and a 1
-    mean_square, _ = _local_mean(squares, outer, sigma, ys, xs)
+    where, support = outer
+    squares = cv2.cvtColor(colours, cv2.COLOR_RGBA2RGB)  # the colour, contiguous
+    cv2.multiply(squares, squares, dst=squares)
+    mean_square = _local_sum(squares, where, sigma, ys, xs) / np.maximum(support, 1e-6)[:, None]
     variance = np.maximum(mean_square - b * b, 0.0).mean(axis=1)
     return np.sqrt(variance * float(scale_xy[0] * scale_xy[1])).astype(np.float32)
 
