@@ -70,7 +70,7 @@ from objlen import ClassIds, MeasureOptions, ObjlenError, ReferenceSpec, measure
 from objlen.measure import UNBOUNDED_PERSPECTIVE, measure_segmentation  # noqa: E402
 from objlen.result import Measurement  # noqa: E402
 from objlen.segment import make_segmenter  # noqa: E402
-from objlen.testing.realphotos import MeasuredBox, box  # noqa: E402
+from objlen.testing.realphotos import MeasuredBox, objlen_boxes  # noqa: E402
 
 #: What measures each scene: objlen from its local segmenter's mask, objlen from
 #: the generator's exact mask, and the classic peer (proportional conditions only).
@@ -170,18 +170,6 @@ def conditions() -> list[Condition]:
     return found
 
 
-def _objlen_boxes(result: Measurement) -> list[MeasuredBox]:
-    """objlen's objects as boxes with their intervals."""
-    return [
-        box(
-            (o.B + o.E) / 2,
-            (o.width.value, o.height.value),
-            (o.width.uncertainty, o.height.uncertainty),
-        )
-        for o in result.objects
-    ]
-
-
 def _score(
     scene: Scene,
     boxes: list[MeasuredBox],
@@ -223,7 +211,7 @@ def _score_objlen(scene: Scene, result: Measurement, tally: Tally) -> None:
     options = result.options
     _score(
         scene,
-        _objlen_boxes(result),
+        objlen_boxes(result),
         tally,
         reference_at=(result.reference.C + result.reference.D) / 2,
         unbounded=options.method == "proportional"
@@ -356,8 +344,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "from the exact mask (both with the photo) / the classic peer (Canny + contours, "
         "proportional conditions only, '-' elsewhere). Missed / failed / wrong reference: "
         "objects not found, scenes that gave an error, measurements whose reference was "
-        "not the true one.\n\n"
-        + table(rows)
+        "not the true one.\n\n" + table(rows)
     )
     print(text)
     if args.markdown is not None:

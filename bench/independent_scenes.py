@@ -600,6 +600,23 @@ def card_scene(seed: int, tilt_deg: float, variant: str) -> Scene:
     return render(camera, table, card, objects, effects, rng)
 
 
+def _overhead_camera(rng: np.random.Generator, tilted: bool) -> tuple[PinholeCamera, float]:
+    """A camera 250-400 mm above the table aimed at the origin, face-on or
+    (``tilted``) tilted 5-10 deg towards a random azimuth; and its height (mm)."""
+    height = rng.uniform(250, 400)
+    tilt = np.radians(rng.uniform(5, 10)) if tilted else 0.0
+    azimuth = rng.uniform(0, 2 * np.pi)
+    offset = height * np.tan(tilt)
+    centre = np.array([offset * np.cos(azimuth), offset * np.sin(azimuth), height])
+    return _camera(centre, np.zeros(3)), height
+
+
+def _below(camera: PinholeCamera, shapes: list[Shape]) -> list[Shape]:
+    """``shapes`` placed about the origin moved to lie about the point below the camera."""
+    x, y = camera.centre[0], camera.centre[1]
+    return [replace(s, centre=(s.centre[0] + x, s.centre[1] + y)) for s in shapes]
+
+
 def thick_scene(seed: int, kind: str, tilted: bool) -> Scene:
     """A 2-euro coin (25.75 x 2.2 mm) as the reference and three thick objects —
     ``kind`` ``"coins"`` (16-24 mm across, 1.5-2.2 mm thick: all smaller than the
@@ -635,23 +652,10 @@ def thick_scene(seed: int, kind: str, tilted: bool) -> Scene:
                         rng.uniform(3, 5),
                     )
                 )
-        height = rng.uniform(250, 400)
-        tilt = np.radians(rng.uniform(5, 10)) if tilted else 0.0
-        azimuth = rng.uniform(0, 2 * np.pi)
-        centre = np.array(
-            [
-                height * np.tan(tilt) * np.cos(azimuth),
-                height * np.tan(tilt) * np.sin(azimuth),
-                height,
-            ]
-        )
-        camera = _camera(centre, np.zeros(3))
-        nadir = (centre[0], centre[1])
+        camera, height = _overhead_camera(rng, tilted)
         placed = _place(rng, shapes, (0.5 * height, 0.36 * height), 6.0, (30.0, 95.0))
         if placed is not None:
-            placed = [
-                replace(s, centre=(s.centre[0] + nadir[0], s.centre[1] + nadir[1])) for s in placed
-            ]
+            placed = _below(camera, placed)
             if _fits(camera, tuple(placed)):
                 break
     else:
@@ -698,23 +702,10 @@ def dark_table_scene(seed: int, tilted: bool) -> Scene:
         for _ in range(3):
             r = rng.uniform(16, 26) / 2
             shapes.append(Shape("roundrect", (0, 0), (r, r), 0.0, r, rng.uniform(1.5, 2.2)))
-        height = rng.uniform(250, 400)
-        tilt = np.radians(rng.uniform(5, 10)) if tilted else 0.0
-        azimuth = rng.uniform(0, 2 * np.pi)
-        centre = np.array(
-            [
-                height * np.tan(tilt) * np.cos(azimuth),
-                height * np.tan(tilt) * np.sin(azimuth),
-                height,
-            ]
-        )
-        camera = _camera(centre, np.zeros(3))
+        camera, height = _overhead_camera(rng, tilted)
         placed = _place(rng, shapes, (0.5 * height, 0.36 * height), 8.0)
         if placed is not None:
-            placed = [
-                replace(s, centre=(s.centre[0] + centre[0], s.centre[1] + centre[1]))
-                for s in placed
-            ]
+            placed = _below(camera, placed)
             if _fits(camera, tuple(placed)):
                 break
     else:
