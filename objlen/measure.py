@@ -44,6 +44,7 @@ from objlen.geometry import (
 from objlen.options import MeasureOptions
 from objlen.perspective import default_focal_px, disc_gradient, quad_gradient, scale_bound
 from objlen.reference import (
+    NO_SUCH_REFERENCE,
     Quad,
     detect_aruco,
     quad_from_outline,
@@ -1093,7 +1094,14 @@ def measure(
             f"the object in the mask is smaller than {options.min_object_area_px} pixels; "
             "check the segmentation"
         )
-    reference, reference_warnings = locate_reference(class_map, options, image)
+    try:
+        reference, reference_warnings = locate_reference(class_map, options, image)
+    except ReferenceNotFoundError as exc:
+        # The likely cause, when the segmenter could not find the reference described.
+        causes = [w for w in input_warnings if w.startswith(NO_SUCH_REFERENCE)]
+        if not causes:
+            raise
+        raise ReferenceNotFoundError(f"{exc}; {causes[0]}") from exc
     reference = _with_camera(reference, options, (mask.shape[1], mask.shape[0]))
     reference = replace(reference, image_size=(mask.shape[1], mask.shape[0]))
     objects = []

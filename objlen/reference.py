@@ -480,6 +480,10 @@ def _drop_outliers(points: np.ndarray) -> np.ndarray:
 #: Standard uncertainty of a detected ArUco corner (sub-pixel refined), px.
 ARUCO_CORNER_SIGMA_PX = 0.3
 
+#: How a segmenter's warning begins when no region has the shape of the reference
+#: the operator described (it then guessed which region is the reference).
+NO_SUCH_REFERENCE = "no region looks like the reference"
+
 ARUCO_DICTIONARIES = tuple(
     name for name in dir(cv2.aruco) if name.startswith("DICT_") and not name.endswith("_MIP")
 )

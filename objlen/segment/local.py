@@ -69,7 +69,7 @@ import numpy as np
 from objlen.classes import ClassIds
 from objlen.errors import ParameterError, SegmentationError
 from objlen.options import ReferenceSpec
-from objlen.reference import ARUCO_DICTIONARIES
+from objlen.reference import ARUCO_DICTIONARIES, NO_SUCH_REFERENCE
 from objlen.robust import median, percentile
 from objlen.segment import lab
 from objlen.segment.base import Segmentation
@@ -1234,7 +1234,8 @@ class _ReferenceChooser:
     def choose(
         self, components: Sequence[_Component], labels: np.ndarray, shape: tuple[int, ...]
     ) -> tuple[_Component, list[str]]:
-        """The reference component and remarks (a note on the rule; a warning on a tie).
+        """The reference component and remarks (a note on the rule; a warning on a tie,
+        or when no region has the described shape).
 
         A region cut by the photo's edge cannot be a whole reference: it is only
         chosen when every region touches the edge. Ties of the rule go to the
@@ -1267,11 +1268,12 @@ class _ReferenceChooser:
         if best > SHAPE_MATCH:
             chosen = min(candidates, key=_POSITION_KEYS[_NO_SHAPE_RULE])
             within = "" if kind == "disc" else f" seen within {MAX_TILT_DEG:.0f} deg of face-on"
+            # Not what the operator described: a warning, the numbers rest on a guess.
             return chosen, [
-                _Note(
-                    f"no region looks like a {what}{within} (best shape error {best:.2f}); the "
-                    f"{_NO_SHAPE_RULE} region was taken as the reference"
-                )
+                f"{NO_SUCH_REFERENCE}, a {what}{within} (best shape error "
+                f"{best:.2f}); the {_NO_SHAPE_RULE} region was taken: check that C-D lies on "
+                "the reference and that its size was given right, or name it with the "
+                "reference rule"
             ]
         tied = [c for c in candidates if errors[c.label] <= best + SHAPE_TIE]
         # A coin and a round pill are both discs: the coin is the larger. A card's

@@ -147,3 +147,24 @@ def test_unreachable_endpoint_is_a_clear_error():
     )
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr and done.stderr.startswith("objlen: error:")
+
+
+def test_a_reference_the_photo_does_not_hold_is_warned_of_and_named_in_the_error(tmp_path):
+    # Coins on a table, told "a card": no region is a rectangle of the card's
+    # aspect, so the leftmost region is a guess. The proportional run warns; the
+    # homography, which cannot fit a card's sides to a disc, says why it fails.
+    import cv2
+    import numpy as np
+
+    photo = np.full((480, 720, 3), 205, np.uint8)
+    cv2.circle(photo, (200, 240), 60, (60, 150, 180), -1, cv2.LINE_AA)
+    cv2.circle(photo, (500, 240), 45, (160, 150, 150), -1, cv2.LINE_AA)
+    path = tmp_path / "coins.png"
+    cv2.imwrite(str(path), photo)
+    told = ("measure", str(path), "--reference-size", "85.6x54")
+    done = run(*told)
+    assert done.returncode == 0, done.stderr
+    assert "warning: no region looks like the reference, a rectangle of aspect 1.59" in done.stdout
+    failed = run(*told, "--method", "homography")
+    assert failed.returncode == 2
+    assert "no region looks like the reference" in failed.stderr

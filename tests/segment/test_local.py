@@ -545,6 +545,23 @@ def test_the_reference_is_the_region_shaped_as_described():
     assert np.mean(card.mask[truth == 3] == 2) > 0.99
 
 
+def test_no_region_of_the_described_shape_is_a_warning():
+    # A coin and a square box, no card, told "a card": the numbers would rest on a
+    # guess (the leftmost region), so the operator is warned, not merely told.
+    image, _ = photograph(
+        (480, 720),
+        [
+            (ellipse((200, 240), (60, 60), 0), (180, 150, 60), 2),
+            (rectangle((500, 240), (90, 90), 10), (150, 150, 160), 1),
+        ],
+    )
+    result = LocalSegmenter(reference=ReferenceSpec(size=(85.6, 54.0))).segment(image)
+    (warning,) = [w for w in result.warnings if "no region looks like the reference" in w]
+    assert "rectangle of aspect 1.59" in warning and "leftmost region was taken" in warning
+    assert not any("looks like" in note for note in result.notes)
+    assert LocalSegmenter(reference=ReferenceSpec(length=24.26)).segment(image).warnings == ()
+
+
 CARD_SPEC = ReferenceSpec(size=(85.6, 53.98))
 
 
