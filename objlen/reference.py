@@ -165,24 +165,14 @@ def _fit_sides(
         of its line's offset across it at its middle and of its tilt, given as
         how far the tilt moves the side's ends across it (``(4, 2)``, px).
     """
-    lines = []
-    residuals = []
-    for points in points_per_side:
-        if len(points) < 5:
-            raise ReferenceNotFoundError(
-                "a side of the reference is too short or too ragged to fit a line; "
-                "get closer to the reference or check the mask"
-            )
-        centroid, direction, _ = fit_line(points)
-        normal = np.array([-direction[1], direction[0]])
-        residuals.append(((points - centroid) @ normal)[np.argsort(points @ direction)])
-        if np.dot(centroid - centre, normal) < 0:
-            normal = -normal
-        if edge_shift:
-            # Boundary pixel centres lie on average max(|nx|, |ny|)/2 inside
-            # the edge of the pixel squares (exactly 1/2 for an axis-aligned side).
-            centroid = centroid + normal * (max(abs(normal[0]), abs(normal[1])) / 2)
-        lines.append((centroid, direction))
+    fits = _fitted_lines(points_per_side)
+    residuals = [
+        ((points - centroid) @ np.array([-direction[1], direction[0]]))[
+            np.argsort(points @ direction)
+        ]
+        for points, (centroid, direction) in zip(points_per_side, fits, strict=True)
+    ]
+    lines = _side_lines(fits, centre, edge_shift)
     tau = _integrated_correlation(residuals)
     side_sigmas = []
     for points, (_, direction), side_residuals in zip(
@@ -197,14 +187,58 @@ def _fit_sides(
             LINE_FLOOR_PX / np.sqrt(effective), _correlated_sigma(side_residuals, tau)
         )
         side_sigmas.append((offset_sigma, offset_sigma * _tilt_lever(points, direction)))
+    return _meeting_points(lines), np.array(side_sigmas)
+
+
+def _fitted_lines(points_per_side: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The total-least-squares line ``(centroid, direction)`` of each side's points.
+
+    Raises:
+        ReferenceNotFoundError: a side has fewer than 5 points.
+    """
+    fits = []
+    for points in points_per_side:
+        if len(points) < 5:
+            raise ReferenceNotFoundError(
+                "a side of the reference is too short or too ragged to fit a line; "
+                "get closer to the reference or check the mask"
+            )
+        centroid, direction, _ = fit_line(points)
+        fits.append((centroid, direction))
+    return fits
+
+
+def _side_lines(
+    fits: list[tuple[np.ndarray, np.ndarray]], centre: np.ndarray, edge_shift: bool
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The sides' lines from their fits: moved out to the pixels' edge with
+    ``edge_shift`` (see :func:`_fit_sides`), as they are otherwise."""
+    if not edge_shift:
+        return list(fits)
+    lines = []
+    for centroid, direction in fits:
+        normal = np.array([-direction[1], direction[0]])
+        if np.dot(centroid - centre, normal) < 0:
+            normal = -normal
+        # Boundary pixel centres lie on average max(|nx|, |ny|)/2 inside
+        # the edge of the pixel squares (exactly 1/2 for an axis-aligned side).
+        lines.append((centroid + normal * (max(abs(normal[0]), abs(normal[1])) / 2), direction))
+    return lines
+
+
+def _meeting_points(lines: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """``(4, 2)``: corner ``k`` where the lines of sides ``k - 1`` and ``k`` meet.
+
+    Raises:
+        ReferenceNotFoundError: two neighbouring sides are parallel.
+    """
     try:
-        corners = np.array([intersect_lines(*lines[k - 1], *lines[k]) for k in range(4)])
+        return np.array([intersect_lines(*lines[k - 1], *lines[k]) for k in range(4)])
     except np.linalg.LinAlgError:
         raise ReferenceNotFoundError(
             "the reference does not look like a rectangle (two neighbouring sides are "
             "parallel); use the proportional method with its length, or check the mask"
         ) from None
-    return corners, np.array(side_sigmas)
 
 
 def _tilt_lever(points: np.ndarray, direction: np.ndarray) -> float:
@@ -304,11 +338,31 @@ def quad_from_outline(outline: np.ndarray, hull: np.ndarray | None = None) -> Qu
     Raises:
         ReferenceNotFoundError: the outline has no four clear corners.
     """
+    sides, centre = _outline_sides(outline, hull)
+    corners, side_sigmas = _fit_sides(sides, centre, edge_shift=True)
+    return _quad_of_sides(corners, side_sigmas, "mask")
+
+
+def quad_corners_from_outline(outline: np.ndarray, hull: np.ndarray | None = None) -> np.ndarray:
+    """The corners of :func:`quad_from_outline`'s :class:`Quad`, the same values,
+    without the uncertainties it works out (to judge a region's shape).
+
+    Raises:
+        ReferenceNotFoundError: the outline has no four clear corners.
+    """
+    sides, centre = _outline_sides(outline, hull)
+    return order_corners(_meeting_points(_side_lines(_fitted_lines(sides), centre, True)))
+
+
+def _outline_sides(
+    outline: np.ndarray, hull: np.ndarray | None
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """The outline's points along each side of its rough quadrilateral (top,
+    right, bottom, left; their trimmed ends left out) and that quadrilateral's centre."""
     outline = np.asarray(outline, dtype=np.float64)
     rough = order_corners(_rough_quad(outline, hull))
     sides = [_side_points(outline, rough[k], rough[(k + 1) % 4]) for k in range(4)]
-    corners, side_sigmas = _fit_sides(sides, rough.mean(axis=0), edge_shift=True)
-    return _quad_of_sides(corners, side_sigmas, "mask")
+    return sides, rough.mean(axis=0)
 
 
 def _edge_crossings(

@@ -20,7 +20,7 @@ import numpy as np
 
 from objlen.errors import ReferenceNotFoundError
 from objlen.perspective import default_focal_px
-from objlen.reference import quad_from_outline
+from objlen.reference import quad_corners_from_outline
 from objlen.robust import percentile
 
 #: The steepest view of a rectangular reference that :func:`rectangle_view`
@@ -155,13 +155,13 @@ def rectangle_view(
     """
     points = _points(contour)
     try:
-        quad = quad_from_outline(points)
+        corners = quad_corners_from_outline(points)
     except ReferenceNotFoundError:
         return RectangleView(1.0, math.nan, 1.0)
-    misfit = _quad_misfit(points, quad.corners)
-    face_on = misfit + _face_on_error(quad.corners, aspect)
+    misfit = _quad_misfit(points, corners)
+    face_on = misfit + _face_on_error(corners, aspect)
     focals = plausible_focals_px(image_size)
-    plane_aspect, skew, tilt_deg = _rectified(quad.corners, focals, image_size)
+    plane_aspect, skew, tilt_deg = _rectified(corners, focals, image_size)
     errors = np.abs(np.log(plane_aspect / aspect)) + skew
     errors[tilt_deg > MAX_TILT_DEG] = np.inf
     best = int(np.argmin(errors))
@@ -196,6 +196,10 @@ def _quad_misfit(points: np.ndarray, corners: np.ndarray) -> float:
 
     Pixels are only looked at around the region; the quadrilateral's area
     beyond (a corner far out, where two nearly parallel sides meet) counts whole.
+    A pixel ``(x, y)`` is in the quadrilateral when it is on the inner side of
+    each side's line (``(x - x0) nx + (y - y0) ny >= 0``); in a row that holds
+    for the columns of one interval (:func:`_inner_columns`), so the pixels are
+    counted row by row.
     """
     low = np.floor(points.min(axis=0)).astype(int) - 1
     width, height = np.ceil(points.max(axis=0)).astype(int) + 2 - low
@@ -203,8 +207,8 @@ def _quad_misfit(points: np.ndarray, corners: np.ndarray) -> float:
     outline = np.round(points - low).astype(np.int32).reshape(-1, 1, 2)
     cv2.fillPoly(region, [outline], 1)
     cv2.polylines(region, [outline], True, 1)
-    ys, xs = np.mgrid[0:height, 0:width]
-    inside = np.ones((height, width), dtype=bool)
+    first = np.zeros(height, dtype=np.int64)  # the quadrilateral's columns in each row:
+    stop = np.full(height, width, dtype=np.int64)  # first <= x < stop
     ring = corners - low
     centre = ring.mean(axis=0)
     for k in range(4):
@@ -212,11 +216,52 @@ def _quad_misfit(points: np.ndarray, corners: np.ndarray) -> float:
         normal = np.array([end[1] - start[1], start[0] - end[0]])
         if np.dot(centre - start, normal) < 0:
             normal = -normal
-        inside &= (xs - start[0]) * normal[0] + (ys - start[1]) * normal[1] >= 0
+        side_first, side_stop = _inner_columns(start, normal, height, width)
+        first, stop = np.maximum(first, side_first), np.minimum(stop, side_stop)
+    stop = np.maximum(stop, first)
+    # the region's pixels in each row before each column, to count those in [first, stop)
+    before = np.zeros((height, width + 1), dtype=np.int64)
+    np.cumsum(region, axis=1, out=before[:, 1:])
+    rows = np.arange(height)
+    shared = before[rows, stop] - before[rows, first]
+    inside = int(np.sum(stop - first))
+    differ = int(before[:, -1].sum()) + inside - 2 * int(shared.sum())
     x, y = corners[:, 0], corners[:, 1]
     area = 0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
-    beyond = max(area - np.count_nonzero(inside), 0.0)
-    return float((np.count_nonzero(inside != region.astype(bool)) + beyond) / max(area, 1.0))
+    beyond = max(area - inside, 0.0)
+    return float((differ + beyond) / max(area, 1.0))
+
+
+def _inner_columns(
+    start: np.ndarray, normal: np.ndarray, height: int, width: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each row ``y`` of a ``height x width`` grid, the columns ``first <= x <
+    stop`` (``(height,)`` each) of the pixels for which ``(x - start_x) * normal_x
+    + (y - start_y) * normal_y >= 0``, each pixel's test the same float64
+    operations. In floating point that expression still moves one way along a
+    row (each rounding keeps the order), so the pixels that pass are one
+    interval; its ends are found by bisection.
+    """
+    across = (np.arange(height) - start[1]) * normal[1]
+    if normal[0] == 0:  # the same in every column: the whole row, or none of it
+        whole = across >= 0
+        return np.where(whole, 0, width), np.full(height, width)
+    rising = normal[0] > 0
+
+    def passes(x: np.ndarray) -> np.ndarray:
+        return (x - start[0]) * normal[0] + across >= 0
+
+    # the first column at which the test turns (to passing when rising, to failing else)
+    low, high = np.zeros(height, dtype=np.int64), np.full(height, width, dtype=np.int64)
+    while np.any(low < high):
+        middle = (low + high) // 2
+        turned = passes(middle) == rising
+        open_ = low < high
+        high = np.where(open_ & turned, middle, high)
+        low = np.where(open_ & ~turned, middle + 1, low)
+    if rising:
+        return low, np.full(height, width)
+    return np.zeros(height, dtype=np.int64), low
 
 
 def _rectified(

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
+from objlen.reference import quad_corners_from_outline, quad_from_outline
 from objlen.segment.local import SHAPE_MATCH
 from objlen.shapes import MAX_TILT_DEG, _quad_misfit, rectangle_view
 from objlen.testing.synthetic import Camera, project_points
@@ -126,3 +127,52 @@ def test_a_corner_far_out_counts_whole_and_quickly():
     assert _quad_misfit(outline, far) > 0.99
     square = np.array([[99.5, 99.5], [200.5, 99.5], [200.5, 200.5], [99.5, 200.5]])
     assert _quad_misfit(outline, square) == 0.0
+
+
+def _misfit_pixel_by_pixel(points: np.ndarray, corners: np.ndarray) -> float:
+    """The misfit's definition, tested pixel by pixel: the region (its outline
+    filled) against the pixels on the inner side of all four sides' lines."""
+    low = np.floor(points.min(axis=0)).astype(int) - 1
+    width, height = np.ceil(points.max(axis=0)).astype(int) + 2 - low
+    region = np.zeros((height, width), dtype=np.uint8)
+    outline = np.round(points - low).astype(np.int32).reshape(-1, 1, 2)
+    cv2.fillPoly(region, [outline], 1)
+    cv2.polylines(region, [outline], True, 1)
+    ys, xs = np.mgrid[0:height, 0:width]
+    inside = np.ones((height, width), dtype=bool)
+    ring = corners - low
+    for k in range(4):
+        start, end = ring[k], ring[(k + 1) % 4]
+        normal = np.array([end[1] - start[1], start[0] - end[0]])
+        if np.dot(ring.mean(axis=0) - start, normal) < 0:
+            normal = -normal
+        inside &= (xs - start[0]) * normal[0] + (ys - start[1]) * normal[1] >= 0
+    area = 0.5 * abs(
+        np.dot(corners[:, 0], np.roll(corners[:, 1], -1))
+        - np.dot(corners[:, 1], np.roll(corners[:, 0], -1))
+    )
+    beyond = max(area - np.count_nonzero(inside), 0.0)
+    return float((np.count_nonzero(inside != region.astype(bool)) + beyond) / max(area, 1.0))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_misfit_counts_the_pixels_row_by_row_as_pixel_by_pixel(seed):
+    # Turned and keystoned cards and quadrilaterals off them (corners moved by a
+    # few px, one far out, sides along the pixel grid): the same count, exactly.
+    rng = np.random.default_rng(seed)
+    camera = Camera(tilt_deg=float(rng.uniform(0, 40)), distance_mm=350)
+    points = outline_of(rectangle_mm(CARD_MM, float(rng.uniform(0, 90))), camera).astype(float)
+    corners = quad_corners_from_outline(points)
+    for quad in (
+        corners,
+        corners + rng.normal(0, 3, (4, 2)),
+        np.round(corners),
+        np.vstack([corners[:3], corners[3] + rng.normal(0, 1e4, 2)]),
+    ):
+        assert _quad_misfit(points, quad) == _misfit_pixel_by_pixel(points, quad)
+
+
+@pytest.mark.parametrize("tilt_deg", [0.0, 35.0])
+def test_the_corners_alone_are_those_of_the_quadrilateral(tilt_deg):
+    points = outline_of(rectangle_mm(CARD_MM, 20.0), Camera(tilt_deg=tilt_deg, distance_mm=350))
+    assert np.array_equal(quad_corners_from_outline(points), quad_from_outline(points).corners)
