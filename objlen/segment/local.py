@@ -1779,14 +1779,14 @@ def _drop_islands(classes: np.ndarray, inside: np.ndarray) -> None:
     resolution, eroded by the band; a region too small to have a core counts
     whole). The band moves a boundary; it does not leave specks of the table
     whose colour happens to lean towards the object's."""
+    foreground = (classes != _BACKGROUND).astype(np.uint8)
+    count, labels = cv2.connectedComponents(foreground, connectivity=8)
+    if count <= 2:
+        return  # one piece (or none): no island
     regions, region_labels = cv2.connectedComponents(inside.astype(np.uint8), connectivity=8)
     core = cv2.erode(inside.astype(np.uint8), _band_disc()).view(bool)
     has_core = np.bincount(region_labels[core], minlength=regions) > 0
     anchor = core | (inside & ~has_core[region_labels])
-    foreground = (classes != _BACKGROUND).astype(np.uint8)
-    count, labels = cv2.connectedComponents(foreground, connectivity=8)
-    if count <= 2:
-        return
     height, width = classes.shape
     anchor_full = cv2.resize(
         anchor.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST
