@@ -329,7 +329,7 @@ class LocalSegmenter:
             )
         marker = self._find_marker(image, small, scale_xy, found)
         roles, notes = _assign_roles(found, marker, scale_xy, self._chooser())
-        class_small = _class_map(found.labels, roles)
+        class_small = _class_map(found, roles)
         refined = _refine(image, small, class_small, scale_xy)
         confidence = _confidence(found, class_small, refined) if self.want_confidence else None
         if marker is not None:
@@ -389,7 +389,7 @@ class LocalSegmenter:
                 "surroundings; draw the box a little larger than the object"
             )
         roles, notes = _assign_box_roles(found, marker, scale_xy, small_box, self._chooser())
-        class_small = _class_map(found.labels, roles)
+        class_small = _class_map(found, roles)
         class_small[target] = _OBJECT
         refined = _refine(image, small, class_small, scale_xy)
         if marker is not None:
@@ -1403,12 +1403,20 @@ def _border_notes(found: _Classification, roles: dict[int, str]) -> list[str]:
 _BACKGROUND, _OBJECT, _REFERENCE = 0, 1, 2  # internal class ids before the final lookup
 
 
-def _class_map(labels: np.ndarray, roles: dict[int, str]) -> np.ndarray:
-    """Internal class map (0 background, 1 object, 2 reference) from component roles."""
-    lookup = np.zeros(int(labels.max()) + 1, dtype=np.uint8)
+def _class_map(found: _Classification, roles: dict[int, str]) -> np.ndarray:
+    """Internal class map (0 background, 1 object, 2 reference) from component roles.
+
+    (Looked up only in the classified boxes: outside them every label is 0;
+    the labels left are the components'.)
+    """
+    labels = found.labels
+    lookup = np.zeros(max((c.label for c in found.components), default=0) + 1, dtype=np.uint8)
     for label, role in roles.items():
         lookup[label] = {"object": _OBJECT, "reference": _REFERENCE}.get(role, _BACKGROUND)
-    return np.take(lookup, labels)  # (twice as fast as indexing with the labels)
+    classes = np.zeros(labels.shape, dtype=np.uint8)
+    for box in found.boxes:
+        classes[box] = np.take(lookup, labels[box])  # (twice as fast as indexing)
+    return classes
 
 
 def _local_mean(
