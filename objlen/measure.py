@@ -784,12 +784,12 @@ def _object_box(region: Region, reference: ReferenceResult, orientation: str) ->
     edge_points = region.edge_points()
     if camera is not None:
         edge_points = camera.undistort_points(edge_points)
-    ideal = _ideal_reference(reference)
     box_of = upright_box if orientation == "upright" else min_area_box
     if reference.corners is None:
         box = box_of(edge_points)
         points = np.array([box.A, box.B, box.E])
     else:
+        ideal = _ideal_reference(reference)
         to_plane = Homography.from_points(ideal.corners, ideal.plane_corners)
         plane_box = box_of(to_plane(edge_points))
         points = to_plane.inverse(np.array([plane_box.A, plane_box.B, plane_box.E]))
