@@ -1420,10 +1420,11 @@ def _class_map(found: _Classification, roles: dict[int, str]) -> np.ndarray:
 
 
 def _local_mean(
-    colours: np.ndarray, weight: np.ndarray, sigma: float, ys: np.ndarray, xs: np.ndarray
+    colours: np.ndarray, weight: np.ndarray | None, sigma: float, ys: np.ndarray, xs: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Colour of ``colours`` averaged over the ``weight`` pixels near each of
-    the pixels ``(xs, ys)``, with a Gaussian of ``sigma``.
+    the pixels ``(xs, ys)``, with a Gaussian of ``sigma`` (``weight`` ``None``:
+    ``colours`` are already 0 off the pixels that count).
 
     ``colours`` is ``(h, w, 4)`` float32: the colour (0..255) and a channel
     of ones. Returns ``(mean, support)``: ``(n, 3)`` float32 colours and the
@@ -1437,20 +1438,23 @@ def _local_mean(
 
 
 def _local_sum(
-    values: np.ndarray, weight: np.ndarray, sigma: float, ys: np.ndarray, xs: np.ndarray
+    values: np.ndarray, weight: np.ndarray | None, sigma: float, ys: np.ndarray, xs: np.ndarray
 ) -> np.ndarray:
-    """``values`` (``(h, w, c)`` float32) times ``weight`` (``(h, w)`` bool),
-    blurred with a Gaussian of ``sigma``, at the pixels ``(xs, ys)``: ``(n, c)``.
+    """``values`` (``(h, w, c)`` float32) times ``weight`` (``(h, w)`` bool;
+    ``None``: ``values`` are already 0 off the weighted pixels), blurred with a
+    Gaussian of ``sigma``, at the pixels ``(xs, ys)``: ``(n, c)``.
 
     Blurred only over the pixels that reach ``(xs, ys)``: the same values as
     blurring the whole window (the kernel's reach is the crop's margin, or
     the window's own edge), and each channel's the same whatever the others.
     """
     reach = _gaussian_reach(sigma)
-    height, width = weight.shape
+    height, width = values.shape[:2]
     y0, y1 = max(0, int(ys.min()) - reach), min(height, int(ys.max()) + 1 + reach)
     x0, x1 = max(0, int(xs.min()) - reach), min(width, int(xs.max()) + 1 + reach)
     crop = (slice(y0, y1), slice(x0, x1))
+    if weight is None:
+        return cv2.GaussianBlur(values[crop], (0, 0), sigma)[ys - y0, xs - x0]
     masked = np.zeros((y1 - y0, x1 - x0, values.shape[2]), dtype=np.float32)
     cv2.copyTo(values[crop], weight[crop].view(np.uint8), masked)
     return cv2.GaussianBlur(masked, (0, 0), sigma, dst=masked)[ys - y0, xs - x0]
@@ -1712,7 +1716,7 @@ def _rim_coverage(
         sums[ys, xs, channel] = np.bincount(index[rim], weights=p[rim, channel], minlength=ys.size)
     sums[ys, xs, 3] = count
     sigma = float(_SAMPLE_DEPTH)
-    r, support = _local_mean(sums, sums[:, :, 3] > 0, sigma, ys, xs)
+    r, support = _local_mean(sums, None, sigma, ys, xs)  # (0 where no rim pixel counts)
     # A line of rim pixels, one full-size pixel wide, holds about one pixel per
     # full-size pixel of its length: max(scale) per working pixel along it.
     line = float(max(scale_xy)) / (np.sqrt(2.0 * np.pi) * sigma)
