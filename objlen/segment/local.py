@@ -1560,9 +1560,7 @@ def _refine(
         outline = band_y.size / (2 * _BAND_RADIUS + 1) * float(max(scale_xy))
         enough = _RIM_SHARE * outline
         if np.count_nonzero(rim) >= enough:
-            spread = _full_spread(
-                colours, (outer, background_support), sigma, band_y, band_x, b, scale_xy
-            )
+            spread = _full_spread(colours, outer, sigma, band_y, band_x, b, scale_xy)
             stray = _MIX_NOISE_SIGMAS * spread + overshoot
             rim[rim] = ~_is_mix(p[rim], b, contrast, alpha[rim], index[rim], stray)
             noise = _MIX_NOISE_SIGMAS * spread
@@ -1608,7 +1606,7 @@ def _refine(
 
 def _full_spread(
     colours: np.ndarray,
-    outer: tuple[np.ndarray, np.ndarray],
+    outer: np.ndarray,
     sigma: float,
     ys: np.ndarray,
     xs: np.ndarray,
@@ -1618,20 +1616,18 @@ def _full_spread(
     """The table's noise at full resolution near each working band pixel
     ``(xs, ys)``, ``(n,)`` float32, 0..255 RGB, per channel.
 
-    It is the spread of the background pixels (``outer``: their map, and the
-    Gaussian's weight of them at ``(xs, ys)``, :func:`_local_mean`'s
-    ``support``) about their local mean ``b``, over the local colours'
-    Gaussian of ``sigma``: the root mean square over the channels of each
-    channel's standard deviation, measured on the working image and scaled
-    to full resolution as the working image's area averaging divided a white
-    noise's deviation (by the square root of the pixels it averages; a
-    texture's is overestimated, not under). The weight's Gaussian is the
-    background's ``support``: only the squares are blurred here.
+    It is the spread of the background pixels (``outer``) about their local
+    mean ``b``, over the local colours' Gaussian of ``sigma``: the root mean
+    square over the channels of each channel's standard deviation, measured
+    on the working image and scaled to full resolution as the working
+    image's area averaging divided a white noise's deviation (by the square
+    root of the pixels it averages; a texture's is overestimated, not under).
+    (The squares are blurred with their channel of ones, as the colours are:
+    OpenCV works the last values of a row apart, so a 3-channel blur's last
+    column can differ from the same channels' in 4.)
     """
-    where, support = outer
-    squares = cv2.cvtColor(colours, cv2.COLOR_RGBA2RGB)  # the colour, contiguous
-    cv2.multiply(squares, squares, dst=squares)
-    mean_square = _local_sum(squares, where, sigma, ys, xs) / np.maximum(support, 1e-6)[:, None]
+    squares = colours * colours  # the colour's squares and a 1
+    mean_square, _ = _local_mean(squares, outer, sigma, ys, xs)
     variance = np.maximum(mean_square - b * b, 0.0).mean(axis=1)
     return np.sqrt(variance * float(scale_xy[0] * scale_xy[1])).astype(np.float32)
 
