@@ -161,6 +161,10 @@ _EDGE_SAMPLE_PIXELS = 40_000  # working pixels (in strips) that measure the tabl
 _EDGE_STRIP_ROWS = 16  # height of one such strip
 _ROI_MARGIN = 16  # working pixels around a region of interest: every local step reaches less
 _REFINE_MARGIN = 24  # ... and around a region whose band is refined (its local means reach 16)
+# Crops of a blur that end at the same column are as wide as each other modulo this:
+# OpenCV's row loops then leave the same last values to narrower vectors or to scalar
+# code (one of 8 lanes here, up to 32 pixels of 4 channels with wider vectors).
+_ROW_ALIGN = 32
 _CROSS_3 = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))  # 4-neighbourhood
 _MEAN_3 = np.full((1, 3), 1.0 / 3.0, np.float32)  # cv2.transform matrix: the mean of 3 channels
 
@@ -1420,11 +1424,17 @@ def _class_map(found: _Classification, roles: dict[int, str]) -> np.ndarray:
 
 
 def _local_mean(
-    colours: np.ndarray, weight: np.ndarray | None, sigma: float, ys: np.ndarray, xs: np.ndarray
+    colours: np.ndarray,
+    weight: np.ndarray | None,
+    sigma: float,
+    ys: np.ndarray,
+    xs: np.ndarray,
+    parts: Sequence[np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Colour of ``colours`` averaged over the ``weight`` pixels near each of
     the pixels ``(xs, ys)``, with a Gaussian of ``sigma`` (``weight`` ``None``:
-    ``colours`` are already 0 off the pixels that count).
+    ``colours`` are already 0 off the pixels that count; ``parts``: see
+    :func:`_local_sum`).
 
     ``colours`` is ``(h, w, 4)`` float32: the colour (0..255) and a channel
     of ones. Returns ``(mean, support)``: ``(n, 3)`` float32 colours and the
@@ -1432,26 +1442,59 @@ def _local_mean(
     The colour and the weight are blurred together (:func:`_local_sum`),
     and the division is made only at ``(xs, ys)``.
     """
-    blurred = _local_sum(colours, weight, sigma, ys, xs)
+    blurred = _local_sum(colours, weight, sigma, ys, xs, parts)
     support = blurred[:, 3]
     return blurred[:, :3] / np.maximum(support, 1e-6)[:, None], support
 
 
 def _local_sum(
-    values: np.ndarray, weight: np.ndarray | None, sigma: float, ys: np.ndarray, xs: np.ndarray
+    values: np.ndarray,
+    weight: np.ndarray | None,
+    sigma: float,
+    ys: np.ndarray,
+    xs: np.ndarray,
+    parts: Sequence[np.ndarray] | None = None,
 ) -> np.ndarray:
     """``values`` (``(h, w, c)`` float32) times ``weight`` (``(h, w)`` bool;
     ``None``: ``values`` are already 0 off the weighted pixels), blurred with a
     Gaussian of ``sigma``, at the pixels ``(xs, ys)``: ``(n, c)``.
 
-    Blurred only over the pixels that reach ``(xs, ys)``: the same values as
-    blurring the whole window (the kernel's reach is the crop's margin, or
-    the window's own edge), and each channel's the same whatever the others.
+    Blurred over a crop around the pixels, ``sigma``'s reach wider (the
+    kernel's reach is the crop's margin, or the window's own edge) — or a
+    crop for each of ``parts`` (indices into ``xs``, ``ys``:
+    :func:`_band_parts`), which gives the very values of the one crop: OpenCV
+    works each row's last few values, those its vectors do not fill, apart,
+    so a crop that ends at the window's right edge starts where the one crop
+    does or a multiple of ``_ROW_ALIGN`` columns further.
     """
+    reach = _gaussian_reach(sigma)
+    width = values.shape[1]
+    x0 = max(0, int(xs.min()) - reach)
+    if parts is None:
+        return _blurred_at(values, weight, sigma, (ys, xs), x0)
+    blurred = np.empty((ys.size, values.shape[2]), dtype=np.float32)
+    for part in parts:
+        part_x0 = max(0, int(xs[part].min()) - reach)
+        if int(xs[part].max()) + 1 + reach >= width:  # the crop ends at the window's edge
+            part_x0 = x0 + (part_x0 - x0) // _ROW_ALIGN * _ROW_ALIGN
+        blurred[part] = _blurred_at(values, weight, sigma, (ys[part], xs[part]), part_x0)
+    return blurred
+
+
+def _blurred_at(
+    values: np.ndarray,
+    weight: np.ndarray | None,
+    sigma: float,
+    points: tuple[np.ndarray, np.ndarray],
+    x0: int,
+) -> np.ndarray:
+    """:func:`_local_sum` at ``points`` = ``(ys, xs)`` over one crop that starts
+    at column ``x0`` and reaches ``sigma``'s reach beyond them (within the window)."""
+    ys, xs = points
     reach = _gaussian_reach(sigma)
     height, width = values.shape[:2]
     y0, y1 = max(0, int(ys.min()) - reach), min(height, int(ys.max()) + 1 + reach)
-    x0, x1 = max(0, int(xs.min()) - reach), min(width, int(xs.max()) + 1 + reach)
+    x1 = min(width, int(xs.max()) + 1 + reach)
     crop = (slice(y0, y1), slice(x0, x1))
     if weight is None:
         return cv2.GaussianBlur(values[crop], (0, 0), sigma)[ys - y0, xs - x0]
@@ -1464,6 +1507,38 @@ def _gaussian_reach(sigma: float) -> int:
     """How far (pixels) OpenCV's float Gaussian blur of ``sigma`` reaches: the
     kernel it chooses for ``ksize = (0, 0)`` is ``round(8 sigma + 1) | 1`` wide."""
     return (round(8.0 * sigma + 1.0) | 1) // 2
+
+
+def _band_parts(
+    band: np.ndarray, ys: np.ndarray, xs: np.ndarray, reach: int
+) -> list[np.ndarray] | None:
+    """The band pixels ``(xs, ys)`` (the true pixels of ``band``, in raster
+    order) in the groups whose local means are blurred each in a crop of its
+    own (:func:`_local_sum`): the band's 8-connected pieces, when their crops
+    (each piece's box, ``reach`` wider on every side, within the window) hold
+    fewer pixels together than the one crop around them all (objects apart in
+    one window); ``None`` when they do not. Each group is ``(m,)`` indices
+    into ``xs`` and ``ys``."""
+    # (the pieces' outer contours first: far cheaper than labelling, and one
+    # piece, the common case, is told at once)
+    outlines, _ = cv2.findContours(band.view(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if len(outlines) < 2:
+        return None
+    height, width = band.shape
+
+    def crop_area(x0: int, y0: int, x1: int, y1: int) -> int:
+        return (min(height, y1 + reach) - max(0, y0 - reach)) * (
+            min(width, x1 + reach) - max(0, x0 - reach)
+        )
+
+    boxes = [cv2.boundingRect(outline) for outline in outlines]
+    pieces = sum(crop_area(x, y, x + w, y + h) for x, y, w, h in boxes)
+    if pieces >= crop_area(int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1):
+        return None
+    count, labels = cv2.connectedComponents(band.view(np.uint8), connectivity=8)
+    piece = labels[ys, xs]
+    order = np.argsort(piece, kind="stable")
+    return np.split(order, np.searchsorted(piece[order], np.arange(2, count)))
 
 
 def _band(foreground: np.ndarray) -> np.ndarray:
@@ -1518,9 +1593,11 @@ def _refine(
     found_rows, found_cols, found_alpha = [], [], []
     for window in _regions_of_interest(foreground, _REFINE_MARGIN):
         inside = foreground[window]
-        band_y, band_x = np.nonzero(_band(inside))
+        band = _band(inside)
+        band_y, band_x = np.nonzero(band)
         if band_y.size == 0:
             continue
+        parts = _band_parts(band, band_y, band_x, _gaussian_reach(sigma))
         inner = ~_grow(~inside, sure)
         outer = ~_grow(inside, sure)
         near_classes = cv2.dilate(class_small[window], None, iterations=sure + 1)
@@ -1531,8 +1608,8 @@ def _refine(
         colours = colours.astype(np.float32)
         # The local colours per working band pixel, then spread over the
         # full-size pixels of each (``index``), not worked out for each of them.
-        o, object_support = _local_mean(colours, inner, sigma, band_y, band_x)
-        b, background_support = _local_mean(colours, outer, sigma, band_y, band_x)
+        o, object_support = _local_mean(colours, inner, sigma, band_y, band_x, parts)
+        b, background_support = _local_mean(colours, outer, sigma, band_y, band_x, parts)
         contrast = o - b
         power = (contrast**2).sum(axis=1)
         steady = (power > _MIN_CONTRAST**2) & (object_support > 0.01) & (background_support > 0.01)
@@ -1560,7 +1637,7 @@ def _refine(
         outline = band_y.size / (2 * _BAND_RADIUS + 1) * float(max(scale_xy))
         enough = _RIM_SHARE * outline
         if np.count_nonzero(rim) >= enough:
-            spread = _full_spread(colours, outer, sigma, band_y, band_x, b, scale_xy)
+            spread = _full_spread(colours, outer, sigma, (band_y, band_x, parts), b, scale_xy)
             stray = _MIX_NOISE_SIGMAS * spread + overshoot
             rim[rim] = ~_is_mix(p[rim], b, contrast, alpha[rim], index[rim], stray)
             noise = _MIX_NOISE_SIGMAS * spread
@@ -1573,7 +1650,7 @@ def _refine(
                 (b, contrast),
                 index,
                 rim,
-                (band_y, band_x, inside.shape),
+                (band_y, band_x, inside.shape, parts),
                 (spread, stray),
                 scale_xy,
             )
@@ -1608,13 +1685,13 @@ def _full_spread(
     colours: np.ndarray,
     outer: np.ndarray,
     sigma: float,
-    ys: np.ndarray,
-    xs: np.ndarray,
+    band: tuple[np.ndarray, np.ndarray, Sequence[np.ndarray] | None],
     b: np.ndarray,
     scale_xy: np.ndarray,
 ) -> np.ndarray:
     """The table's noise at full resolution near each working band pixel
-    ``(xs, ys)``, ``(n,)`` float32, 0..255 RGB, per channel.
+    (``band``: their rows ``ys``, columns ``xs`` and :func:`_band_parts`),
+    ``(n,)`` float32, 0..255 RGB, per channel.
 
     It is the spread of the background pixels (``outer``) about their local
     mean ``b``, over the local colours' Gaussian of ``sigma``: the root mean
@@ -1622,12 +1699,10 @@ def _full_spread(
     on the working image and scaled to full resolution as the working
     image's area averaging divided a white noise's deviation (by the square
     root of the pixels it averages; a texture's is overestimated, not under).
-    (The squares are blurred with their channel of ones, as the colours are:
-    OpenCV works the last values of a row apart, so a 3-channel blur's last
-    column can differ from the same channels' in 4.)
     """
     squares = colours * colours  # the colour's squares and a 1
-    mean_square, _ = _local_mean(squares, outer, sigma, ys, xs)
+    ys, xs, parts = band
+    mean_square, _ = _local_mean(squares, outer, sigma, ys, xs, parts)
     variance = np.maximum(mean_square - b * b, 0.0).mean(axis=1)
     return np.sqrt(variance * float(scale_xy[0] * scale_xy[1])).astype(np.float32)
 
@@ -1677,7 +1752,7 @@ def _rim_coverage(
     local: tuple[np.ndarray, np.ndarray],
     index: np.ndarray,
     rim: np.ndarray,
-    band: tuple[np.ndarray, np.ndarray, tuple[int, int]],
+    band: tuple[np.ndarray, np.ndarray, tuple[int, int], Sequence[np.ndarray] | None],
     noise: tuple[np.ndarray, np.ndarray],
     scale_xy: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -1687,7 +1762,8 @@ def _rim_coverage(
 
     ``rim`` marks the pixels that are no mix of object and table and kept a
     foreground class; their colours, averaged near each working band pixel
-    (``band`` = its rows, columns and the window's shape) over the local
+    (``band`` = its rows, columns, the window's shape and
+    :func:`_band_parts`) over the local
     colours' Gaussian, are the local rim colour ``r``. Where that average
     rests on a line of such pixels along at least half of the edge (the
     Gaussian's weight of such a line ``_BAND_RADIUS`` away from it) and ``r``
@@ -1705,14 +1781,14 @@ def _rim_coverage(
     """
     b, contrast = local
     spread, stray = noise
-    ys, xs, shape = band
+    ys, xs, shape, parts = band
     count = np.bincount(index[rim], minlength=ys.size).astype(np.float32)
     sums = np.zeros((*shape, 4), dtype=np.float32)
     for channel in range(3):
         sums[ys, xs, channel] = np.bincount(index[rim], weights=p[rim, channel], minlength=ys.size)
     sums[ys, xs, 3] = count
     sigma = float(_SAMPLE_DEPTH)
-    r, support = _local_mean(sums, None, sigma, ys, xs)  # (0 where no rim pixel counts)
+    r, support = _local_mean(sums, None, sigma, ys, xs, parts)  # (0 where no rim pixel counts)
     # A line of rim pixels, one full-size pixel wide, holds about one pixel per
     # full-size pixel of its length: max(scale) per working pixel along it.
     line = float(max(scale_xy)) / (np.sqrt(2.0 * np.pi) * sigma)
