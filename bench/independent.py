@@ -143,20 +143,22 @@ def conditions() -> list[Condition]:
                     card,
                 )
             )
-    for tilted in (False, True):
-        found.append(
-            Condition(
-                "coins beside a card, dark table",
-                "5-10 deg" if tilted else "0 deg",
-                lambda seed, t=tilted: dark_table_scene(seed, t),
-                MeasureOptions(
-                    reference=ReferenceSpec(size=CARD_MM),
-                    method="proportional",
-                    orientation="auto",
-                    all_objects=True,
-                ),
+    beside_card = MeasureOptions(
+        reference=ReferenceSpec(size=CARD_MM),
+        method="proportional",
+        orientation="auto",
+        all_objects=True,
+    )
+    for sheen in (False, True):
+        for tilted in (False, True):
+            found.append(
+                Condition(
+                    "coins beside a card, dark table" + (", metal sheen" if sheen else ""),
+                    "5-10 deg" if tilted else "0 deg",
+                    lambda seed, t=tilted, s=sheen: dark_table_scene(seed, t, s),
+                    beside_card,
+                )
             )
-        )
     for kind in ("coins", "pills"):
         for tilted in (False, True):
             found.append(

@@ -281,13 +281,17 @@ def make_table(rng: np.random.Generator, kind: str) -> Table:
 class Painted:
     """A shape with its colours: ``top`` RGB, and ``side`` RGB for a thick one's wall;
     ``rim`` (RGB, width px) draws a line along its outline, inside it;
-    ``mottle`` the strength of a faint texture on its face."""
+    ``mottle`` the strength of a faint texture on its face; ``sheen``
+    ``(angle, strength)`` a metal face's reflection of the room: its light
+    varies across the face by ``1 + strength * t`` (``t`` from -1 to 1 along
+    ``angle``, radians)."""
 
     shape: Shape
     top: tuple[float, float, float]
     side: tuple[float, float, float] | None = None
     rim: tuple[tuple[float, float, float], float] | None = None
     mottle: float = 0.0
+    sheen: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -427,6 +431,12 @@ def _paint(
             1.0
             + item.mottle * noise_field(rng, cell)(top_x - shape.centre[0], top_y - shape.centre[1])
         )[..., None]
+    if item.sheen is not None:
+        angle, strength = item.sheen
+        along = np.cos(angle) * (top_x - shape.centre[0]) + np.sin(angle) * (
+            top_y - shape.centre[1]
+        )
+        top_rgb *= (1.0 + strength * np.clip(along / max(shape.half), -1.0, 1.0))[..., None]
     if item.rim is not None:
         rim_rgb, rim_px = item.rim
         inside_px = -top_signed / np.maximum(np.hypot(*np.gradient(top_signed)), 1e-9)
@@ -683,13 +693,16 @@ def thick_scene(seed: int, kind: str, tilted: bool) -> Scene:
     return render(camera, make_table(rng, "paper"), painted[0], tuple(painted[1:]), effects, rng)
 
 
-def dark_table_scene(seed: int, tilted: bool) -> Scene:
+def dark_table_scene(seed: int, tilted: bool, sheen: bool = False) -> Scene:
     """An ID-1 card (flat, rounded corners) as the reference and three coins
     (16-26 mm across, 1.5-2.2 mm thick, their side walls seen) on a dark table
     (near-black or dark grey, or dark wood), soft cast shadows, the camera
     250-400 mm above, face-on or (``tilted``) tilted 5-10 deg: what an operator
-    gets photographing coins beside a card on a dark desk."""
+    gets photographing coins beside a card on a dark desk. With ``sheen``
+    each coin's face reflects the room: its light goes from 0.35-0.6 to
+    1.4-1.65 times its colour across it, so that one side may fade into the table."""
     rng = np.random.default_rng([seed, 4, int(tilted)])
+    sheen_rng = np.random.default_rng([seed, 5, int(tilted)])
     card = Shape(
         "roundrect",
         (0, 0),
@@ -714,7 +727,12 @@ def dark_table_scene(seed: int, tilted: bool) -> Scene:
     painted = [Painted(placed[0], _pick(rng, DARK_TABLE_CARD_COLOURS), mottle=0.02)]
     for shape in placed[1:]:
         top = np.clip(np.asarray(_pick(rng, COIN_COLOURS)) * rng.uniform(0.92, 1.05), 0, 1)
-        painted.append(Painted(shape, tuple(top), tuple(top * rng.uniform(0.45, 0.6)), mottle=0.05))
+        shine = (sheen_rng.uniform(0, 2 * np.pi), sheen_rng.uniform(0.4, 0.65)) if sheen else None
+        painted.append(
+            Painted(
+                shape, tuple(top), tuple(top * rng.uniform(0.45, 0.6)), mottle=0.05, sheen=shine
+            )
+        )
     angle = rng.uniform(0, 2 * np.pi)
     length = rng.uniform(1.5, 5.0)
     effects = Effects(

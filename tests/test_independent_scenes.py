@@ -98,3 +98,21 @@ def test_the_dark_table_scene_holds_a_card_and_three_coins_on_a_dark_table():
         area_px = abs(cv2.contourArea(scene.camera.project(np.array(corners)).astype(np.float32)))
         rounding = (4 - np.pi) * card.radius**2 / (4 * u * v)
         assert abs((scene.mask == 2).sum() / (area_px * (1 - rounding)) - 1.0) < 0.01
+
+
+def test_a_metal_sheen_lights_one_side_of_a_coin_more_than_the_other():
+    camera = _camera(200.0)
+    coin = Shape("roundrect", (40.0, 0.0), (15.0, 15.0), radius=15.0)
+    scene = render(
+        camera,
+        Table("plain", (0.2, 0.2, 0.2)),
+        Painted(Shape("roundrect", (-60.0, 0.0), (12.0, 8.0), radius=1.0), (0.9, 0.9, 0.9)),
+        (Painted(coin, (0.6, 0.6, 0.6), sheen=(0.0, 0.5)),),
+        Effects(noise=0.0),
+        np.random.default_rng(0),
+    )
+    row = scene.photo[int(camera.principal[1]), :, 0].astype(float)
+    columns = np.flatnonzero(scene.mask[int(camera.principal[1])] == 1)
+    left, right = row[columns[2]], row[columns[-3]]
+    # Light 1 + 0.5 t across the face: about 0.5x the colour at one edge, 1.5x at the other.
+    assert 2.5 < right / left < 3.5
