@@ -145,6 +145,9 @@ _SHADOW_EDGE_FACTOR = 3.0
 # comes and goes and averages down, an object's edge stays. A component that is
 # mostly not shadow-like (lighter than the table, or off its hue) cannot be a
 # shadow: its outline need only beat the texture, not _SHADOW_EDGE_FACTOR more.
+_CUT_MIN_PIXELS = 20  # a peeled part smaller than this is not judged as a cut face
+_CUT_EDGE_SHARE = 0.5  # a cut this much softer than the object's own outline is no edge
+_CUT_FIT_PX = 1.0  # a round face's sharp outline lies this close to its fitted ellipse
 _GRABCUT_PIXELS = 300_000  # GrabCut runs on at most this many pixels
 _GRABCUT_SEED = 20240611  # GrabCut's k-means start is random: fix it
 _SURFACE_FLOOR = 1e-3  # the background surface never drops below this (it divides)
@@ -1140,10 +1143,112 @@ def _peeled(
     outside[labels[~foreground]] = True
     outside[0] = False
     kept = foreground & ~(peelable & outside[labels])
+    _restore_cut_faces(foreground, kept, gradient)
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_THIN_PX, _THIN_PX))
     opened = cv2.morphologyEx(kept.astype(np.uint8), cv2.MORPH_OPEN, disc).view(bool)
     _keep_sharp_outlines(foreground, opened, gradient, edges, disc, shadow_like)
     return _fill_holes(opened)
+
+
+def _solidity(region: np.ndarray) -> float:
+    """Area of a region over its convex hull's (pixels; 1 for a convex region)."""
+    contours, _ = cv2.findContours(
+        region.view(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+    )
+    if not contours:
+        return 1.0
+    hull = cv2.convexHull(np.concatenate(contours))
+    # The hull through pixel centres, grown by half a pixel all round (its
+    # perimeter / 2 + the corners' pi / 4): a pixel region's own hull.
+    area = cv2.contourArea(hull) + 0.5 * cv2.arcLength(hull, True) + np.pi / 4
+    return float(np.count_nonzero(region)) / area
+
+
+def _ellipse_of(rim: np.ndarray, body: np.ndarray, found: np.ndarray) -> np.ndarray | None:
+    """The pixels inside the ellipse fitted to ``rim`` (an object's outline pixels
+    where it is sharp), when they go at least half round it, the ellipse fits
+    them within ``_CUT_FIT_PX`` on average, holds ``body`` and lies within
+    ``found`` (the body and the part that may complete it), each but for fewer
+    pixels than the rim has (less than a one-pixel ring), 1 px spare; else None
+    (not a round face, or one the part does not complete: a short arc fits
+    ellipses far too large)."""
+    points = np.column_stack(np.nonzero(rim)[::-1]).astype(np.float32)
+    if len(points) < 12:
+        return None
+    (cx, cy), (width, height), angle = cv2.fitEllipse(points)
+    if min(width, height) <= 2:
+        return None
+    ys, xs = np.mgrid[0 : body.shape[0], 0 : body.shape[1]].astype(np.float32)
+    c, s = np.cos(np.radians(angle)), np.sin(np.radians(angle))
+    u, v = (xs - cx) * c + (ys - cy) * s, -(xs - cx) * s + (ys - cy) * c
+    radius = np.hypot(u / (width / 2), v / (height / 2))  # 1 on the ellipse
+    scale = min(width, height) / 2
+    off = np.abs(radius[rim] - 1.0) * scale  # about the distance in px
+    inside = radius <= 1.0
+    ring = np.count_nonzero(rim)
+    a, b = width / 2, height / 2  # Ramanujan's perimeter: the rim must go half round
+    if 2 * ring < np.pi * (3 * (a + b) - np.sqrt((3 * a + b) * (a + 3 * b))):
+        return None
+    beyond = np.count_nonzero(radius[body] > 1.0 + 1.0 / scale)
+    unfound = np.count_nonzero(inside & ~found)
+    if float(off.mean()) > _CUT_FIT_PX or beyond > ring or unfound > ring:
+        return None
+    return inside
+
+
+def _restore_cut_faces(foreground: np.ndarray, kept: np.ndarray, gradient: np.ndarray) -> None:
+    """Put back into ``kept`` (in place) a peeled part of ``foreground`` that the
+    peeling cut off an object's own face, not a shadow off its edge.
+
+    A shadow ends at the object's outline, an edge; a face turned from the light
+    (a coin's side the colour of a dark table) is peeled only as far as its
+    colour stays shadow-like, so its cut runs across the face where the photo
+    shows no edge. A part comes back when the line where it meets the kept
+    object is on average less than ``_CUT_EDGE_SHARE`` as sharp as the rest of
+    that object's outline, that rest lies on an ellipse the object and the part
+    fill (:func:`_ellipse_of`: a coin's round face), and the object with the
+    part's pixels inside the ellipse is more convex than without them (a bitten
+    disc made whole): those pixels come back."""
+    gone = (foreground & ~kept).view(np.uint8)
+    if not gone.any() or not kept.any():
+        return
+    _, parts, stats, _ = cv2.connectedComponentsWithStats(gone, connectivity=8)
+    # The parts that meet a kept object (4-neighbours), of a size worth judging.
+    meeting = parts[cv2.dilate(kept.view(np.uint8), _CROSS_3).view(bool) & ~kept]
+    large = np.flatnonzero(
+        (np.bincount(meeting, minlength=len(stats)) > 0)
+        & (stats[:, cv2.CC_STAT_AREA] >= _CUT_MIN_PIXELS)
+    )
+    large = large[large > 0]
+    if large.size == 0:
+        return
+    _, objects, boxes, _ = cv2.connectedComponentsWithStats(kept.view(np.uint8), connectivity=8)
+    for part in large:
+        x, y, w, h = (int(v) for v in stats[part, :4])
+        window = (slice(max(y - 1, 0), y + h + 1), slice(max(x - 1, 0), x + w + 1))
+        piece = parts[window] == part
+        touching = cv2.dilate(piece.view(np.uint8), _CROSS_3).view(bool) & kept[window]
+        if not touching.any():
+            continue
+        label = int(np.bincount(objects[window][touching]).argmax())
+        left, top, width, height = (int(v) for v in boxes[label, :4])
+        box = (
+            slice(min(top, y), max(top + height, y + h)),
+            slice(min(left, x), max(left + width, x + w)),
+        )
+        body = objects[box] == label
+        piece = parts[box] == part
+        cut = cv2.dilate(piece.view(np.uint8), _CROSS_3).view(bool) & body
+        inner = cv2.erode(body.view(np.uint8), _CROSS_3, borderValue=0).view(bool)
+        rim = body & ~inner & ~cv2.dilate(cut.view(np.uint8), None, iterations=2).view(bool)
+        if not rim.any():
+            continue
+        line = float(gradient[box][cut].mean())
+        if line >= _CUT_EDGE_SHARE * float(gradient[box][rim].mean()):
+            continue
+        face = _ellipse_of(rim, body, body | piece)
+        if face is not None and _solidity(body | (piece & face)) > _solidity(body):
+            kept[box] |= piece & face
 
 
 def _keep_sharp_outlines(

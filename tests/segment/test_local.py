@@ -297,6 +297,60 @@ def test_a_soft_light_patch_on_a_grainy_light_table_is_background():
     assert iou(result.mask == 1, truth == 1) >= 0.97
 
 
+def shaded_coin_on_wood(seed: int):
+    """A card and a copper coin on dark wood; the coin's face reflects the room,
+    its light going from 0.4x its colour on the left to 1.6x on the right, so
+    that its left side has the wood's colour; the true mask (2 card, 1 coin)."""
+    rng = np.random.default_rng(seed)
+    height, width = 480, 640
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
+    wood = np.array([64.0, 38.0, 22.0]) * (1 + 0.1 * np.sin(2 * np.pi * (ys + 0.15 * xs) / 11.0))[
+        ..., None
+    ]
+    truth = np.zeros((height, width), np.uint8)
+    cv2.fillPoly(truth, [np.round(rectangle((170, 240), (171, 108), 8)).astype(np.int32)], 2)
+    centre, radius = np.array([450.0, 250.0]), 55.0
+    inside = np.hypot(xs - centre[0], ys - centre[1]) <= radius
+    truth[inside] = 1
+    light = 1.0 + 0.6 * np.clip((xs - centre[0]) / radius, -1, 1)
+    coin = np.array([175.0, 102.0, 66.0]) * light[..., None]
+    image = np.where((truth == 1)[..., None], coin, wood)
+    image = np.where((truth == 2)[..., None], np.array([235.0, 235.0, 228.0]), image)
+    image = cv2.GaussianBlur(image, (0, 0), 0.7) + rng.normal(0.0, 2.0, image.shape)
+    return np.clip(np.round(image), 0, 255).astype(np.uint8), truth
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_coin_side_the_colour_of_the_table_stays_on_the_coin(seed):
+    # The dark side looks like a shadow on the wood (darker, of its hue) and its
+    # outline there is faint, so the peeling cut across the face where the photo
+    # shows no edge; the sharp rest of the outline is a circle the cut-off side
+    # completes.
+    image, truth = shaded_coin_on_wood(seed)
+    result = LocalSegmenter(reference=ReferenceSpec(size=(85.6, 54.0))).segment(image)
+    assert iou(result.mask == 1, truth == 1) >= 0.97
+    assert iou(result.mask == 2, truth == 2) >= 0.97
+
+
+@pytest.mark.parametrize("colour", [(70, 70, 74), (110, 60, 50)])
+@pytest.mark.parametrize("offset", [(12, 9), (-10, 14)])
+def test_a_dark_disc_s_cast_shadow_is_not_taken_for_its_face(colour, offset):
+    # A dark disc and its soft shadow on light paper: where the disc meets its
+    # shadow its edge is fainter than against the paper, but the shadow lies
+    # outside the disc's circle: a cut face made whole takes none of it.
+    image, truth = photograph(
+        (480, 640),
+        [
+            (rectangle((150, 240), (171, 108), 0), (40, 70, 160), 2),
+            (ellipse((430, 250), (50, 50)), colour, 1),
+        ],
+        background=(217, 215, 205),
+    )
+    shaded = deep_contact_shadow(image, truth == 1, darkness=0.6, offset=offset, blur=5.0)
+    result = LocalSegmenter().segment(shaded)
+    assert iou(result.mask == 1, truth == 1) >= 0.97
+
+
 def test_a_shadow_on_a_grainy_light_table_is_background():
     # The soft shadow of something outside the photo, on the same grainy paper:
     # darker, the table's hue, its edge a few pixels soft. It goes whole.
