@@ -137,7 +137,7 @@ class MatSegmenter:
                 "no object found in the mat's empty middle: put the objects inside the "
                 "printed ring, on the white paper"
             )
-        class_small = _class_map(found.labels, {c.label: "object" for c in found.components})
+        class_small = _class_map(found, {c.label: "object" for c in found.components})
         refined = _refine(crop, small, class_small, scale_xy)
         classes = np.where(inside, refined.classes, 0).astype(np.uint8)
         mask = np.zeros((height, width), np.uint8)
