@@ -159,13 +159,13 @@ def conditions() -> list[Condition]:
                     beside_card,
                 )
             )
-    for kind in ("coins", "pills"):
+    for kind, dark in (("coins", False), ("pills", False), ("pills", True)):
         for tilted in (False, True):
             found.append(
                 Condition(
-                    f"{kind} (thick), coin reference",
+                    f"{kind} (thick), coin reference" + (", dark card, shadows" if dark else ""),
                     "5-10 deg" if tilted else "0 deg",
-                    lambda seed, k=kind, t=tilted: thick_scene(seed, k, t),
+                    lambda seed, k=kind, t=tilted, d=dark: thick_scene(seed, k, t, d),
                     coin,
                 )
             )

@@ -627,12 +627,14 @@ def _below(camera: PinholeCamera, shapes: list[Shape]) -> list[Shape]:
     return [replace(s, centre=(s.centre[0] + x, s.centre[1] + y)) for s in shapes]
 
 
-def thick_scene(seed: int, kind: str, tilted: bool) -> Scene:
+def thick_scene(seed: int, kind: str, tilted: bool, dark_card: bool = False) -> Scene:
     """A 2-euro coin (25.75 x 2.2 mm) as the reference and three thick objects —
     ``kind`` ``"coins"`` (16-24 mm across, 1.5-2.2 mm thick: all smaller than the
     reference) or ``"pills"`` (rounded rectangles 10-22 x 5-10 mm, 3-5 mm thick)
     — on light paper, 30-95 mm off the point below the camera, which is 250-400
-    mm above the table, face-on or (``tilted``) tilted 5-10 deg."""
+    mm above the table, face-on or (``tilted``) tilted 5-10 deg. With ``dark_card``
+    the same layout lies on a dark card (near-black or dark grey) and every
+    object casts a soft shadow, as in the pill photos of ``../shared/realphotos``."""
     rng = np.random.default_rng([seed, 3, ["coins", "pills"].index(kind), int(tilted)])
     reference = Shape(
         "roundrect",
@@ -690,7 +692,13 @@ def thick_scene(seed: int, kind: str, tilted: bool) -> Scene:
             )
         )
     effects = Effects(light_gradient=(rng.uniform(-0.08, 0.08), rng.uniform(-0.08, 0.08)))
-    return render(camera, make_table(rng, "paper"), painted[0], tuple(painted[1:]), effects, rng)
+    reference, objects = painted[0], tuple(painted[1:])
+    if not dark_card:
+        return render(camera, make_table(rng, "paper"), reference, objects, effects, rng)
+    angle, length = rng.uniform(0, 2 * np.pi), rng.uniform(1.5, 5.0)
+    shadow = (length * np.cos(angle), length * np.sin(angle), rng.uniform(1.0, 3.0), 0.6)
+    effects = replace(effects, shadow=shadow)
+    return render(camera, make_table(rng, "dark"), reference, objects, effects, rng)
 
 
 def dark_table_scene(seed: int, tilted: bool, sheen: bool = False) -> Scene:
