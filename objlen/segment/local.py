@@ -1173,25 +1173,29 @@ def _ellipse_of(rim: np.ndarray, body: np.ndarray, found: np.ndarray) -> np.ndar
     (not a round face, or one the part does not complete: a short arc fits
     ellipses far too large)."""
     points = np.column_stack(np.nonzero(rim)[::-1]).astype(np.float32)
-    if len(points) < 12:
+    ring = len(points)
+    if ring < 12:
         return None
     (cx, cy), (width, height), angle = cv2.fitEllipse(points)
-    if min(width, height) <= 2:
+    a, b = width / 2, height / 2
+    # Ramanujan's perimeter: the rim must go half round.
+    if min(a, b) <= 1 or 2 * ring < np.pi * (3 * (a + b) - np.sqrt((3 * a + b) * (a + 3 * b))):
         return None
-    ys, xs = np.mgrid[0 : body.shape[0], 0 : body.shape[1]].astype(np.float32)
     c, s = np.cos(np.radians(angle)), np.sin(np.radians(angle))
-    u, v = (xs - cx) * c + (ys - cy) * s, -(xs - cx) * s + (ys - cy) * c
-    radius = np.hypot(u / (width / 2), v / (height / 2))  # 1 on the ellipse
-    scale = min(width, height) / 2
-    off = np.abs(radius[rim] - 1.0) * scale  # about the distance in px
-    inside = radius <= 1.0
-    ring = np.count_nonzero(rim)
-    a, b = width / 2, height / 2  # Ramanujan's perimeter: the rim must go half round
-    if 2 * ring < np.pi * (3 * (a + b) - np.sqrt((3 * a + b) * (a + 3 * b))):
-        return None
-    beyond = np.count_nonzero(radius[body] > 1.0 + 1.0 / scale)
-    unfound = np.count_nonzero(inside & ~found)
-    if float(off.mean()) > _CUT_FIT_PX or beyond > ring or unfound > ring:
+
+    def radius(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        """1 on the ellipse, less inside it."""
+        u, v = (xs - cx) * c + (ys - cy) * s, -(xs - cx) * s + (ys - cy) * c
+        return np.hypot(u / a, v / b)
+
+    scale = min(a, b)
+    if float(np.abs(radius(points[:, 0], points[:, 1]) - 1.0).mean()) * scale > _CUT_FIT_PX:
+        return None  # (the radius's departure from 1 times the semi-minor axis: about px)
+    ys, xs = np.mgrid[0 : body.shape[0], 0 : body.shape[1]].astype(np.float32)
+    grid = radius(xs, ys)
+    inside = grid <= 1.0
+    beyond = np.count_nonzero(grid[body] > 1.0 + 1.0 / scale)
+    if beyond > ring or np.count_nonzero(inside & ~found) > ring:
         return None
     return inside
 
