@@ -243,6 +243,18 @@ class Table:
         return base * shade[..., None]
 
 
+def _wood(rng: np.random.Generator, rgb: tuple[float, float, float]) -> Table:
+    """A wood-like table of base colour ``rgb``: its grain's waviness and fine
+    texture, direction and ring spacing drawn from ``rng``."""
+    return Table(
+        "wood",
+        rgb,
+        (noise_field(rng, 25.0), noise_field(rng, 0.8)),
+        rng.uniform(-0.4, 0.4),
+        rng.uniform(3.0, 6.0),
+    )
+
+
 def make_table(rng: np.random.Generator, kind: str) -> Table:
     """A table of ``kind``: light grey/beige (plain, paper), mid brown (wood),
     near-black or dark grey (dark) or dark brown with grain (dark wood)."""
@@ -252,23 +264,9 @@ def make_table(rng: np.random.Generator, kind: str) -> Table:
             "plain", (grey, grey * rng.uniform(0.95, 1.02), grey * rng.uniform(0.92, 1.05))
         )
     if kind == "dark wood":
-        rgb = (rng.uniform(0.22, 0.3), rng.uniform(0.13, 0.18), rng.uniform(0.07, 0.1))
-        return Table(
-            "wood",
-            rgb,
-            (noise_field(rng, 25.0), noise_field(rng, 0.8)),
-            rng.uniform(-0.4, 0.4),
-            rng.uniform(3.0, 6.0),
-        )
+        return _wood(rng, (rng.uniform(0.22, 0.3), rng.uniform(0.13, 0.18), rng.uniform(0.07, 0.1)))
     if kind == "wood":
-        rgb = (rng.uniform(0.5, 0.6), rng.uniform(0.34, 0.42), rng.uniform(0.2, 0.26))
-        return Table(
-            "wood",
-            rgb,
-            (noise_field(rng, 25.0), noise_field(rng, 0.8)),
-            rng.uniform(-0.4, 0.4),
-            rng.uniform(3.0, 6.0),
-        )
+        return _wood(rng, (rng.uniform(0.5, 0.6), rng.uniform(0.34, 0.42), rng.uniform(0.2, 0.26)))
     grey = rng.uniform(0.8, 0.9)
     rgb = (grey, grey * rng.uniform(0.97, 1.0), grey * rng.uniform(0.92, 0.98))
     if kind == "paper":
