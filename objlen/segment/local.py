@@ -59,6 +59,7 @@ All coordinates are ``(x, y)`` with x to the right and y down.
 from __future__ import annotations
 
 import functools
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -1166,7 +1167,9 @@ def _solidity(region: np.ndarray) -> float:
 
 def _ellipse_of(rim: np.ndarray, body: np.ndarray, found: np.ndarray) -> np.ndarray | None:
     """The pixels inside the ellipse fitted to ``rim`` (an object's outline pixels
-    where it is sharp), when they go at least half round it, the ellipse fits
+    where it is sharp), when it is a disc seen within ``MAX_TILT_DEG`` of
+    face-on (a coin's face; an oblong pill's end and side fit long ellipses
+    that reach into its shadow), the rim goes at least half round it, the ellipse fits
     them within ``_CUT_FIT_PX`` on average, holds ``body`` and lies within
     ``found`` (the body and the part that may complete it), each but for fewer
     pixels than the rim has (less than a one-pixel ring), 1 px spare; else None
@@ -1178,8 +1181,11 @@ def _ellipse_of(rim: np.ndarray, body: np.ndarray, found: np.ndarray) -> np.ndar
         return None
     (cx, cy), (width, height), angle = cv2.fitEllipse(points)
     a, b = width / 2, height / 2
-    # Ramanujan's perimeter: the rim must go half round.
-    if min(a, b) <= 1 or 2 * ring < np.pi * (3 * (a + b) - np.sqrt((3 * a + b) * (a + 3 * b))):
+    # A disc seen within MAX_TILT_DEG of face-on (as the reference chooser
+    # allows), and Ramanujan's perimeter: the rim must go half round.
+    if min(a, b) <= 1 or min(a, b) < max(a, b) * math.cos(math.radians(MAX_TILT_DEG)):
+        return None
+    if 2 * ring < np.pi * (3 * (a + b) - np.sqrt((3 * a + b) * (a + 3 * b))):
         return None
     c, s = np.cos(np.radians(angle)), np.sin(np.radians(angle))
 
