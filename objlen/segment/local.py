@@ -1167,14 +1167,17 @@ def _solidity(region: np.ndarray) -> float:
 
 def _ellipse_of(rim: np.ndarray, body: np.ndarray, found: np.ndarray) -> np.ndarray | None:
     """The pixels inside the ellipse fitted to ``rim`` (an object's outline pixels
-    where it is sharp), when it is a disc seen within ``MAX_TILT_DEG`` of
-    face-on (a coin's face; an oblong pill's end and side fit long ellipses
-    that reach into its shadow), the rim goes at least half round it, the ellipse fits
-    them within ``_CUT_FIT_PX`` on average, holds ``body`` and lies within
-    ``found`` (the body and the part that may complete it), each but for fewer
-    pixels than the rim has (less than a one-pixel ring), 1 px spare; else None
-    (not a round face, or one the part does not complete: a short arc fits
-    ellipses far too large)."""
+    where it is sharp) when that ellipse is a round face the part can complete;
+    else None. It must:
+
+    * be a disc seen within ``MAX_TILT_DEG`` of face-on (a coin's face: an
+      oblong pill's end and side fit long ellipses that reach into its shadow);
+    * have the rim go at least half round it (a short arc fits ellipses far
+      too large) and fit it within ``_CUT_FIT_PX`` on average;
+    * hold ``body`` and lie within ``found`` (the body and the part that may
+      complete it), each but for fewer pixels than the rim has (less than a
+      one-pixel ring; the body with 1 px spare).
+    """
     points = np.column_stack(np.nonzero(rim)[::-1]).astype(np.float32)
     ring = len(points)
     if ring < 12:
@@ -1215,8 +1218,8 @@ def _restore_cut_faces(foreground: np.ndarray, kept: np.ndarray, gradient: np.nd
     colour stays shadow-like, so its cut runs across the face where the photo
     shows no edge. A part comes back when the line where it meets the kept
     object is on average less than ``_CUT_EDGE_SHARE`` as sharp as the rest of
-    that object's outline, that rest lies on an ellipse the object and the part
-    fill (:func:`_ellipse_of`: a coin's round face), and the object with the
+    that object's outline, that rest lies on a round face the object and the
+    part fill (:func:`_ellipse_of`: a coin's), and the object with the
     part's pixels inside the ellipse is more convex than without them (a bitten
     disc made whole): those pixels come back."""
     gone = (foreground & ~kept).view(np.uint8)
