@@ -33,6 +33,7 @@ from objlen.testing.realphotos import (  # noqa: E402
     PEER,
     REFERENCE_RADIUS_SHARE,
     LabelledPhoto,
+    MeasuredBox,
     ObjectScore,
     ReferenceScore,
     ToolSummary,
@@ -227,10 +228,26 @@ def regions_table(folder: Path | None) -> str:
                 str(count.expected),
                 "yes" if count.reference_correct else "no",
                 str(peer_regions),
+                _sizes(count.boxes),
+                _sizes(sorted(peer.boxes, key=lambda b: b.centre_px)),
             ]
         )
-    header = ["photo", "objlen regions", "expected", "objlen reference correct", "peer contours"]
+    header = [
+        "photo",
+        "objlen regions",
+        "expected",
+        "objlen reference correct",
+        "peer contours",
+        "objlen objects, left to right (mm)",
+        "peer objects (mm)",
+    ]
     return _table(header, rows)
+
+
+def _sizes(boxes: Sequence[MeasuredBox]) -> str:
+    """``long x short`` of each box, in mm: the unlabelled photos have no truth,
+    but a mask that changes shows here."""
+    return ", ".join(f"{b.dims_mm[0]:.1f} x {b.dims_mm[1]:.1f}" for b in boxes)
 
 
 def _commit() -> str:

@@ -650,6 +650,8 @@ class RegionCount:
         reference_correct: the reference's C-D midpoint lies within half its
             size of the by-eye position.
         error: objlen's message when it failed.
+        boxes: the measured objects, left to right (no truth: shown so that a
+            change of a mask shows in the tables).
     """
 
     photo: str
@@ -657,6 +659,7 @@ class RegionCount:
     expected: int
     reference_correct: bool
     error: str | None = None
+    boxes: tuple[MeasuredBox, ...] = ()
 
 
 def count_regions(photo: UnlabelledPhoto) -> RegionCount:
@@ -673,7 +676,10 @@ def count_regions(photo: UnlabelledPhoto) -> RegionCount:
         and math.dist(centre, photo.reference_px)
         <= REFERENCE_RADIUS_SHARE * photo.reference_extent_px
     )
-    return RegionCount(photo.name, len(result.objects) + 1, photo.expected_regions, correct)
+    boxes = tuple(sorted(objlen_boxes(result), key=lambda b: b.centre_px))
+    return RegionCount(
+        photo.name, len(result.objects) + 1, photo.expected_regions, correct, boxes=boxes
+    )
 
 
 # --------------------------------------------------------------------------- summary
