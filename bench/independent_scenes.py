@@ -535,17 +535,22 @@ def _place(
     return placed
 
 
-def _card_layout(rng: np.random.Generator) -> list[Shape]:
-    """An ID-1 card, a rectangle and an ellipse (sizes, angles; not yet placed).
-    The rectangle's aspect avoids the card's (1.59), so that it cannot be taken for it;
-    the ellipse's is 1.4 or more, so that its least box lies along its axes."""
-    card = Shape(
+def _card(rng: np.random.Generator) -> Shape:
+    """An ID-1 card (not yet placed), turned by up to 25 deg either way."""
+    return Shape(
         "roundrect",
         (0, 0),
         (CARD_MM[0] / 2, CARD_MM[1] / 2),
         np.radians(rng.uniform(-25, 25)),
         CARD_RADIUS_MM,
     )
+
+
+def _card_layout(rng: np.random.Generator) -> list[Shape]:
+    """An ID-1 card, a rectangle and an ellipse (sizes, angles; not yet placed).
+    The rectangle's aspect avoids the card's (1.59), so that it cannot be taken for it;
+    the ellipse's is 1.4 or more, so that its least box lies along its axes."""
+    card = _card(rng)
     long_mm = rng.uniform(30, 90)
     aspect = rng.uniform(1.0, 1.3) if rng.random() < 0.5 else rng.uniform(2.0, 3.0)
     rect = Shape("roundrect", (0, 0), (long_mm / 2, long_mm / aspect / 2), rng.uniform(0, np.pi))
@@ -709,13 +714,7 @@ def dark_table_scene(seed: int, tilted: bool, sheen: bool = False) -> Scene:
     1.4-1.65 times its colour across it, so that one side may fade into the table."""
     rng = np.random.default_rng([seed, 4, int(tilted)])
     sheen_rng = np.random.default_rng([seed, 5, int(tilted)])
-    card = Shape(
-        "roundrect",
-        (0, 0),
-        (CARD_MM[0] / 2, CARD_MM[1] / 2),
-        np.radians(rng.uniform(-25, 25)),
-        CARD_RADIUS_MM,
-    )
+    card = _card(rng)
     for _ in range(50):
         shapes = [card]
         for _ in range(3):
