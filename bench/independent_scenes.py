@@ -624,10 +624,23 @@ def _overhead_camera(rng: np.random.Generator, tilted: bool) -> tuple[PinholeCam
     return _camera(centre, np.zeros(3)), height
 
 
-def _below(camera: PinholeCamera, shapes: list[Shape]) -> list[Shape]:
-    """``shapes`` placed about the origin moved to lie about the point below the camera."""
+def _overhead_layout(
+    rng: np.random.Generator,
+    shapes: list[Shape],
+    tilted: bool,
+    gap_mm: float,
+    ring_mm: tuple[float, float] | None = None,
+) -> tuple[PinholeCamera, list[Shape] | None]:
+    """An overhead camera (:func:`_overhead_camera`) and ``shapes`` placed about the
+    point below it (:func:`_place` within a box the camera's field allows), or
+    None for the shapes when they do not fit the photo."""
+    camera, height = _overhead_camera(rng, tilted)
+    placed = _place(rng, shapes, (0.5 * height, 0.36 * height), gap_mm, ring_mm)
+    if placed is None:
+        return camera, None
     x, y = camera.centre[0], camera.centre[1]
-    return [replace(s, centre=(s.centre[0] + x, s.centre[1] + y)) for s in shapes]
+    placed = [replace(s, centre=(s.centre[0] + x, s.centre[1] + y)) for s in placed]
+    return camera, placed if _fits(camera, tuple(placed)) else None
 
 
 def thick_scene(seed: int, kind: str, tilted: bool, dark_card: bool = False) -> Scene:
@@ -667,12 +680,9 @@ def thick_scene(seed: int, kind: str, tilted: bool, dark_card: bool = False) -> 
                         rng.uniform(3, 5),
                     )
                 )
-        camera, height = _overhead_camera(rng, tilted)
-        placed = _place(rng, shapes, (0.5 * height, 0.36 * height), 6.0, (30.0, 95.0))
+        camera, placed = _overhead_layout(rng, shapes, tilted, 6.0, (30.0, 95.0))
         if placed is not None:
-            placed = _below(camera, placed)
-            if _fits(camera, tuple(placed)):
-                break
+            break
     else:
         raise RuntimeError(f"no {kind} layout fits the photo (seed {seed})")
     colours = COIN_COLOURS if kind == "coins" else PILL_COLOURS
@@ -720,12 +730,9 @@ def dark_table_scene(seed: int, tilted: bool, sheen: bool = False) -> Scene:
         for _ in range(3):
             r = rng.uniform(16, 26) / 2
             shapes.append(Shape("roundrect", (0, 0), (r, r), 0.0, r, rng.uniform(1.5, 2.2)))
-        camera, height = _overhead_camera(rng, tilted)
-        placed = _place(rng, shapes, (0.5 * height, 0.36 * height), 8.0)
+        camera, placed = _overhead_layout(rng, shapes, tilted, 8.0)
         if placed is not None:
-            placed = _below(camera, placed)
-            if _fits(camera, tuple(placed)):
-                break
+            break
     else:
         raise RuntimeError(f"no dark-table layout fits the photo (seed {seed})")
     table = make_table(rng, _pick(rng, ("dark", "dark wood")))
