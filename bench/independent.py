@@ -23,7 +23,17 @@ Conditions:
   rectangles 10-22 x 5-10 mm, 3-5 mm thick), 30-95 mm off the point below the
   camera, which is 250-400 mm above the table, face-on or tilted 5-10 deg;
   the proportional method, ``auto`` orientation. The truth is the object's
-  real footprint (diameter, or length x width); its side wall shows.
+  real footprint (diameter, or length x width); its side wall shows. The
+  pills once more on a dark card with soft shadows (as in ``pills/``).
+* **coins beside a card, dark table**: the card told as W x H, three coins
+  (16-26 mm, side walls), a near-black, dark grey or dark wood table, soft
+  shadows, the same cameras; proportional. Once more with **metal sheen**:
+  each coin's face reflects the room, 0.35-0.6x to 1.4-1.65x its colour
+  across it.
+
+Beside objlen, for every proportional condition, the classic peer
+(``bench/classic_peer.py``, its reference the contour nearest the true one)
+on the same photos; it states no interval.
 
 Each truth object is matched to the measured box whose centre is nearest its
 own (within half its long side); sizes are compared sorted (long, short).
