@@ -61,18 +61,31 @@ def parse_length(
         value, given_unit = float(match.group(1)), match.group(2) or unit
     if not math.isfinite(value):
         raise ParameterError(f"{what} must be a finite number, got {_shown(text)}")
+    if value < 0 and allow_zero:
+        raise ParameterError(f"{what} must be zero or positive, got {_shown(text)}")
     if value < 0 or (value == 0 and not allow_zero):
         raise ParameterError(f"{what} must be positive, got {_shown(text)}")
     return convert(value, given_unit, unit)
 
 
 def parse_size(text: str, unit: str, *, what: str = "reference size") -> tuple[float, float]:
-    """``"85.6x54"`` or ``"85.6x54mm"`` as ``(width, height)`` in ``unit``."""
+    """``"85.6x54"``, ``"85.6x54mm"`` or ``"3.5inx2in"`` as ``(width, height)`` in ``unit``.
+
+    A unit after the second number applies to both sides unless the first
+    carries its own (``"85.6mmx2in"``); a bare side is in ``unit``.
+
+    Raises:
+        ParameterError: not two lengths joined by ``x``, or a side not a
+            positive, finite length.
+    """
     match = re.match(r"^\s*([^xX*]+)[xX*]([^xX*]+?)\s*(mm|cm|in)?\s*$", text)
     if not match:
         raise ParameterError(f"{what} {text!r} is not a size like 85.6x54 or 85.6x54mm")
     suffix = match.group(3) or ""
+    first = match.group(1).strip()
+    if not first.endswith(UNITS):
+        first += suffix
     return (
-        parse_length(match.group(1).strip() + suffix, unit, what=what),
+        parse_length(first, unit, what=what),
         parse_length(match.group(2).strip() + suffix, unit, what=what),
     )

@@ -44,6 +44,25 @@ def test_parse_size():
         parse_size("85.6", "mm")
 
 
+@pytest.mark.parametrize(
+    ("text", "unit", "expected"),
+    [
+        ("85.6mmx54mm", "mm", (85.6, 54.0)),
+        ("3.5inx2in", "mm", (88.9, 50.8)),
+        ("3.5 in x 2 in", "in", (3.5, 2.0)),
+        ("85.6mmx2in", "mm", (85.6, 50.8)),
+        ("8.56cmx54", "mm", (85.6, 54.0)),
+    ],
+)
+def test_parse_size_takes_a_unit_on_each_side(text, unit, expected):
+    assert parse_size(text, unit) == pytest.approx(expected)
+
+
+def test_a_negative_offset_is_told_that_zero_is_allowed():
+    with pytest.raises(ParameterError, match="must be zero or positive, got '-3'"):
+        parse_length("-3", "mm", what="--offset", allow_zero=True)
+
+
 def test_unknown_unit():
     with pytest.raises(ParameterError, match="unknown unit"):
         convert(1.0, "mm", "ft")
