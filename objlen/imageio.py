@@ -162,7 +162,26 @@ def load_image(source: Source, *, max_pixels: int = MAX_PIXELS, name: str = "ima
         _check_size(image.size, label, max_pixels)
         image = _decode(image, label)
         oriented = ImageOps.exif_transpose(image)
-        return np.asarray(oriented.convert("RGB"))
+        return _rgb8(oriented)
+
+
+#: Pillow's modes of 16-bit (and 32-bit integer) grey pixels: 16-bit grey PNG and TIFF.
+_WIDE_GREY_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
+def _rgb8(image: Image.Image) -> np.ndarray:
+    """``image`` as an ``(H, W, 3)`` uint8 RGB array.
+
+    16-bit grey (a 16-bit grey PNG or TIFF) is brought to 8 bits by its scale,
+    65535 -> 255 (Pillow's ``convert("RGB")`` clips it at 255 instead: the
+    whole photo white); values outside 0..65535 of a 32-bit grey are clipped.
+    Every other mode is Pillow's conversion.
+    """
+    if image.mode not in _WIDE_GREY_MODES:
+        return np.asarray(image.convert("RGB"))
+    wide = np.clip(np.asarray(image), 0, 65535).astype(np.uint32)
+    grey = ((wide * 255 + 32767) // 65535).astype(np.uint8)
+    return np.repeat(grey[:, :, None], 3, axis=2)
 
 
 def header_size(data: bytes) -> tuple[int, int] | None:

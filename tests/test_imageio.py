@@ -46,6 +46,20 @@ def test_exif_orientation_is_applied():
     assert seen[3, 35, 0] > 200 and seen[3, 3, 0] < 50
 
 
+@pytest.mark.parametrize("file_format", ["PNG", "TIFF"])
+def test_16_bit_grey_photo_keeps_its_tones(file_format):
+    # A 16-bit grey photo: a dark square (level 10000 of 65535) on light grey
+    # (50000). Read at 8 bits by scale (65535 -> 255), not clipped to white.
+    wide = np.full((40, 60), 50000, np.uint16)
+    wide[10:30, 20:40] = 10000
+    buffer = io.BytesIO()
+    Image.fromarray(wide).save(buffer, format=file_format)
+    photo = load_image(buffer.getvalue())
+    assert photo.shape == (40, 60, 3) and photo.dtype == np.uint8
+    assert np.all(photo[20, 30] == round(10000 * 255 / 65535))  # 39
+    assert np.all(photo[5, 5] == round(50000 * 255 / 65535))  # 195
+
+
 def test_palette_png_gives_indices_not_colours():
     indices = np.zeros((20, 30), np.uint8)
     indices[5:10, 5:20] = 1
