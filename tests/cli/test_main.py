@@ -260,3 +260,30 @@ def test_the_readmes_example_output_is_what_the_command_prints():
     done = run("measure", "samples/card_rectangle.jpg", "--reference-size", "85.6x54")
     assert done.returncode == 0, done.stderr
     assert done.stdout == shown
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(photo_and_mask):
+    # `objlen measure ... | head -1` when head has already exited: the write
+    # fails with a broken pipe; the command stops without a traceback.
+    photo, mask = photo_and_mask
+    process = subprocess.Popen(
+        [sys.executable, "-m", "objlen", "measure", str(photo), "--mask", str(mask),
+         "--reference-length", "50", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+    )
+    process.stdout.close()  # the reader is gone before anything is written
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 141
+    assert stderr.decode() == ""
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+def test_a_full_disk_under_the_output_is_one_line(photo_and_mask):
+    photo, mask = photo_and_mask
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "objlen", "measure", str(photo), "--mask", str(mask),
+             "--reference-length", "50"],
+            stdout=full, stderr=subprocess.PIPE, text=True, cwd=ROOT, timeout=120,
+        )
+    _assert_one_line_error(done, "cannot write the output: No space left on device")
