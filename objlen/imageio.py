@@ -362,12 +362,33 @@ def fit_mask_to_image(
 ) -> tuple[np.ndarray, list[str]]:
     """Bring a mask to ``image_size`` = ``(width, height)`` with nearest-neighbour.
 
+    Only a mask of the photo's shape is resized: one whose sides are in the
+    photo's proportion, up to a pixel's rounding on each side (a mask made on
+    a scaled copy of the photo). Stretching a mask of another shape would
+    scale widths and heights differently and give wrong lengths.
+
     Returns ``(mask, warnings)``; the warning says the mask was resized.
+
+    Raises:
+        MaskError: the mask's sides are not in the photo's proportion.
     """
     notes: list[str] = []
     if image_size is None:
         return mask, notes
     width, height = image_size
+    mask_height, mask_width = mask.shape[:2]
+    if abs(mask_width * height - mask_height * width) > mask_width + mask_height + width + height:
+        turned = (mask_width, mask_height) == (height, width)
+        raise MaskError(
+            f"{label} is {mask_width}x{mask_height}, the photo {width}x{height}: "
+            + (
+                "the mask is turned a quarter turn from the photo (made before the photo's "
+                "EXIF orientation was applied?); turn it like the photo"
+                if turned
+                else "not the photo's proportions, so it cannot be this photo's mask "
+                "(stretching it would change the lengths); give the mask made for this photo"
+            )
+        )
     if mask.shape != (height, width):
         notes.append(
             f"{label} is {mask.shape[1]}x{mask.shape[0]}, the photo {width}x{height}: "

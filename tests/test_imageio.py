@@ -89,6 +89,26 @@ def test_mask_of_another_size_is_resized_nearest_with_a_warning():
     assert len(notes) == 1 and "resized" in notes[0]
 
 
+@pytest.mark.parametrize(
+    ("mask_size", "words"),
+    [
+        ((100, 200), "turned a quarter turn"),  # the photo is 200x100: a mask of its stored pixels
+        ((100, 100), "not the photo's proportions"),  # resized, it would be stretched 2:1
+    ],
+)
+def test_mask_of_another_shape_is_refused_not_stretched(mask_size, words):
+    mask = np.zeros(mask_size[::-1], np.uint8)
+    mask[10:20, 10:20] = 1
+    with pytest.raises(MaskError, match=words):
+        load_mask(encode_png(mask), (200, 100))
+
+
+def test_mask_a_pixel_off_the_photos_proportions_is_still_resized():
+    # 1001 x 750 is the photo 1600 x 1200 scaled to 1001 px wide, its height rounded.
+    mask, notes = load_mask(encode_png(np.ones((750, 1001), np.uint8)), (1600, 1200))
+    assert mask.shape == (1200, 1600) and len(notes) == 1
+
+
 def test_not_an_image_is_a_clear_error(tmp_path):
     path = tmp_path / "notes.txt"
     path.write_text("hello")
