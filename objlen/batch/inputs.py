@@ -23,6 +23,7 @@ an :class:`~objlen.errors.ImageReadError`.
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -33,6 +34,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from objlen.errors import ImageReadError, ParameterError
+from objlen.imageio import open_regular_file
 from objlen.sagemaker.s3 import split_s3_uri
 from objlen.sagemaker.session import AwsSession, explain_aws_error
 
@@ -69,10 +71,29 @@ def _is_image_name(name: str) -> bool:
 
 
 def _read_file(path: Path) -> bytes:
-    size = path.stat().st_size
-    if size > MAX_INPUT_BYTES:
-        raise ImageReadError(f"{path}: {size / 1e6:.0f} MB is too large for a photo")
-    return path.read_bytes()
+    """The bytes of the regular file ``path``.
+
+    Raises:
+        ImageReadError: a link to nothing, a named pipe or device (refused at
+            once, not waited on), unreadable, or larger than :data:`MAX_INPUT_BYTES`.
+    """
+    with open_regular_file(path) as stream:
+        size = os.fstat(stream.fileno()).st_size
+        if size > MAX_INPUT_BYTES:
+            raise ImageReadError(f"{path}: {size / 1e6:.0f} MB is too large for a photo")
+        try:
+            return stream.read()
+        except OSError as error:
+            raise ImageReadError(f"{path}: cannot be read ({error.strerror or error})") from error
+
+
+def _failing(name: str, message: str) -> BatchInput:
+    """An input listed under ``name`` whose read fails with ``message``."""
+
+    def fail() -> bytes:
+        raise ImageReadError(message)
+
+    return BatchInput(name, fail)
 
 
 def _outside(path: Path) -> Callable[[], bytes]:
@@ -87,9 +108,13 @@ def _outside(path: Path) -> Callable[[], bytes]:
 def _folder_inputs(
     folder: Path, exclude: Path | None, within: Path | None = None
 ) -> Iterator[BatchInput]:
+    """A folder's photos and zip files' entries. A photo's name that is not a
+    readable file (a link to nothing, a named pipe) and a zip file that cannot
+    be opened are listed too, as inputs that fail alone, so that they are
+    reported and the other photos are measured."""
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder).parts
-        if any(part.startswith(".") for part in relative) or not path.is_file():
+        if any(part.startswith(".") for part in relative) or path.is_dir():
             continue
         if exclude is not None and path.resolve().is_relative_to(exclude):
             continue
@@ -98,8 +123,11 @@ def _folder_inputs(
             continue
         if _is_image_name(path.name):
             yield BatchInput(str(path), lambda path=path: _read_file(path))
-        elif path.suffix.lower() == ".zip":
-            yield from _zip_inputs(path)
+        elif path.suffix.lower() == ".zip" and path.is_file():
+            try:
+                yield from _zip_inputs(path)
+            except BatchError as error:
+                yield _failing(str(path), str(error))
 
 
 class _Archive:
@@ -301,6 +329,10 @@ def expand_inputs(
             found += _zip_inputs(path)
         elif path.is_file():
             found.append(BatchInput(str(path), lambda path=path: _read_file(path)))
+        elif path.is_symlink() and not path.exists():
+            raise BatchError(f"{path}: a link to a file or folder that does not exist")
+        elif path.exists():
+            raise BatchError(f"{path}: not a file or folder (a named pipe, device or socket)")
         else:
             raise BatchError(f"{path}: no such file or folder")
     seen: set[str] = set()

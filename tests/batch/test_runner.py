@@ -147,6 +147,36 @@ def test_a_corrupt_photo_fails_alone(photos, tmp_path):
     assert sum(r["status"] == "ok" for r in rows.values()) == 3
 
 
+def test_a_folders_unreadable_entries_fail_alone_and_are_reported(photos, tmp_path):
+    # A link to nothing and a named pipe under photo names, and a zip file that
+    # is not one: each is a failed row, and the good photos are measured (before:
+    # the first two were left out without a word, the zip stopped the batch).
+    folder, _ = photos
+    (folder / "gone.jpg").symlink_to(tmp_path / "deleted.jpg")
+    os.mkfifo(folder / "pipe.jpg")
+    (folder / "broken.zip").write_bytes(b"PK not a zip")
+    _, factory = counting_factory()
+    out = tmp_path / "out"
+    report = run_batch([folder], out, options=OPTIONS, segmenter_factory=factory, concurrency=2)
+    failed = dict(report.failures)
+    assert set(failed) == {str(folder / n) for n in ("gone.jpg", "pipe.jpg", "broken.zip")}
+    assert "no such file" in failed[str(folder / "gone.jpg")]
+    assert "not a regular file" in failed[str(folder / "pipe.jpg")]
+    assert "not a readable zip file" in failed[str(folder / "broken.zip")]
+    assert (report.total, report.ok) == (6, 3)
+    rows = {r["name"]: r["status"] for r in read_csv(out / RESULTS_CSV)}
+    assert sorted(rows.values()) == ["error"] * 3 + ["ok"] * 3
+
+
+def test_a_named_input_that_is_not_a_file_says_what_it_is(tmp_path):
+    os.mkfifo(tmp_path / "pipe.jpg")
+    with pytest.raises(BatchError, match="not a file or folder"):
+        expand_inputs([tmp_path / "pipe.jpg"])
+    (tmp_path / "gone.jpg").symlink_to(tmp_path / "deleted.jpg")
+    with pytest.raises(BatchError, match="a link to a file or folder that does not exist"):
+        expand_inputs([tmp_path / "gone.jpg"])
+
+
 def test_second_run_redoes_nothing(photos, tmp_path):
     folder, archive = photos
     (folder / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
