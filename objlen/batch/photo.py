@@ -33,7 +33,12 @@ from typing import Any
 
 import numpy as np
 
-from objlen.advice import choose_orientation, left_out_note, operator_warnings
+from objlen.advice import (
+    check_photo_size,
+    choose_orientation,
+    left_out_note,
+    operator_warnings,
+)
 from objlen.batch.budget import (
     BYTES_PER_PIXEL,
     UNDECODED_BYTES_PER_PIXEL,
@@ -335,8 +340,10 @@ def measure_photo(
     preview = None
     if size is None:
         image = load_image(data, name=name)
+        check_photo_size(image)
         segmentation = segment_photo(segmenter, image, source_bytes=data)
     else:  # the segmenter sends the file as it is: its pixels are not decoded here
+        check_photo_size(_no_pixels(size))
         image = None
         if work.annotate:  # decoded while the segmenter waits, not after
             preview = meanwhile(load_preview, data, work.annotate_max_side)

@@ -177,6 +177,19 @@ def test_a_named_input_that_is_not_a_file_says_what_it_is(tmp_path):
         expand_inputs([tmp_path / "gone.jpg"])
 
 
+def test_a_photo_too_small_to_measure_fails_with_the_operators_words(photos, tmp_path):
+    # The same words as `measure` says, not the segmenter's "(H, W, 3) RGB array".
+    folder, _ = photos
+    Image.new("RGB", (1, 1)).save(folder / "dot.png")
+    _, factory = counting_factory()
+    report = run_batch(
+        [folder], tmp_path / "out", options=OPTIONS, segmenter_factory=factory, concurrency=2
+    )
+    failed = dict(report.failures)
+    assert set(failed) == {str(folder / "dot.png")}
+    assert failed[str(folder / "dot.png")].startswith("the photo is only 1 × 1 pixels")
+
+
 def test_second_run_redoes_nothing(photos, tmp_path):
     folder, archive = photos
     (folder / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
