@@ -15,6 +15,7 @@ from app_pages.common import (
     data_root_dir,
     remember,
     show_error,
+    without_name,
 )
 from app_pages.measure_ui.options import OptionsChoice, options_ui
 from objlen.batch.inputs import BatchInput, inputs_from_uploads
@@ -183,7 +184,8 @@ def results_ui(out: Path) -> None:
     if failures:
         with st.expander(f"{len(failures)} photo(s) failed", expanded=True):
             for record in failures:
-                st.error(f"**{record['name']}**: {record.get('message', '')}")
+                name = record["name"]
+                st.error(f"**{name}**: {without_name(name, record.get('message', ''))}")
     csv_column, jsonl_column, zip_column = st.columns(3)
     csv_column.download_button(
         "Download CSV",

@@ -48,7 +48,11 @@ def sidebar_ui(bench: Workbench, settings: AppSettings):
     choice: OptionsChoice | None = None
     with st.sidebar:
         st.subheader("Photo")
-        photo = photo_ui(bench, PREFIX)
+        try:
+            photo = photo_ui(bench, PREFIX)
+        except ObjlenError as error:  # shown in the main area, where the operator looks
+            photo = None
+            problems.append(error)
         if photo is not None:
             try:
                 source = mask_ui(photo, settings)
@@ -119,7 +123,8 @@ def main() -> None:
     for problem in problems:
         show_error(problem)
     if photo is None:
-        st.info("Choose a photo in the sidebar: a sample, an upload, or the camera.")
+        if not problems:
+            st.info("Choose a photo in the sidebar: a sample, an upload, or the camera.")
         return
     if choice.preset is None:
         question_ui(bench, settings.default_unit)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from app_pages.common import PHOTO_TYPES, ROOT, remember
+from app_pages.common import PHOTO_TYPES, ROOT, remember, without_name
 from app_pages.measure_ui.options import preset_key, set_preset
 from objlen import load_image, load_mask
 from objlen.errors import ObjlenError
@@ -113,6 +113,10 @@ def photo_ui(bench: Workbench, prefix: str) -> Photo | None:
     """Choose the photo (in the sidebar); a new one starts a new workbench photo.
 
     Returns the photo, or ``None`` while there is none.
+
+    Raises:
+        ObjlenError: the new photo cannot be read or measured (its message
+            names the photo once); the workbench keeps the photo it had.
     """
     if bench.photo is not None and bench.photo.source == "history":
         st.caption(f"Reopened from the history: **{bench.photo.name}** (#{bench.parent_id})")
@@ -158,8 +162,7 @@ def photo_ui(bench: Workbench, prefix: str) -> Photo | None:
             image = decoded_photo(photo.sha256, photo.data, photo.name)
             bench.set_photo(photo, image)
         except ObjlenError as error:
-            st.error(f"{photo.name}: {error}", icon=":material/error:")
-            return None
+            raise type(error)(f"{photo.name}: {without_name(photo.name, str(error))}") from error
         if photo.sample is not None:
             _sample_reference(prefix, {s["name"]: s for s in sample_catalogue()}[photo.sample])
             bench.reference_confirmed = True

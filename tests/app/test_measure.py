@@ -318,6 +318,20 @@ def test_a_file_that_is_not_an_image_is_refused(app_db):
     assert any("not an image" in e.value for e in at.error), [e.value for e in at.error]
 
 
+def test_a_corrupt_photo_is_refused_where_the_operator_looks(app_db):
+    """The error is in the main area (the sidebar's is below the fold at
+    1280 x 800), names the file once, and no "choose a photo" invites an
+    upload the operator has just made."""
+    truncated = (SAMPLES / "card_ellipse.jpg").read_bytes()[:3000]
+    at = upload(page_test("measure").run(), "broken.jpg", truncated, "image/jpeg")
+    assert not at.exception
+    errors = [e.value for e in at.main.error]
+    assert len(errors) == 1, errors
+    assert "truncated or corrupt" in errors[0] and errors[0].count("broken.jpg") == 1, errors
+    assert not at.sidebar.error
+    assert not [i.value for i in at.main.info if "Choose a photo" in i.value]
+
+
 def test_upload_a_photo_and_its_mask(app_db):
     truth = TRUTH["card_ellipse"]
     at = upload(page_test("measure").run(), "ellipse.jpg", (SAMPLES / truth["file"]).read_bytes())
