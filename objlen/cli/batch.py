@@ -35,6 +35,7 @@ from objlen.cli.options import (
     options_from_args,
     sagemaker_settings_from_args,
 )
+from objlen.cli.parser import EXIT_INTERRUPTED
 from objlen.errors import ObjlenError, ParameterError
 from objlen.options import MeasureOptions
 from objlen.redact import redact_url
@@ -96,20 +97,29 @@ def run_batch_command(args: argparse.Namespace) -> int:
     check_endpoint_url(args.endpoint_url, "--endpoint-url")
     factory = segmenter_factory_from_args(args, options)
     reuse_freed_buffers()
-    report = run_batch(
-        args.inputs,
-        args.out,
-        options=options,
-        segmenter_factory=factory,
-        concurrency=args.concurrency,
-        progress=None if args.quiet else ProgressLine(sys.stderr),
-        s3_endpoint_url=s3_endpoint_url,
-        annotate=not args.no_annotate,
-        annotate_format=args.annotate_format,
-        memory_budget_bytes=_memory_budget_bytes(args.max_memory_mb),
-        processes=args.processes,
-        scheduler=_scheduler_address(args.scheduler),
-    )
+    try:
+        report = run_batch(
+            args.inputs,
+            args.out,
+            options=options,
+            segmenter_factory=factory,
+            concurrency=args.concurrency,
+            progress=None if args.quiet else ProgressLine(sys.stderr),
+            s3_endpoint_url=s3_endpoint_url,
+            annotate=not args.no_annotate,
+            annotate_format=args.annotate_format,
+            memory_budget_bytes=_memory_budget_bytes(args.max_memory_mb),
+            processes=args.processes,
+            scheduler=_scheduler_address(args.scheduler),
+        )
+    except KeyboardInterrupt:
+        live = not args.quiet and sys.stderr.isatty()  # end the progress line first
+        print(
+            f"{chr(10) if live else ''}objlen: interrupted; the photos finished so far are "
+            f"kept in {args.out}: run the same command again to resume",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
     for name, message in report.failures:
         print(f"objlen: failed: {name}: {redact_url(message)}", file=sys.stderr)
     print(

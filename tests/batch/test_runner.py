@@ -387,6 +387,39 @@ def test_killed_half_way_then_restarted(tmp_path):
 
 
 # ---------------------------------------------------------------------- the CLI
+def test_ctrl_c_says_how_to_resume_and_the_rerun_finishes_the_rest(tmp_path):
+    base = load_image(SAMPLES / f"{CARD_SAMPLES[0]}.jpg")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for index in range(30):  # distinct bytes: none is a copy of another
+        photo = base.copy()
+        photo[600:616, 8:24] = 40 + 5 * index
+        (folder / f"photo-{index:02d}.jpg").write_bytes(encode_jpeg(photo))
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "objlen", "batch", str(folder), "--out", str(out),
+               "--reference-size", "85.6x54", "--concurrency", "1", "--no-annotate"]
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 120
+    while not _finished_names(out / RESULTS_JSONL) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1] == (
+        f"objlen: interrupted; the photos finished so far are kept in {out}: "
+        "run the same command again to resume"
+    )
+    first = _finished_names(out / RESULTS_JSONL)
+    assert 0 < len(first) < 30
+    again = subprocess.run([*command, "--quiet"], cwd=ROOT, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert f"30 of 30 photos measured, 0 failed ({len(first)} already done)" in again.stdout
+    assert len(read_jsonl(out / RESULTS_JSONL)) == 30  # each photo once
+
+
 def test_cli_batch_exit_status_and_progress(photos, tmp_path, capsys):
     folder, archive = photos
     out = tmp_path / "out"
