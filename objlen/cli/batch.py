@@ -121,7 +121,8 @@ def run_batch_command(args: argparse.Namespace) -> int:
         )
         return EXIT_INTERRUPTED
     for name, message in report.failures:
-        print(f"objlen: failed: {name}: {redact_url(message)}", file=sys.stderr)
+        reason = message.removeprefix(f"{name}:").lstrip()  # a read error starts with the name
+        print(f"objlen: failed: {name}: {redact_url(reason)}", file=sys.stderr)
     print(
         f"{report.ok} of {report.total} photos measured, {report.failed} failed "
         f"({report.resumed} already done); results in {report.results_csv}"

@@ -137,7 +137,7 @@ def test_a_bad_crc_fails_its_photo_in_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
     failed = [line for line in done.stderr.splitlines() if line.startswith("objlen: failed:")]
     assert failed == [
-        f"objlen: failed: {archive}!{CARDS[1]}: {archive}!{CARDS[1]}: the zip entry is corrupt "
+        f"objlen: failed: {archive}!{CARDS[1]}: the zip entry is corrupt "  # named once
         "(its CRC does not match)"
     ]
     assert "1 of 2 photos measured" in done.stdout
