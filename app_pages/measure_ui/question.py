@@ -49,23 +49,38 @@ def _size_given(preset: str) -> None:
         set_preset(PREFIX, "custom", reference_kind="size", reference_size=text)
 
 
+def _kind_chosen() -> None:
+    """The kind chosen in the question is the sidebar's too (so the question's
+    caption, made from the sidebar's fields, names the same kind)."""
+    kind = st.session_state.get("measure_question_kind", "size")
+    set_preset(PREFIX, "custom", reference_kind=kind)
+
+
 def size_question_ui(preset: str, unit: str, problem: str) -> None:
     """The size of a reference that is not a preset (or of an ArUco marker),
-    asked in the main area."""
+    asked in the main area. The kind of size (a length or W x H) starts as the
+    sidebar's and is chosen outside the form, so that the field's label and
+    example follow it at once."""
     st.subheader("What is the reference's real size?")
     st.caption(f"{PRESETS[preset].label}: {problem}.")
+    kind = "size"
+    if preset != "aruco":
+        st.session_state["measure_question_kind"] = st.session_state.get(
+            f"{PREFIX}_reference_kind", "size"
+        )
+        kind = st.radio(
+            "Its size is",
+            list(KINDS),
+            format_func=KINDS.get,
+            key="measure_question_kind",
+            horizontal=True,
+            on_change=_kind_chosen,
+        )
     with st.form("measure_size_question", border=False):
         if preset == "aruco":
             st.selectbox("ArUco dictionary", ARUCO_DICTIONARIES, key="measure_question_dictionary")
             label, example = "Side of the marker's black square", "40 mm"
         else:
-            kind = st.radio(
-                "Its size is",
-                list(KINDS),
-                format_func=KINDS.get,
-                key="measure_question_kind",
-                horizontal=True,
-            )
             label, example = (
                 ("Real length (a coin's diameter, a ruler's marks)", "24.26 mm")
                 if kind == "length"

@@ -135,6 +135,28 @@ def test_a_size_typed_in_answers_the_question(app_db):
     assert widths(at)[0] == pytest.approx(truth["width_mm"], rel=0.02)
 
 
+def test_the_size_question_asks_for_the_kind_it_names(app_db):
+    """The question's caption, its "Its size is" choice and the field's label
+    agree, and a change of the choice relabels the field at once."""
+    at = upload(
+        page_test("measure").run(), "photo.jpg", (SAMPLES / "card_ellipse.jpg").read_bytes()
+    )
+    at = answer(at, "custom")
+    field = at.text_input(key="measure_question_size")
+    assert at.radio(key="measure_question_kind").value == "size"
+    assert any("width × height" in c.value for c in at.main.caption)
+    assert field.label == "Real width × height" and field.placeholder == "e.g. 85.6 x 54 mm"
+    at = at.radio(key="measure_question_kind").set_value("length").run()
+    field = at.text_input(key="measure_question_size")
+    assert field.label.startswith("Real length") and field.placeholder == "e.g. 24.26 mm"
+    assert any("real length" in c.value for c in at.main.caption), [c.value for c in at.caption]
+    field.input("25.75 mm")
+    at.button[0].click().run()  # the form's Measure button
+    assert not at.exception
+    assert at.text_input(key="measure_reference_length").value == "25.75 mm"
+    assert objects_table(at) is not None
+
+
 # ------------------------------------------------------------------ editor events
 def test_a_moved_point_changes_the_numbers_by_the_expected_amount(app_db):
     at = choose(page_test("measure").run(), "card_rectangle")
