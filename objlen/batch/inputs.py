@@ -43,6 +43,9 @@ from objlen.sagemaker.session import AwsSession, explain_aws_error
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".heic", ".heif")
 #: Largest input file read, in bytes.
 MAX_INPUT_BYTES = 256 * 1024 * 1024
+#: Lock file in a batch's results folder, held by a run (``flock``) while it
+#: writes; it marks the folder as a batch's results, whose pictures are no inputs.
+LOCK_FILE = ".objlen-batch.lock"
 
 
 class BatchError(ParameterError):
@@ -111,10 +114,15 @@ def _folder_inputs(
     """A folder's photos and zip files' entries. A photo's name that is not a
     readable file (a link to nothing, a named pipe) and a zip file that cannot
     be opened are listed too, as inputs that fail alone, so that they are
-    reported and the other photos are measured."""
+    reported and the other photos are measured. The results folders of
+    earlier batches inside ``folder`` (marked by their :data:`LOCK_FILE`) are
+    skipped: their annotated pictures are not photos to measure."""
+    results = {marker.parent for marker in folder.rglob(LOCK_FILE)} - {folder}
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder).parts
         if any(part.startswith(".") for part in relative) or path.is_dir():
+            continue
+        if results and not results.isdisjoint(path.parents):
             continue
         if exclude is not None and path.resolve().is_relative_to(exclude):
             continue
@@ -348,6 +356,7 @@ def expand_inputs(
 
 __all__ = [
     "IMAGE_SUFFIXES",
+    "LOCK_FILE",
     "MAX_INPUT_BYTES",
     "BatchError",
     "BatchInput",

@@ -65,7 +65,7 @@ from pathlib import Path
 from typing import Any
 
 from objlen.batch.budget import DEFAULT_MEMORY_BUDGET_BYTES, MemoryBudget
-from objlen.batch.inputs import BatchError, BatchInput, expand_inputs
+from objlen.batch.inputs import LOCK_FILE, BatchError, BatchInput, expand_inputs
 from objlen.batch.journal import DiskFullError, Journal, disk_full_error, is_disk_full
 from objlen.batch.ledger import Ledger, options_key
 from objlen.batch.photo import (
@@ -85,9 +85,6 @@ from objlen.batch.results import (
 from objlen.errors import ParameterError
 from objlen.files import write_atomically
 from objlen.options import MeasureOptions
-
-#: Lock file in the output folder, held by a run (``flock``) while it writes.
-LOCK_FILE = ".objlen-batch.lock"
 
 
 @contextlib.contextmanager

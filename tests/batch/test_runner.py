@@ -190,6 +190,18 @@ def test_a_photo_too_small_to_measure_fails_with_the_operators_words(photos, tmp
     assert failed[str(folder / "dot.png")].startswith("the photo is only 1 × 1 pixels")
 
 
+def test_an_earlier_batchs_results_inside_the_input_are_not_taken(photos, tmp_path):
+    # First into photos/results, then elsewhere: the first run's annotated
+    # pictures are not measured as photos the second time.
+    folder, _ = photos
+    _, factory = counting_factory()
+    run_batch([folder], folder / "results", options=OPTIONS, segmenter_factory=factory)
+    assert len(list((folder / "results" / "annotated").iterdir())) == 3
+    again = run_batch([folder], tmp_path / "elsewhere", options=OPTIONS, segmenter_factory=factory)
+    assert again.total == 3
+    assert {Path(r["name"]).parent for r in again.records} == {folder}
+
+
 def test_second_run_redoes_nothing(photos, tmp_path):
     folder, archive = photos
     (folder / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
