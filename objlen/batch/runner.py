@@ -253,8 +253,8 @@ def run_batch(
     if processes is not None and processes < 1:
         raise ParameterError(f"worker processes must be at least 1; got {processes}")
     out = Path(out_dir)
-    _make_folder(out)
     items = expand_inputs(inputs, exclude=out, s3_endpoint_url=s3_endpoint_url, within=within)
+    _make_folder(out)  # after the inputs are found: a mistyped input leaves no empty folder
     with (
         _exclusive(out),
         _remote_work(segmenter_factory, processes, scheduler, concurrency) as remote,

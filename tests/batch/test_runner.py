@@ -304,6 +304,15 @@ def test_inputs_are_checked_before_anything_runs(tmp_path):
         expand_inputs([tmp_path / "bad.zip"])
 
 
+def test_a_missing_input_leaves_no_results_folder_behind(tmp_path):
+    _, factory = counting_factory()
+    with pytest.raises(BatchError, match="no such file"):
+        run_batch(
+            [tmp_path / "mistyped"], tmp_path / "out", options=OPTIONS, segmenter_factory=factory
+        )
+    assert not (tmp_path / "out").exists()
+
+
 def test_the_output_folder_inside_the_input_is_not_taken(photos):
     folder, _ = photos
     _, factory = counting_factory()
