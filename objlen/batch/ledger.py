@@ -41,12 +41,17 @@ class Ledger:
         journal: the records of earlier runs (read once, here).
         key: the fingerprint (:func:`options_key`) of this run.
         retry_errors: whether ``retryable`` error records are run again.
+        annotate: whether this run draws annotated pictures: an ``ok`` record
+            of a run without them (``--no-annotate``) is then not finished.
     """
 
-    def __init__(self, journal: Journal, key: str, retry_errors: bool) -> None:
+    def __init__(
+        self, journal: Journal, key: str, retry_errors: bool, annotate: bool = False
+    ) -> None:
         self._lock = threading.Lock()
         self._key = key
         self._retry = retry_errors
+        self._annotate = annotate
         self._inflight: dict[str, threading.Event] = {}
         self._by_digest: dict[str, dict[str, Any]] = {}
         self._named: set[tuple[str, str]] = set()
@@ -59,6 +64,8 @@ class Ledger:
         }
 
     def _counts(self, record: dict[str, Any]) -> bool:
+        if self._annotate and record["status"] == "ok" and not record.get("annotated"):
+            return False  # measured without its picture, which is wanted now
         return _final(record) or not self._retry
 
     def _note(self, record: dict[str, Any]) -> None:

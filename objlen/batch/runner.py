@@ -367,7 +367,7 @@ def _run(
         out_dir=out,
         pool=pool,
         journal=journal,
-        ledger=Ledger(journal, key, retry_errors),
+        ledger=Ledger(journal, key, retry_errors, annotate),
         annotate=annotate,
         annotate_max_side=annotate_max_side,
         budget=budget,

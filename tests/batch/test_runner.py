@@ -202,6 +202,21 @@ def test_an_earlier_batchs_results_inside_the_input_are_not_taken(photos, tmp_pa
     assert {Path(r["name"]).parent for r in again.records} == {folder}
 
 
+def test_a_run_that_wants_pictures_draws_those_an_earlier_run_without_them_left_out(
+    photos, tmp_path
+):
+    folder, _ = photos
+    out = tmp_path / "out"
+    _, factory = counting_factory()
+    run_batch([folder], out, options=OPTIONS, segmenter_factory=factory, annotate=False)
+    assert not (out / "annotated").exists()
+    again = run_batch([folder], out, options=OPTIONS, segmenter_factory=factory)
+    assert again.ok == 3
+    pictures = [r["annotated"] for r in read_jsonl(out / RESULTS_JSONL)]
+    assert len(pictures) == 3 and all(pictures)
+    assert all((out / picture).is_file() for picture in pictures)
+
+
 def test_second_run_redoes_nothing(photos, tmp_path):
     folder, archive = photos
     (folder / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
