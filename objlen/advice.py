@@ -58,6 +58,13 @@ def _object_name(measurement: Measurement, index: int) -> str:
     return "the object" if len(measurement.objects) == 1 else f"object {index + 1}"
 
 
+def _two_digits(value: float) -> str:
+    """``value`` to two significant digits, written without an exponent
+    (``110``, ``4.9``, ``0.0012``; ``.2g`` wrote ``1.1e+02``)."""
+    rounded = float(f"{value:.2g}")
+    return f"{rounded:.0f}" if abs(rounded) >= 10 else np.format_float_positional(rounded, trim="-")
+
+
 def uncertainty_warnings(measurement: Measurement) -> list[str]:
     """One warning for every object whose width or height (or both) is more
     uncertain than ``options.warn_relative``: which objects, and how much.
@@ -98,7 +105,7 @@ def uncertainty_warnings(measurement: Measurement) -> list[str]:
     if len(loose) == 1:
         index, lengths = loose[0]
         parts = [
-            f"{label} ±{length.uncertainty:.2g} {unit} ({length.relative:.1%})"
+            f"{label} ±{_two_digits(length.uncertainty)} {unit} ({length.relative:.1%})"
             for label, length in lengths
         ]
         verb = "is" if len(parts) == 1 else "are"
