@@ -23,7 +23,7 @@ from app_pages.measure_ui.question import question_ui, size_question_ui
 from app_pages.measure_ui.results import header_ui, messages_ui, objects_table_ui
 from app_pages.measure_ui.saving import save_ui
 from app_pages.measure_ui.state import PREFIX, workbench
-from objlen.errors import ObjlenError
+from objlen.errors import ObjlenError, SegmentationError
 from objlen.result import Measurement
 from objlen.segment.local import LocalSegmenter
 from objlen.settings import AppSettings
@@ -39,6 +39,12 @@ COMPACT_CSS = """<style>
   padding-top: 0; padding-bottom: 0.2rem; font-size: 1.9rem;
 }
 </style>"""
+#: What to do when the segmenter found nothing in the photo.
+NOTHING_FOUND_HINT = (
+    "Mark them yourself: with the **Box** tool, drag a box around each object and one around "
+    "the reference; then, with the **Regions** tool (a click will: Reference), click the "
+    "reference. Or paint them with the **Brush** (Object, Reference)."
+)
 
 
 def sidebar_ui(bench: Workbench, settings: AppSettings):
@@ -94,10 +100,16 @@ def workspace_ui(bench: Workbench, settings: AppSettings, choice: OptionsChoice,
     """The photo editor and the numbers; a drag or a click reruns only this."""
     apply_pending(bench, _box_segmenter(bench, choice))
     current: Measurement | None = None
+    failure = "" if bench.segmented is None else bench.segmented.failure
     try:
         current = bench.current()
     except ObjlenError as error:
-        show_error(error, "Cannot measure yet: ")
+        if failure and not bench.edits:  # the segmenter found nothing; nothing marked yet
+            show_error(SegmentationError(failure))
+        else:
+            show_error(error, "Cannot measure yet: ")
+        if failure:
+            st.info(NOTHING_FOUND_HINT, icon=":material/crop_free:")
     header_ui(bench, current)
     tools = toolbar_ui(bench)
     photo_column, numbers_column = st.columns([1.45, 1], gap="small")

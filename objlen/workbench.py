@@ -77,13 +77,18 @@ class Photo:
 
 @dataclass(frozen=True)
 class Segmented:
-    """The mask a segmenter (or a mask file) gave, with what it said."""
+    """The mask a segmenter (or a mask file) gave, with what it said.
+
+    ``failure``: why the segmenter found nothing ("" when it did); ``mask`` is
+    then empty, for the operator to box or paint the objects and the reference.
+    """
 
     mask: np.ndarray
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     backend: str = ""
     seconds: float = 0.0
+    failure: str = ""
 
 
 @dataclass(frozen=True)
@@ -503,7 +508,9 @@ class Workbench:
         notes.append(self.orientation().reason)
         notes += list(current.notes)
         segmented = self.segmented
-        if segmented is not None and segmented.backend in ("local", "sagemaker"):
+        if segmented is not None and segmented.failure:
+            notes.append(f"the {segmented.backend} segmenter found nothing: the mask is yours")
+        elif segmented is not None and segmented.backend in ("local", "sagemaker"):
             notes.append(
                 f"segmented by the {segmented.backend} segmenter in {segmented.seconds:.2f} s"
             )

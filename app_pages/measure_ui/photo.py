@@ -15,7 +15,7 @@ import streamlit as st
 from app_pages.common import PHOTO_TYPES, ROOT, remember, without_name
 from app_pages.measure_ui.options import preset_key, set_preset
 from objlen import load_image, load_mask
-from objlen.errors import ObjlenError
+from objlen.errors import ObjlenError, SegmentationError
 from objlen.imageio import sha256_hex
 from objlen.options import ReferenceSpec
 from objlen.presets import preset_of_spec
@@ -65,7 +65,12 @@ def segmented(
     _spec: ReferenceSpec | None,
     rule: str,
 ) -> Segmented:
-    """The automatic mask of the photo and what the segmenter said."""
+    """The automatic mask of the photo and what the segmenter said; an empty
+    mask with the local segmenter's ``failure`` when it found nothing.
+
+    Raises:
+        ObjlenError: a mask file that cannot be used, an endpoint that failed.
+    """
     if _source.kind == "segment":
         segmenter = make_segmenter(
             _settings.segmenter,
@@ -74,7 +79,14 @@ def segmented(
             reference_rule=rule,
             reference=_spec,
         )
-        result = segment_photo(segmenter, _image, source_bytes=_photo.data)
+        try:
+            result = segment_photo(segmenter, _image, source_bytes=_photo.data)
+        except SegmentationError as error:
+            if _settings.segmenter != "local":
+                raise  # an endpoint's failure may pass: not cached, tried again on the next run
+            # nothing stands out: an empty mask, which the operator boxes or paints
+            empty = np.zeros(_image.shape[:2], np.uint8)
+            return Segmented(empty, backend="local", failure=str(error))
         return Segmented(result.mask, result.warnings, result.notes, result.backend, result.seconds)
     size = (_image.shape[1], _image.shape[0])
     mask, warnings = load_mask(_source.data, size, name="the mask")

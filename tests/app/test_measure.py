@@ -246,6 +246,34 @@ def test_a_box_on_a_merged_blob_measures_the_object_alone(app_db):
     assert any("was cut out" in c.value for c in at.caption)
 
 
+def test_a_photo_where_the_segmenter_finds_nothing_opens_the_editor(app_db):
+    """The segmenter's message says "draw a box around it": the editor must be
+    there to do it (it was not), on an empty mask, with what to do; painted
+    (or boxed) objects and a reference are then measured."""
+    blank = encode_png(np.full((300, 400, 3), 255, np.uint8))
+    at = upload(page_test("measure").run(), "blank.png", blank)
+    at = answer(at, "us_quarter")
+    assert not at.exception
+    assert any("no object found" in e.value for e in at.main.error), [e.value for e in at.error]
+    hints = [i.value for i in at.main.info]
+    assert any("**Box**" in h and "**Regions**" in h for h in hints), hints
+    assert not any("Cannot measure yet" in e.value for e in at.error)
+    mask = workbench(at).mask
+    assert mask is not None and mask.shape == (300, 400) and not mask.any()
+    radius = 30.0
+    at = send_event(
+        at, {"type": "stroke", "brush": "reference", "radius": radius, "points": [[100, 150]]}
+    )
+    at = send_event(
+        at, {"type": "stroke", "brush": "object", "radius": 10, "points": [[220, 120], [320, 120]]}
+    )
+    assert not at.exception
+    assert not any("no object found" in e.value for e in at.error)  # the operator has acted
+    width = widths(at)[0]
+    # a disc 2r + 1 px across is the quarter; the object spans 100 + 2 * 10 + 1 px
+    assert width == pytest.approx(121 * 24.26 / (2 * radius + 1), rel=0.05)
+
+
 def test_a_brush_stroke_splits_an_object_and_undo_takes_it_back(app_db):
     at = choose(page_test("measure").run(), "card_rectangle")
     box = workbench(at).current().objects[0]
