@@ -1,5 +1,8 @@
 """Atomic file writes."""
 
+import os
+import stat
+
 import pytest
 
 from objlen.files import write_atomically
@@ -20,3 +23,15 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
         write_atomically(path, "not bytes")  # type: ignore[arg-type]
     assert path.read_bytes() == b"kept"
     assert [p.name for p in tmp_path.iterdir()] == ["data.bin"]
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_a_shared_file_gets_the_permissions_of_the_umask(tmp_path, umask, mode):
+    old = os.umask(umask)
+    try:
+        write_atomically(tmp_path / "results.csv", b"name\n", shared=True)
+        write_atomically(tmp_path / "private.bin", b"x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "results.csv").stat().st_mode) == mode
+    assert stat.S_IMODE((tmp_path / "private.bin").stat().st_mode) == 0o600

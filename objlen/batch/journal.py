@@ -157,7 +157,7 @@ class Journal:
                 json.dumps(r, separators=(",", ":"), default=str) + "\n" for r in records
             )
             try:
-                write_atomically(self.path, body.encode())
+                write_atomically(self.path, body.encode(), shared=True)
             except OSError as error:
                 if is_disk_full(error):
                     raise disk_full_error(self.path) from error

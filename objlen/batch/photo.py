@@ -275,7 +275,7 @@ def _measure_photo(name: str, data: bytes, digest: str, job: PhotoJob) -> dict[s
 def _write_picture(job: PhotoJob, record: dict[str, Any], picture: bytes | None) -> None:
     """Write a photo's annotated picture (if any) where its record says."""
     if picture is not None:
-        write_atomically(job.out_dir / record["annotated"], picture)
+        write_atomically(job.out_dir / record["annotated"], picture, shared=True)
 
 
 def _pixels_unneeded(data: bytes, work: PhotoWork, segmenter: Segmenter) -> tuple | None:

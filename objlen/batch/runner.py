@@ -328,7 +328,7 @@ def _finish(
     """
     try:
         records = journal.compact(order)
-        write_atomically(out / RESULTS_CSV, csv_text(records).encode())
+        write_atomically(out / RESULTS_CSV, csv_text(records).encode(), shared=True)
     except (DiskFullError, OSError) as error:
         if not (isinstance(error, DiskFullError) or is_disk_full(error)):
             raise

@@ -217,6 +217,22 @@ def test_a_run_that_wants_pictures_draws_those_an_earlier_run_without_them_left_
     assert all((out / picture).is_file() for picture in pictures)
 
 
+def test_the_results_are_readable_as_the_umask_says(photos, tmp_path):
+    # Under the usual umask 022, the results folder's files are 0644 like any
+    # new file (they were 0600: a colleague could not open results.csv).
+    folder, _ = photos
+    _, factory = counting_factory()
+    old = os.umask(0o022)
+    try:
+        run_batch([folder], tmp_path / "out", options=OPTIONS, segmenter_factory=factory)
+    finally:
+        os.umask(old)
+    out = tmp_path / "out"
+    files = [out / RESULTS_CSV, out / RESULTS_JSONL, *(out / "annotated").iterdir()]
+    assert len(files) == 5
+    assert {oct(f.stat().st_mode & 0o777) for f in files} == {"0o644"}
+
+
 def test_second_run_redoes_nothing(photos, tmp_path):
     folder, archive = photos
     (folder / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
