@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from objlen.batch.photo import PhotoWork, SegmenterFactory, measure_photo
-from objlen.errors import ParameterError
+from objlen.errors import ObjlenError, ParameterError
 from objlen.segment.base import Segmenter
 
 #: Worker threads' segmenters, by the token of the factory that made them.
@@ -62,10 +62,18 @@ def _segmenter_for(factory_blob: bytes, token: str) -> Segmenter:
 
 def measure_on_worker(
     factory_blob: bytes, token: str, name: str, data: bytes, digest: str, work: PhotoWork
-) -> tuple[dict[str, Any], bytes | None]:
+) -> tuple[dict[str, Any], bytes | None] | ObjlenError:
     """The task a worker runs for one photo: :func:`measure_photo` with this
-    thread's segmenter."""
-    return measure_photo(name, data, digest, work, _segmenter_for(factory_blob, token))
+    thread's segmenter.
+
+    A photo's own failure (an :class:`ObjlenError`: not an image, no
+    reference...) is returned, not raised: raised, every worker would log it
+    as a failed task with its traceback on the operator's terminal.
+    """
+    try:
+        return measure_photo(name, data, digest, work, _segmenter_for(factory_blob, token))
+    except ObjlenError as error:
+        return error
 
 
 @dataclass
@@ -161,9 +169,12 @@ class DaskWork:
                 key=f"objlen-photo-{digest[:12]}-{uuid.uuid4().hex}",
             )
         try:
-            return future.result()
+            result = future.result()
         finally:
             future.release()
+        if isinstance(result, ObjlenError):
+            raise result
+        return result
 
     def close(self) -> None:
         """Disconnect (and stop the local cluster, if this made one)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -281,3 +282,24 @@ def test_local_worker_processes_measure_like_threads(photo_folder, tmp_path):
             threads[row["name"]]["width"],
             threads[row["name"]]["height"],
         )
+
+
+def test_a_bad_photo_in_worker_processes_is_one_line_without_a_traceback(photo_folder, tmp_path):
+    # Raised on a worker, a photo's failure was logged by Dask as "Compute
+    # Failed" with its traceback, once per bad photo, on the operator's terminal.
+    folder = tmp_path / "photos"
+    shutil.copytree(photo_folder, folder)  # the module's folder stays as it is
+    (folder / "notes.jpg").write_text("not a photo")
+    done = subprocess.run(
+        [sys.executable, "-m", "objlen", "batch", str(folder), "--out",
+         str(tmp_path / "out"), "--reference-size", "85.6x54", "--processes", "1",
+         "--no-annotate", "--quiet"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr and "Compute Failed" not in done.stderr
+    assert done.stderr.splitlines() == [
+        f"objlen: failed: {folder / 'notes.jpg'}: not an image objlen can read "
+        "(JPEG, PNG, TIFF, WebP, BMP, HEIC)"
+    ]
+    assert f"{PHOTOS} of {PHOTOS + 1} photos measured, 1 failed" in done.stdout
