@@ -36,9 +36,30 @@ def spreadsheet_cell(value: Any) -> Any:
     """
     if value is None:
         return ""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
+    if isinstance(value, str):
+        value = _encodable(value)
+        if value.startswith(FORMULA_STARTS):
+            return "'" + value
     return value
+
+
+def _encodable(text: str) -> str:
+    """``text`` as UTF-8 can hold it: a file name's bytes that are not UTF-8
+    (Python's surrogate escapes, as ``os.listdir`` gives them) are written as
+    ``\\xNN``, so ``caf\\xe9.jpg`` stands for the Latin-1 name ``café.jpg``
+    instead of the whole table failing to be written.
+
+    >>> _encodable("caf\\udce9.jpg")
+    'caf\\\\xe9.jpg'
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:  # a lone surrogate that no file name gave
+            return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

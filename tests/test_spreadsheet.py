@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 
 import pytest
 
@@ -34,3 +35,11 @@ def test_none_is_an_empty_cell_and_the_table_reads_back():
     text = csv_text(("name", "width"), [["=1+1", -3.5], [None, 2], ['a,"b"', 1]])
     rows = list(csv.reader(io.StringIO(text)))
     assert rows == [["name", "width"], ["'=1+1", "-3.5"], ["", "2"], ['a,"b"', "1"]]
+
+
+def test_a_file_name_that_is_not_utf8_is_written_with_its_bytes_escaped():
+    # os.listdir gives the Latin-1 name b"caf\xe9.jpg" as "caf\udce9.jpg", which
+    # UTF-8 cannot encode: the table failed to be written at all.
+    name = os.fsdecode(b"caf\xe9.jpg")
+    text = csv_text(["name"], [[name], ["=" + name]])
+    assert text.encode("utf-8") == b"name\ncaf\\xe9.jpg\n'=caf\\xe9.jpg\n"

@@ -233,6 +233,19 @@ def test_the_results_are_readable_as_the_umask_says(photos, tmp_path):
     assert {oct(f.stat().st_mode & 0o777) for f in files} == {"0o644"}
 
 
+def test_a_photo_whose_name_is_not_utf8_is_in_the_results(photos, tmp_path):
+    # A Latin-1 name (an old zip unpacked, a Windows share): the batch crashed
+    # at its end writing results.csv, every time it was run again.
+    folder, _ = photos
+    shutil.copy(SAMPLES / f"{CARD_SAMPLES[0]}.jpg", os.fsdecode(bytes(folder) + b"/caf\xe9.jpg"))
+    _, factory = counting_factory()
+    out = tmp_path / "out"
+    report = run_batch([folder], out, options=OPTIONS, segmenter_factory=factory)
+    assert (report.ok, report.failed) == (4, 0)
+    names = [row["name"] for row in read_csv(out / RESULTS_CSV)]
+    assert f"{folder}/caf\\xe9.jpg" in names
+
+
 def test_second_run_redoes_nothing(photos, tmp_path):
     folder, archive = photos
     (folder / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
