@@ -30,13 +30,27 @@ from objlen.settings import AppSettings
 from objlen.workbench import Workbench
 
 #: Less empty space around the page, so that the photo and the numbers fit a
-#: 1280 x 800 screen.
+#: 1280 x 800 screen; the tools take their own width and wrap onto a second row
+#: when the main area is too narrow for them, and in a narrow main area the
+#: numbers go below the photo, rather than being cut off.
 COMPACT_CSS = """<style>
 [data-testid="stMainBlockContainer"] {
   padding: 2.2rem 2.5rem 2rem 2.5rem !important; max-width: none;
 }
 [data-testid="stMainBlockContainer"] h1 {
   padding-top: 0; padding-bottom: 0.2rem; font-size: 1.9rem;
+}
+.st-key-measure_toolbar [data-testid="stHorizontalBlock"] { flex-wrap: wrap; row-gap: 0.5rem; }
+.st-key-measure_toolbar [data-testid="stColumn"] {
+  flex: 0 0 auto !important; width: auto !important; min-width: 0 !important;
+}
+.st-key-measure_toolbar [data-testid="stColumn"]:nth-child(3) { margin-left: auto; }
+.st-key-measure_panes { container-type: inline-size; }
+@container (max-width: 640px) {
+  .st-key-measure_panes [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
+  .st-key-measure_panes [data-testid="stColumn"] {
+    flex: 1 1 100% !important; width: 100% !important; min-width: 100% !important;
+  }
 }
 </style>"""
 #: What to do when the segmenter found nothing in the photo.
@@ -111,8 +125,10 @@ def workspace_ui(bench: Workbench, settings: AppSettings, choice: OptionsChoice,
         if failure:
             st.info(NOTHING_FOUND_HINT, icon=":material/crop_free:")
     header_ui(bench, current)
-    tools = toolbar_ui(bench)
-    photo_column, numbers_column = st.columns([1.45, 1], gap="small")
+    with st.container(key="measure_toolbar"):
+        tools = toolbar_ui(bench)
+    with st.container(key="measure_panes"):
+        photo_column, numbers_column = st.columns([1.45, 1], gap="small")
     with photo_column:
         editor_ui(bench, current, tools, opacity)
     with numbers_column:

@@ -42,6 +42,7 @@ from tests.e2e.editor import (
     shot,
     to_screen,
     upload,
+    use_tool,
     version,
     wait_idle,
 )
@@ -188,6 +189,39 @@ def test_the_layout_fits_1280x800_and_1920x1080(page, app_url):
         header = page.locator("[data-testid=stMarkdownContainer] p", has_text="Reference:").first
         assert header.is_visible() and header.bounding_box()["y"] < canvas["y"]
         shot(page, f"measure-{name}.png")
+
+
+def test_a_narrow_window_keeps_every_tool_in_reach(page, app_url):
+    """800 x 900 with the sidebar open (a main area about 420 px wide): the
+    tools, Undo and Reset points show whole (the tools were scrolled out of a
+    clipped row, Box and Brush unseen, Undo's label hidden), the photo above
+    the numbers at the main area's width (it was 240 px wide)."""
+    page.set_viewport_size({"width": 800, "height": 900})
+    open_measure(page, app_url)
+
+    def whole(locator) -> bool:
+        box = locator.bounding_box()
+        inside = box["x"] >= 0 and box["x"] + box["width"] <= 800
+        return inside and locator.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
+
+    group = page.locator("[data-testid=stButtonGroup] [role=radiogroup]").first
+    assert group.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), "the tools are clipped"
+    for label in ("Points", "Regions", "Box", "Brush"):
+        assert whole(group.get_by_text(label, exact=True)), label
+    for label in ("Undo", "Reset points"):
+        button = page.get_by_role("button", name=label)
+        assert whole(button.locator("p").first), label
+    canvas = page.locator(CANVAS).bounding_box()
+    main = page.locator("[data-testid=stMainBlockContainer]").bounding_box()
+    assert canvas["width"] >= 0.9 * (main["width"] - 2 * 40), canvas
+    assert page.locator(SELECTED).first.bounding_box()["y"] > canvas["y"] + canvas["height"]
+    shot(page, "measure-800x900.png")
+    # at 1280 x 800 the Regions tool's choice was clipped ("Leave out" cut short)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    use_tool(page, "Regions")
+    choice = page.locator("[data-testid=stButtonGroup] [role=radiogroup]").nth(1)
+    choice.get_by_text("Leave out", exact=True).wait_for(timeout=TIMEOUT_MS)
+    assert choice.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), "the choice is clipped"
 
 
 def test_drag_and_nudge_latency(page, app_url, timings):
