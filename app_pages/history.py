@@ -15,7 +15,7 @@ from app_pages.common import current_settings, get_store, show_error
 from app_pages.measure_ui.state import reopen
 from objlen.errors import ObjlenError
 from objlen.options import METHODS
-from objlen.store import SavedMeasurement, Store, table_rows, to_csv
+from objlen.store import SavedMeasurement, Store, objects_to_csv, table_rows, to_csv
 from objlen.units import UNITS, convert
 
 TABLE_KEY = "history_table"
@@ -206,12 +206,22 @@ def main() -> None:
     open_ui(store, rows, unit)
     st.subheader("Widths and heights over time")
     st.altair_chart(trend_chart(table, unit), width="stretch")
-    st.download_button(
-        "Download CSV",
+    per_measurement, per_object = st.columns(2)
+    per_measurement.download_button(
+        "Download CSV (one line per measurement)",
         to_csv(rows),
         file_name="objlen-history.csv",
         mime="text/csv",
         key="history_csv",
+        help="each measurement's first (largest) object and how many objects it has",
+    )
+    per_object.download_button(
+        "Download CSV (every object)",
+        objects_to_csv(store, rows),
+        file_name="objlen-history-objects.csv",
+        mime="text/csv",
+        key="history_objects_csv",
+        help="one line per object, each with its measurement's id, photo and note",
     )
     delete_ui([row.id for row in rows])
 

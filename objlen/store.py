@@ -117,6 +117,23 @@ CSV_COLUMNS = (
     "note",
 )
 
+#: The columns of :func:`objects_to_csv`: one line per object.
+OBJECT_CSV_COLUMNS = (
+    "id",
+    "version",
+    "created_at",
+    "image_name",
+    "object",
+    "width",
+    "width_u",
+    "height",
+    "height_u",
+    "unit",
+    "area_px",
+    "moved_points",
+    "note",
+)
+
 
 class StoreError(ObjlenError):
     """The history database cannot be opened, read or written, or holds bad data."""
@@ -657,6 +674,25 @@ def to_csv(rows: list[SavedMeasurement]) -> str:
     (:func:`objlen.spreadsheet.csv_text`).
     """
     return csv_text(CSV_COLUMNS, ([getattr(row, column) for column in CSV_COLUMNS] for row in rows))
+
+
+def objects_to_csv(store: Store, rows: list[SavedMeasurement]) -> str:
+    """Every object of the rows as CSV text, one line per object with a header:
+    the measurement's id, version, date, photo, unit and note, then the object
+    (``object`` counts from 1, largest first as measured), its width and
+    height with their 95 % intervals, its area and the points the operator
+    moved. Formulas are neutralised as in :func:`to_csv`."""
+
+    def lines() -> Iterator[list[Any]]:
+        for row in rows:
+            for obj in store.objects(row.id):
+                yield [
+                    *(row.id, row.version, row.created_at, row.image_name, obj.object_index + 1),
+                    *(obj.width, obj.width_u, obj.height, obj.height_u, row.unit, obj.area_px),
+                    *(obj.moved_points, row.note),
+                ]
+
+    return csv_text(OBJECT_CSV_COLUMNS, lines())
 
 
 def table_rows(rows: list[SavedMeasurement], unit: str) -> list[dict[str, Any]]:

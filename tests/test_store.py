@@ -16,7 +16,7 @@ import pytest
 
 from objlen import MeasureOptions, ReferenceSpec, measure, remeasure
 from objlen.imageio import encode_png, sha256_hex
-from objlen.store import MIGRATIONS, Store, StoreError, to_csv
+from objlen.store import MIGRATIONS, Store, StoreError, objects_to_csv, to_csv
 from tests.conftest import draw_mask
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -315,3 +315,24 @@ def test_csv_export_neutralises_formulas(tmp_path, measurement):
     assert row["image_name"] == "'" + hostile
     assert row["note"] == "'@SUM(1+1)"
     assert float(row["width"]) == pytest.approx(100.0)  # numbers stay numbers
+
+
+def test_csv_of_every_object(tmp_path):
+    """One line per object, largest first, each with its measurement's id and
+    photo: the measurement CSV has only the first object's numbers."""
+    store = Store(tmp_path / "objlen.sqlite3")
+    mask = draw_mask((300, 400), [(150, 100, 349, 199), (150, 220, 249, 259)], (20, 20, 119, 59))
+    both = measure(mask, MeasureOptions(reference=ReferenceSpec(length=50.0), all_objects=True))
+    moved = remeasure(both, {"B": [269.5, 259.5]}, 1)
+    first = store.save(both, image_name="two.jpg", image_bytes=b"a", note="=1+1")
+    second = store.save(moved, image_name="two.jpg", image_bytes=b"a")
+    rows = list(csv.DictReader(io.StringIO(objects_to_csv(store, store.list()))))
+    assert [(int(r["id"]), int(r["object"])) for r in rows] == [
+        (second, 1), (second, 2), (first, 1), (first, 2)
+    ]  # fmt: skip
+    widths = [float(r["width"]) for r in rows]
+    assert widths == pytest.approx([100.0, 60.0, 100.0, 50.0])  # 200 / 100 px at 2 px per mm
+    assert float(rows[2]["height"]) == pytest.approx(50.0)
+    assert rows[1]["moved_points"] == "B" and rows[3]["moved_points"] == ""
+    assert {r["image_name"] for r in rows} == {"two.jpg"} and rows[2]["note"] == "'=1+1"
+    assert {r["unit"] for r in rows} == {"mm"}

@@ -51,6 +51,16 @@ def test_rows_are_listed_with_their_numbers(db):
     assert list(table["width (mm)"]) == pytest.approx([110.0, 100.0])
 
 
+def test_both_csv_exports_are_offered(db):
+    """The measurement CSV has only each measurement's first object: the
+    page also offers one line per object (objects_to_csv, tests/test_store.py)."""
+    _saved(db)
+    at = AppTest.from_file(PAGE, default_timeout=30).run()
+    labels = {b.key: b.proto.label for b in at.get("download_button")}
+    assert labels["history_csv"] == "Download CSV (one line per measurement)"
+    assert labels["history_objects_csv"] == "Download CSV (every object)"
+
+
 def test_filter_and_unit(db):
     _saved(db)
     at = AppTest.from_file(PAGE, default_timeout=30).run()

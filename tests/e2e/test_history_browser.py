@@ -27,11 +27,12 @@ from tests.e2e.editor import (
 pytestmark = pytest.mark.browser
 
 
-def history_csv(page) -> list[list[str]]:
-    """The History page's CSV export (the grid itself is drawn on a canvas)."""
-    page.get_by_role("button", name="Download CSV").wait_for(timeout=TIMEOUT_MS)
+def history_csv(page, which: str = "one line per measurement") -> list[list[str]]:
+    """One of the History page's CSV exports (the grid itself is drawn on a canvas)."""
+    button = page.get_by_role("button", name=f"Download CSV ({which})")
+    button.wait_for(timeout=TIMEOUT_MS)
     with page.expect_download() as download:
-        page.get_by_role("button", name="Download CSV").click()
+        button.click()
     lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
     return [line.split(",") for line in lines]
 
@@ -59,6 +60,11 @@ def test_save_reopen_from_history_correct_and_save_a_new_version(page, app_url):
     width_column = rows[0].index("width")
     line = next(row for row in rows[1:] if row[0] == str(row_id))
     assert float(line[width_column]) == pytest.approx(width_saved, abs=0.006)
+    objects = history_csv(page, "every object")
+    assert objects[0][:5] == ["id", "version", "created_at", "image_name", "object"]
+    mine = [row for row in objects[1:] if row[0] == str(row_id)]
+    assert [row[4] for row in mine] == ["1"]  # the sample has one object
+    assert float(mine[0][objects[0].index("width")]) == pytest.approx(width_saved, abs=0.006)
 
     page.set_viewport_size({"width": 1280, "height": 800})
     page.get_by_role("button", name="Open on the Measure page").click()
