@@ -29,6 +29,7 @@ from objlen.batch.photo import SegmenterFactory, segmenter_factory_for
 from objlen.batch.results import ANNOTATE_FORMATS
 from objlen.batch.runner import BatchProgress, run_batch
 from objlen.classes import ClassIds
+from objlen.cli.interrupt import second_interrupt_stops_at_once
 from objlen.cli.options import (
     add_measure_options,
     add_segmenter_options,
@@ -97,28 +98,29 @@ def run_batch_command(args: argparse.Namespace) -> int:
     check_endpoint_url(args.endpoint_url, "--endpoint-url")
     factory = segmenter_factory_from_args(args, options)
     reuse_freed_buffers()
+    kept = (
+        f"the photos finished so far are kept in {args.out}: "
+        "run the same command again to resume"
+    )
     try:
-        report = run_batch(
-            args.inputs,
-            args.out,
-            options=options,
-            segmenter_factory=factory,
-            concurrency=args.concurrency,
-            progress=None if args.quiet else ProgressLine(sys.stderr),
-            s3_endpoint_url=s3_endpoint_url,
-            annotate=not args.no_annotate,
-            annotate_format=args.annotate_format,
-            memory_budget_bytes=_memory_budget_bytes(args.max_memory_mb),
-            processes=args.processes,
-            scheduler=_scheduler_address(args.scheduler),
-        )
+        with second_interrupt_stops_at_once(f"objlen: stopped at once; {kept}"):
+            report = run_batch(
+                args.inputs,
+                args.out,
+                options=options,
+                segmenter_factory=factory,
+                concurrency=args.concurrency,
+                progress=None if args.quiet else ProgressLine(sys.stderr),
+                s3_endpoint_url=s3_endpoint_url,
+                annotate=not args.no_annotate,
+                annotate_format=args.annotate_format,
+                memory_budget_bytes=_memory_budget_bytes(args.max_memory_mb),
+                processes=args.processes,
+                scheduler=_scheduler_address(args.scheduler),
+            )
     except KeyboardInterrupt:
         live = not args.quiet and sys.stderr.isatty()  # end the progress line first
-        print(
-            f"{chr(10) if live else ''}objlen: interrupted; the photos finished so far are "
-            f"kept in {args.out}: run the same command again to resume",
-            file=sys.stderr,
-        )
+        print(f"{chr(10) if live else ''}objlen: interrupted; {kept}", file=sys.stderr)
         return EXIT_INTERRUPTED
     for name, message in report.failures:
         reason = message.removeprefix(f"{name}:").lstrip()  # a read error starts with the name

@@ -485,6 +485,52 @@ def test_ctrl_c_says_how_to_resume_and_the_rerun_finishes_the_rest(tmp_path):
     assert len(read_jsonl(out / RESULTS_JSONL)) == 30  # each photo once
 
 
+def test_a_second_ctrl_c_stops_at_once_and_loses_nothing_finished(tmp_path):
+    # Photos wait 4 s each on a slow endpoint; the first Ctrl-C would wait for
+    # those in flight, the second stops the process on the spot (before: it
+    # waited, or died of "terminate called without an active exception").
+    from objlen.sagemaker.local_endpoint import make_server
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    base = load_image(SAMPLES / f"{CARD_SAMPLES[0]}.jpg")
+    for index in range(6):
+        photo = base.copy()
+        photo[600:616, 8:24] = 40 + 20 * index
+        (folder / f"photo-{index}.jpg").write_bytes(encode_jpeg(photo))
+    server = make_server(port=0, latency_s=4.0).start()
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "objlen", "batch", str(folder), "--out", str(out),
+               "--reference-size", "85.6x54", "--concurrency", "2", "--no-annotate",
+               "--segmenter", "sagemaker", "--endpoint", "slow", "--region", "us-east-1",
+               "--endpoint-url", server.url]
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local")
+    try:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        deadline = time.monotonic() + 60
+        while not _finished_names(out / RESULTS_JSONL) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.5)  # the next two photos are in flight, 3.5 s from their answers
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        second = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+        stopped_s = time.monotonic() - second
+    finally:
+        server.stop()
+    assert process.returncode == 130, stderr
+    assert stopped_s < 2.0  # not after the photos in flight (3 s and more)
+    assert stderr.strip().splitlines()[-1] == (
+        f"objlen: stopped at once; the photos finished so far are kept in {out}: "
+        "run the same command again to resume"
+    )
+    records = read_jsonl(out / RESULTS_JSONL)  # whole lines only
+    assert 1 <= len(records) <= 2 and all(r["status"] == "ok" for r in records)
+
+
 def test_cli_batch_exit_status_and_progress(photos, tmp_path, capsys):
     folder, archive = photos
     out = tmp_path / "out"
