@@ -839,7 +839,8 @@ def validate_dataset(dataset_dir: str | Path, *, num_classes: int | None = None)
     """
     root = Path(dataset_dir)
     if not root.is_dir():
-        return [Problem(str(root), "missing_channel", "no such folder")]
+        what = "a file, not a dataset folder" if root.exists() else "no such folder"
+        return [Problem(str(root), "missing_channel", what)]
     try:
         os.listdir(root)
     except OSError as error:

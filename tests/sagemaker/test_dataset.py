@@ -482,3 +482,12 @@ def test_an_unreadable_channel_folder_is_a_problem_not_a_traceback(exported: Pat
         (exported / "train").chmod(0o755)
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert "train: [unreadable]" in done.stdout
+
+
+def test_validating_a_file_says_it_is_a_file_not_that_nothing_is_there(tmp_path: Path) -> None:
+    path = tmp_path / "train.zip"
+    path.write_bytes(b"PK")
+    (problem,) = validate_dataset(path)
+    assert problem.message == "a file, not a dataset folder"
+    (problem,) = validate_dataset(tmp_path / "missing")
+    assert problem.message == "no such folder"
