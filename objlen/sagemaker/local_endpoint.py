@@ -396,6 +396,8 @@ class EndpointServer(ThreadingHTTPServer):
         limits: ServerLimits | None = None,
     ) -> None:
         self.limits = limits or ServerLimits()
+        # Before the socket is bound: a failed bind calls server_close, which stops it.
+        self.watchdog = _Watchdog()
         super().__init__(address, _Handler)
         self.segmenter = segmenter
         self.classes = classes
@@ -407,7 +409,6 @@ class EndpointServer(ThreadingHTTPServer):
         self.stopping = threading.Event()
         # One photo at a time is decoded, segmented and encoded: memory holds one.
         self.segment_lock = threading.Lock()
-        self.watchdog = _Watchdog()
         self._connections = threading.BoundedSemaphore(self.limits.max_connections)
         self.in_flight = threading.BoundedSemaphore(self.limits.max_in_flight)
         self._thread: threading.Thread | None = None

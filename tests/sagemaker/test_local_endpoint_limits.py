@@ -281,3 +281,15 @@ def test_serve_still_answers_after_the_attacks(serve) -> None:
     with urllib.request.urlopen(f"{server.url}/ping", timeout=5) as answer:
         assert answer.status == 200
     assert parallel_posts(host, port, scene_png(), clients=1) == {"200": 1}
+
+
+def test_serve_on_a_port_in_use_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    # The bind fails; it was an AttributeError traceback from server_close.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["--port", str(port)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"objlen serve: cannot listen on 127.0.0.1:{port}: ")
+    assert "Address already in use" in error and "\n" not in error
