@@ -3,6 +3,7 @@ the one reopened), and downloading its JSON and annotated picture."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import streamlit as st
@@ -40,6 +41,43 @@ def save(bench: Workbench, settings: AppSettings, note: str) -> int:
     )
 
 
+def _signature(bench: Workbench, note: str) -> str:
+    """What a save would keep (the photo, the mask, every number, the note, the
+    version it follows), as a hash: a save of the same again is refused."""
+    photo = bench.photo
+    parts = [
+        "" if photo is None else photo.sha256,
+        bench.mask_sha256,
+        bench.current().to_json(),
+        note,
+        str(bench.parent_id),
+    ]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _save_clicked(bench: Workbench, settings: AppSettings) -> None:
+    """Save (once for what the page shows) and keep what to tell the operator
+    under :data:`SAVED_KEY`."""
+    note = str(st.session_state.get("measure_note", ""))
+    signature = _signature(bench, note)
+    last = st.session_state.get(SAVED_KEY)
+    if isinstance(last, dict) and last.get("signature") == signature and not last.get("problem"):
+        return  # the same again: a second click sent before the button was disabled
+    parent = bench.parent_id
+    try:
+        row = save(bench, settings, note)
+    except ObjlenError as error:
+        st.session_state[SAVED_KEY] = {"problem": str(error), "signature": signature}
+        return
+    kept = "" if parent is None else f" (#{parent} is kept as it was)"
+    bench.parent_id = row if parent is not None else None
+    st.session_state[SAVED_KEY] = {
+        "row": row,
+        "signature": _signature(bench, note),
+        "message": f"Saved as measurement #{row}{kept}. See it on the History page.",
+    }
+
+
 def save_ui(bench: Workbench, settings: AppSettings, opacity: float) -> None:
     """Note, Save, Download JSON, Download annotated PNG (made when clicked)."""
     photo = bench.photo
@@ -52,16 +90,22 @@ def save_ui(bench: Workbench, settings: AppSettings, opacity: float) -> None:
     label = "Save to history"
     if bench.parent_id is not None:
         label = f"Save as new version of #{bench.parent_id}"
-    if save_column.button(label, type="primary", key="measure_save"):
-        try:
-            row = save(bench, settings, note)
-        except ObjlenError as error:
-            show_error(error, "Not saved: ")
-        else:
-            st.session_state[SAVED_KEY] = row
-            kept = "" if bench.parent_id is None else f" (#{bench.parent_id} is kept as it was)"
-            st.success(f"Saved as measurement #{row}{kept}. See it on the History page.")
-            bench.parent_id = row if bench.parent_id is not None else None
+    last = st.session_state.get(SAVED_KEY)
+    now = isinstance(last, dict) and last.get("signature") == _signature(bench, note)
+    saved = now and not last.get("problem")
+    save_column.button(
+        label,
+        type="primary",
+        key="measure_save",
+        on_click=_save_clicked,
+        args=(bench, settings),
+        disabled=saved,
+        help="Saved: change a point, the mask or the note to save again" if saved else None,
+    )
+    if now and last.get("problem"):
+        show_error(ObjlenError(last["problem"]), "Not saved: ")
+    elif saved:
+        st.success(last["message"])
 
     def as_json() -> str:
         return bench.current().to_json()

@@ -443,6 +443,26 @@ def test_save_keeps_every_object_and_the_choices(app_db):
     assert np.array_equal(saved_mask, workbench(at).mask)
 
 
+def test_a_second_click_on_save_does_not_save_the_same_again(app_db):
+    """Save is offered again only once something changed (a point, the note):
+    two clicks on the same measurement made two identical rows."""
+    at = choose(page_test("measure").run(), "card_rectangle")
+    at.button(key="measure_save").click().run()
+    assert at.button(key="measure_save").disabled
+    assert any("Saved as measurement #" in s.value for s in at.success)
+    assert len(Store(app_db).list()) == 1
+    scale = workbench(at).current().reference.scale
+    at = move(at, "B", 5.0)
+    assert not at.button(key="measure_save").disabled
+    at.button(key="measure_save").click().run()
+    at.text_input(key="measure_note").input("again, with a note").run()
+    assert not at.button(key="measure_save").disabled
+    at.button(key="measure_save").click().run()
+    rows = Store(app_db).list()
+    assert len(rows) == 3 and rows[0].note == "again, with a note"
+    assert rows[1].width == pytest.approx(rows[2].width + 5 * scale, abs=0.01)
+
+
 def test_the_downloads_are_offered(app_db):
     at = choose(page_test("measure").run(), "card_ellipse")
     buttons = {b.key: b for b in at.get("download_button")}
