@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages.measure_ui.editor import photo_layers
-from app_pages.measure_ui.options import KINDS, preset_label, set_preset
+from app_pages.measure_ui.options import DEFAULTS, KINDS, preset_label, set_preset
 from app_pages.measure_ui.state import PREFIX
 from objlen.presets import PRESETS
 from objlen.reference import ARUCO_DICTIONARIES
@@ -60,7 +60,7 @@ def size_question_ui(preset: str, unit: str, problem: str) -> None:
     """The size of a reference that is not a preset (or of an ArUco marker),
     asked in the main area. The kind of size (a length or W x H) starts as the
     sidebar's and is chosen outside the form, so that the field's label and
-    example follow it at once."""
+    example follow it at once; a marker's dictionary starts as the sidebar's."""
     st.subheader("What is the reference's real size?")
     st.caption(f"{PRESETS[preset].label}: {problem}.")
     kind = "size"
@@ -78,6 +78,10 @@ def size_question_ui(preset: str, unit: str, problem: str) -> None:
         )
     with st.form("measure_size_question", border=False):
         if preset == "aruco":
+            st.session_state.setdefault(
+                "measure_question_dictionary",
+                st.session_state.get(f"{PREFIX}_aruco_dictionary", DEFAULTS["aruco_dictionary"]),
+            )
             st.selectbox("ArUco dictionary", ARUCO_DICTIONARIES, key="measure_question_dictionary")
             label, example = "Side of the marker's black square", "40 mm"
         else:

@@ -157,6 +157,21 @@ def test_the_size_question_asks_for_the_kind_it_names(app_db):
     assert objects_table(at) is not None
 
 
+def test_the_marker_question_starts_with_the_sidebars_dictionary(app_db):
+    """It started at the first of the list (DICT_4X4_100) while the sidebar
+    said DICT_4X4_50, and the answer changed the sidebar's without a word."""
+    at = upload(
+        page_test("measure").run(), "photo.jpg", (SAMPLES / "card_ellipse.jpg").read_bytes()
+    )
+    at = answer(at, "aruco")
+    assert at.selectbox(key="measure_question_dictionary").value == "DICT_4X4_50"
+    at.text_input(key="measure_question_size").input("40 mm")
+    at.button[0].click().run()  # the form's Measure button
+    assert not at.exception
+    assert at.selectbox(key="measure_aruco_dictionary").value == "DICT_4X4_50"
+    assert at.text_input(key="measure_marker_size").value == "40 mm"
+
+
 # ------------------------------------------------------------------ editor events
 def test_a_moved_point_changes_the_numbers_by_the_expected_amount(app_db):
     at = choose(page_test("measure").run(), "card_rectangle")
