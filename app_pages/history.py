@@ -146,7 +146,9 @@ def delete_ui(ids: list[int]) -> None:
     """Delete one measurement, after an explicit confirmation."""
     with st.expander("Delete a measurement"):
         row_id = st.selectbox("Measurement id", ids, key="history_delete_id")
-        sure = st.checkbox(f"Yes, delete measurement {row_id} for good", key="history_sure")
+        # one confirmation per measurement: a tick does not carry over to another one
+        sure_key = f"history_sure_{row_id}"
+        sure = st.checkbox(f"Yes, delete measurement {row_id} for good", key=sure_key)
         if st.button("Delete", disabled=not sure, type="primary", key="history_delete"):
             try:
                 deleted = get_store().delete(int(row_id))
@@ -154,7 +156,7 @@ def delete_ui(ids: list[int]) -> None:
                 show_error(error, "Could not delete: ")
                 return
             if deleted:
-                st.session_state.pop("history_sure", None)
+                st.session_state.pop(sure_key, None)
                 st.toast(f"Deleted measurement {row_id}")
                 st.rerun()
             st.error(f"Measurement {row_id} was already gone")

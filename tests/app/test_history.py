@@ -77,10 +77,27 @@ def test_delete_needs_confirmation(db):
     at = AppTest.from_file(PAGE, default_timeout=30).run()
     at.selectbox(key="history_delete_id").set_value(newest).run()
     assert at.button(key="history_delete").disabled
-    at.checkbox(key="history_sure").check().run()
+    at.checkbox(key=f"history_sure_{newest}").check().run()
     at.button(key="history_delete").click().run()
     assert not at.exception
     assert [row.image_name for row in store.list()] == ["bolt.jpg"]
+
+
+def test_a_confirmation_is_for_the_measurement_it_names(db):
+    """Ticked for one measurement, then another chosen: the tick stayed, its
+    label now naming the other one, and Delete deleted it."""
+    store = _saved(db)
+    newest, oldest = (row.id for row in store.list())
+    at = AppTest.from_file(PAGE, default_timeout=30).run()
+    at.selectbox(key="history_delete_id").set_value(newest).run()
+    (sure,) = [c for c in at.checkbox if c.label.startswith("Yes, delete")]
+    sure.check().run()
+    assert not at.button(key="history_delete").disabled
+    at.selectbox(key="history_delete_id").set_value(oldest).run()
+    (sure,) = [c for c in at.checkbox if c.label.startswith("Yes, delete")]
+    assert sure.label == f"Yes, delete measurement {oldest} for good" and not sure.value
+    assert at.button(key="history_delete").disabled
+    assert len(store.list()) == 2
 
 
 @pytest.mark.parametrize(
