@@ -121,6 +121,14 @@ def _from_upload(upload: Any, source: str) -> Photo:
     return photo
 
 
+def _forget_if_removed(source: str, key: str) -> None:
+    """The operator removed the photo from its uploader (or cleared the
+    camera's): it is no longer kept for its source. (Leaving the page empties
+    the widget too, without this callback: the photo is kept then.)"""
+    if st.session_state.get(key) is None:
+        st.session_state.setdefault(PHOTOS_KEY, {}).pop(source, None)
+
+
 def photo_ui(bench: Workbench, prefix: str) -> Photo | None:
     """Choose the photo (in the sidebar); a new one starts a new workbench photo.
 
@@ -162,10 +170,19 @@ def photo_ui(bench: Workbench, prefix: str) -> Photo | None:
     else:
         if source == "upload":
             upload = st.file_uploader(
-                "Photo (JPEG, PNG, HEIC…)", type=PHOTO_TYPES, key="measure_upload"
+                "Photo (JPEG, PNG, HEIC…)",
+                type=PHOTO_TYPES,
+                key="measure_upload",
+                on_change=_forget_if_removed,
+                args=(source, "measure_upload"),
             )
         else:
-            upload = st.camera_input("Take a photo", key="measure_camera")
+            upload = st.camera_input(
+                "Take a photo",
+                key="measure_camera",
+                on_change=_forget_if_removed,
+                args=(source, "measure_camera"),
+            )
         photo = _from_upload(upload, source) if upload is not None else kept.get(source)
     if photo is None:
         return None

@@ -397,6 +397,22 @@ def test_a_corrupt_photo_is_refused_where_the_operator_looks(app_db):
     assert not [i.value for i in at.main.info if "Choose a photo" in i.value]
 
 
+def test_a_photo_removed_from_the_uploader_is_no_longer_measured(app_db):
+    """The uploader's X: the page went on measuring the photo the uploader no
+    longer listed. Leaving the page and coming back still keeps it (the
+    uploader is empty then too)."""
+    at = upload(
+        page_test("measure").run(), "ellipse.jpg", (SAMPLES / "card_ellipse.jpg").read_bytes()
+    )
+    at = answer(at, "card")
+    assert objects_table(at) is not None
+    at.file_uploader(key="measure_upload").clear().run()
+    assert not at.exception
+    assert not at.dataframe
+    assert not any("ellipse.jpg" in m.value for m in at.markdown)
+    assert any("Choose a photo" in i.value for i in at.main.info)
+
+
 def test_upload_a_photo_and_its_mask(app_db):
     truth = TRUTH["card_ellipse"]
     at = upload(page_test("measure").run(), "ellipse.jpg", (SAMPLES / truth["file"]).read_bytes())
