@@ -968,6 +968,10 @@ def _lens_sensitivity(
     allowance: the whole outline and the reference moved as a lens moves them, and
     the box taken again (a lens bows the object's sides, so its box's extremes move
     unlike its corners). None when there is no allowance (a camera profile, or 0).
+    The two boxes' sides are paired with the unmoved box's by direction: a box of
+    least area may turn a quarter round under the step (a pill whose two
+    orientations enclose nearly the same area), its width then being the
+    other's height.
     """
     if reference.camera is not None or reference.image_size is None:
         return None
@@ -975,6 +979,8 @@ def _lens_sensitivity(
     if lens is None:
         return None
     quiet = replace(options, lens_corner_shift=0.0)
+    unmoved = _object_box(region, reference, options.orientation)
+    along = np.asarray(unmoved.B, dtype=np.float64) - np.asarray(unmoved.A, dtype=np.float64)
     logs = []
     for k in (_LENS_STEP, -_LENS_STEP):
         shift = _RadialShift(lens, k)
@@ -985,9 +991,25 @@ def _lens_sensitivity(
             moved = reference.corners + k * lens.fitted_radial(reference.corners)
             shifted = replace(shifted, corners=shift.distort_points(moved))
         box = _object_box(region, shifted, options.orientation)
-        width, height = object_lengths(np.array([box.A, box.B, box.E]), shifted, quiet)
-        logs.append((math.log(width.value), math.log(height.value + options.offset)))
+        corners = np.array([box.A, box.B, box.E], dtype=np.float64)
+        width, height = object_lengths(corners, shifted, quiet)
+        raw = (width.value, height.value + options.offset)
+        if _turned(along, corners[1] - corners[0], corners[2] - corners[0]):
+            raw = raw[::-1]
+        logs.append((math.log(raw[0]), math.log(raw[1])))
     return tuple((logs[0][i] - logs[1][i]) / (2 * _LENS_STEP) for i in range(2))  # type: ignore[return-value]
+
+
+def _turned(along: np.ndarray, width_side: np.ndarray, height_side: np.ndarray) -> bool:
+    """Whether a box whose sides are ``width_side`` (A to B) and ``height_side``
+    (A to E) lies a quarter turn from one whose A to B is ``along``: its height
+    side is the nearer to ``along`` in direction."""
+
+    def alignment(side: np.ndarray) -> float:
+        norm = float(np.linalg.norm(side)) * float(np.linalg.norm(along))
+        return abs(float(np.dot(side, along))) / norm if norm > 0 else 0.0
+
+    return alignment(height_side) > alignment(width_side)
 
 
 def _with_lens_term(

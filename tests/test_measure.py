@@ -127,6 +127,28 @@ def test_the_lens_allowance_covers_a_distorted_photo():
     assert abs(allowed.value - true_width) <= allowed.uncertainty
 
 
+@pytest.mark.parametrize("angle", [45.0, 135.0])
+def test_a_box_that_turns_a_quarter_under_the_lens_step_keeps_a_sane_interval(angle):
+    # At 45 deg the least-area box of a rectangle is reported with A to B along
+    # either side, whichever a tiny lens step favours: the lens term must pair
+    # the sides by direction, or width and height swap inside its derivative
+    # (a 15 mm object once got +-239 mm). Its interval is then the one of a
+    # rectangle turned half a degree further.
+    def interval(turn: float) -> tuple[float, float]:
+        mask = np.zeros((600, 800), np.uint8)
+        cv2.circle(mask, (150, 300), 60, 2, -1)
+        corners = cv2.boxPoints(((560.0, 220.0), (70.0, 29.0), turn))
+        cv2.fillPoly(mask, [np.round(corners).astype(np.int32)], 1)
+        found = measure(
+            mask, MeasureOptions(reference=ReferenceSpec(length=25.0), orientation="auto")
+        )
+        lengths = sorted((found.objects[0].width, found.objects[0].height), key=lambda x: x.value)
+        return lengths[0].uncertainty, lengths[1].uncertainty
+
+    for at, near in zip(interval(angle), interval(angle + 0.5), strict=True):
+        assert at <= 1.5 * near
+
+
 def test_small_reference_raises_relative_uncertainty_warning():
     mask = draw_mask((300, 400), [(150, 100, 349, 199)], (20, 20, 31, 24))  # 12 px reference
     result = measure(mask, proportional(5.0))
