@@ -91,6 +91,11 @@ _NO_SHAPE_RULE = "leftmost"
 SHAPE_MATCH = 0.12
 #: Two candidates whose shape errors differ by less than this are a tie.
 SHAPE_TIE = 0.04
+#: Components smaller than this fraction of the photo are specks (200 px, about
+#: 14 x 14, at the working size of a megapixel): a smaller object would be
+#: measured to little better than +-10 %. A larger speck limit dropped small
+#: objects silently (a 5 x 10 mm pill seen from 40 cm covers 0.03 %).
+MIN_COMPONENT_FRACTION = 0.0002
 
 _BORDER_FRACTION = 0.04  # width of the image frame that seeds the background model
 _POLY_DEGREE = 3  # degree of the illumination surface (10 terms)
@@ -131,6 +136,9 @@ _CARRIER_AREA_RATIO = 4.0  # a component this much larger than a marker is not i
 _SHADOW_MIN_RATIO = 0.08
 _SHADOW_MAX_CHROMA = 0.2  # largest hue shift of a shadow (max relative channel change)
 _PEEL_WEAK_HIGHS = 2.0
+# A region brighter than the lit table in a channel by this many times the
+# table's colour noise (:func:`_hue_noise`) is no shadow.
+_BRIGHTER_NOISE_FACTOR = 3.0
 _EDGE_SIGMA = 1.0  # Gaussian blur (working pixels) before the gradient
 _GRADIENT_REACH = 5  # how far (working pixels) the blur and the Sobel kernel reach
 _EDGE_NOISE_FACTOR = 3.0  # a sharp edge: gradient above this many times the table's p99
@@ -284,7 +292,7 @@ class LocalSegmenter:
         reference_rule: str = AUTO_RULE,
         aruco_dictionary: str | None = "DICT_4X4_50",
         working_pixels: int = 1_000_000,
-        min_component_fraction: float = 0.0005,
+        min_component_fraction: float = MIN_COMPONENT_FRACTION,
         reference: ReferenceSpec | None = None,
         want_confidence: bool = True,
     ) -> None:
@@ -1147,7 +1155,9 @@ def _peeled(
     _restore_cut_faces(foreground, kept, gradient)
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_THIN_PX, _THIN_PX))
     opened = cv2.morphologyEx(kept.astype(np.uint8), cv2.MORPH_OPEN, disc).view(bool)
-    _keep_sharp_outlines(foreground, opened, gradient, edges, disc, shadow_like)
+    _keep_sharp_outlines(
+        foreground, opened, gradient, edges, disc, _Shade(flat, shadow_like, hue_noise)
+    )
     return _fill_holes(opened)
 
 
@@ -1264,22 +1274,45 @@ def _restore_cut_faces(foreground: np.ndarray, kept: np.ndarray, gradient: np.nd
             kept[box] |= piece & face
 
 
+@dataclass(frozen=True)
+class _Shade:
+    """What the peeling knows of a crop's colours: ``flat`` (the light-divided
+    photo), ``shadow_like`` (its per-pixel shadow test) and the table's colour
+    noise ``hue_noise`` (:func:`_hue_noise`)."""
+
+    flat: np.ndarray
+    shadow_like: np.ndarray
+    hue_noise: float
+
+    def looks_like_shadow(self, region: np.ndarray) -> bool:
+        """Whether at least half the pixels of ``region`` are shadow-like and its
+        mean colour is in no channel brighter than the lit table's, by
+        ``_BRIGHTER_NOISE_FACTOR`` times the table's colour noise: a shadow only
+        takes light away (a pink pill on white paper is darker and within a
+        shadow's hue tolerance, but its red is the paper's or brighter)."""
+        pixels = np.count_nonzero(region)
+        if 2 * np.count_nonzero(self.shadow_like[region]) < pixels:
+            return False
+        brightest = max(float(channel[region].mean()) for channel in cv2.split(self.flat))
+        return brightest < 1.0 + _BRIGHTER_NOISE_FACTOR * self.hue_noise
+
+
 def _keep_sharp_outlines(
     foreground: np.ndarray,
     kept: np.ndarray,
     gradient: np.ndarray,
     edges: _TableEdges,
     disc: np.ndarray,
-    shadow_like: np.ndarray,
+    shade: _Shade,
 ) -> None:
     """Put back into ``kept`` (in place), opened with ``disc`` as the rest, every
     component of ``foreground`` (8-connected) of which nothing is left, when
     its outline's mean gradient (:func:`_outline_gradient`) exceeds
     :meth:`_TableEdges.outline_threshold` for its length; the component is
-    judged shadow-like when at least half its pixels are (``shadow_like``, the
-    peeling's per-pixel colour test), and the floor ``_EDGE_FLOOR`` takes the
-    same factor. (Components 8-apart open each on its own: the disc cannot
-    bridge their gap.)"""
+    judged shadow-like by :meth:`_Shade.looks_like_shadow` (half its pixels
+    pass the peeling's per-pixel colour test, and it is in no channel brighter
+    than the table), and the floor ``_EDGE_FLOOR`` takes the same factor.
+    (Components 8-apart open each on its own: the disc cannot bridge their gap.)"""
     count, labels = cv2.connectedComponents(foreground.astype(np.uint8), connectivity=8)
     gone = np.flatnonzero(np.bincount(labels[kept], minlength=count)[1:] == 0) + 1
     if gone.size == 0:
@@ -1289,7 +1322,7 @@ def _keep_sharp_outlines(
     for label in gone[opened_area[gone] > 0]:
         component = labels == label
         mean, length = _outline_gradient(component, gradient)
-        shadowy = 2 * np.count_nonzero(shadow_like[component]) >= np.count_nonzero(component)
+        shadowy = shade.looks_like_shadow(component)
         floor = (_SHADOW_EDGE_FACTOR if shadowy else 1.0) * _EDGE_FLOOR
         if mean > floor and mean > edges.outline_threshold(length, shadowy):
             kept |= component & whole

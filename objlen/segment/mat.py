@@ -25,6 +25,7 @@ from objlen.classes import ClassIds
 from objlen.errors import SegmentationError
 from objlen.segment.base import Segmentation
 from objlen.segment.local import (
+    MIN_COMPONENT_FRACTION,
     LocalSegmenter,
     _as_rgb,
     _class_map,
@@ -93,7 +94,7 @@ class MatSegmenter:
         board: str,
         classes: ClassIds = ClassIds(),  # noqa: B008 - ClassIds is frozen
         working_pixels: int = 1_000_000,
-        min_component_fraction: float = 0.0005,
+        min_component_fraction: float = MIN_COMPONENT_FRACTION,
     ) -> None:
         self.board = board
         self.classes = classes
