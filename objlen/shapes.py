@@ -34,6 +34,9 @@ MAX_TILT_DEG = 50.0
 FOCAL_SPAN = 3.0
 #: ... in this many steps (a geometric series).
 FOCAL_STEPS = 25
+#: How far (px) a corner fitted to a mask's outline may lie from the true one:
+#: a model's mask edge sits up to about a pixel off.
+CORNER_NOISE_PX = 1.0
 
 
 def _points(contour: np.ndarray) -> np.ndarray:
@@ -138,7 +141,9 @@ def rectangle_view(
       length of :func:`plausible_focals_px` whose view is within
       ``MAX_TILT_DEG`` of face-on, the log-ratio of the plane's aspect to
       ``aspect`` plus the cosine of the plane's corner angle (0 for a
-      rectangle); the smallest counts, or the quadrilateral's own aspect's
+      rectangle), for the corners as fitted and for the corners with their
+      nearly parallel sides made parallel (:func:`_parallel_within_noise`);
+      the smallest counts, or the quadrilateral's own aspect's
       log-ratio and corner skew (its opposite sides averaged: a face-on view,
       whose keystone is only the mask's noise) when that is smaller.
 
@@ -161,13 +166,72 @@ def rectangle_view(
     misfit = _quad_misfit(points, corners)
     face_on = misfit + _face_on_error(corners, aspect)
     focals = plausible_focals_px(image_size)
-    plane_aspect, skew, tilt_deg = _rectified(corners, focals, image_size)
+    # The corners as fitted, and with the side pairs that the noise may have
+    # turned apart made parallel: the better view of the two counts.
+    views = [
+        _rectified(quad, focals, image_size) for quad in (corners, _parallel_within_noise(corners))
+    ]
+    plane_aspect, skew, tilt_deg = (np.concatenate(parts) for parts in zip(*views, strict=True))
     errors = np.abs(np.log(plane_aspect / aspect)) + skew
     errors[tilt_deg > MAX_TILT_DEG] = np.inf
     best = int(np.argmin(errors))
     if errors[best] >= face_on - misfit:
         return RectangleView(face_on, 0.0, face_on)
     return RectangleView(float(misfit + errors[best]), float(tilt_deg[best]), face_on)
+
+
+def _parallel_within_noise(corners: np.ndarray) -> np.ndarray:
+    """``corners`` (top-left, top-right, bottom-right, bottom-left) with each pair
+    of opposite sides made parallel when their directions differ by no more than
+    corners :data:`CORNER_NOISE_PX` off can make them: both turned to their mean
+    direction about their midpoints, the corners where the lines then meet.
+
+    A card tilted about one axis of the photo shows a trapezoid whose other two
+    sides are parallel; a pixel of noise at its corners turns them towards a
+    vanishing point, which the rectification takes for a turn of the plane,
+    and the card looks skewed by degrees. A side pair meeting within the frame
+    is no noise and is kept.
+    """
+    points = np.asarray(corners, dtype=np.float64)
+    lines = []
+    for start, end in ((0, 1), (1, 2), (3, 2), (0, 3)):
+        lines.append((points[start], points[end]))
+    directions = []
+    for pair in ((lines[0], lines[2]), (lines[1], lines[3])):
+        (a0, a1), (b0, b1) = pair
+        first, second = a1 - a0, b1 - b0
+        length = (np.linalg.norm(first) + np.linalg.norm(second)) / 2
+        first, second = first / np.linalg.norm(first), second / np.linalg.norm(second)
+        # Each side turns by up to 2 noise / length (its ends off in opposite ways),
+        # the two of a pair in opposite senses.
+        tolerance = math.atan2(4.0 * CORNER_NOISE_PX, length)
+        angle = math.acos(min(1.0, abs(float(np.dot(first, second)))))
+        if angle <= tolerance:
+            mean = first + second
+            mean /= np.linalg.norm(mean)
+            directions.append((mean, mean))
+        else:
+            directions.append((first, second))
+    (top_dir, bottom_dir), (right_dir, left_dir) = directions
+    through = [
+        ((lines[0][0] + lines[0][1]) / 2, top_dir),
+        ((lines[1][0] + lines[1][1]) / 2, right_dir),
+        ((lines[2][0] + lines[2][1]) / 2, bottom_dir),
+        ((lines[3][0] + lines[3][1]) / 2, left_dir),
+    ]
+    top, right, bottom, left = through
+    return np.array(
+        [_meet(left, top), _meet(top, right), _meet(right, bottom), _meet(bottom, left)]
+    )
+
+
+def _meet(
+    first: tuple[np.ndarray, np.ndarray], second: tuple[np.ndarray, np.ndarray]
+) -> np.ndarray:
+    """Where two lines, each a point and a direction, meet."""
+    (p, d), (q, e) = first, second
+    t = np.linalg.solve(np.column_stack([d, -e]), q - p)[0]
+    return p + t * d
 
 
 def plausible_focals_px(image_size: tuple[int, int]) -> np.ndarray:

@@ -1155,9 +1155,16 @@ def _peeled(
     _restore_cut_faces(foreground, kept, gradient)
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_THIN_PX, _THIN_PX))
     opened = cv2.morphologyEx(kept.astype(np.uint8), cv2.MORPH_OPEN, disc).view(bool)
+    # A faint inside the peeling reached through a gap in the object's rim is put
+    # back after the sharp-outline rule (which judges what went whole); only what
+    # is wider than a stroke.
+    inside = cv2.morphologyEx(_enclosed(foreground, kept).view(np.uint8), cv2.MORPH_OPEN, disc)
     _keep_sharp_outlines(
         foreground, opened, gradient, edges, disc, _Shade(flat, shadow_like, hue_noise)
     )
+    if inside.any():
+        restored = cv2.morphologyEx((kept | inside.view(bool)).view(np.uint8), cv2.MORPH_OPEN, disc)
+        opened |= restored.view(bool)
     return _fill_holes(opened)
 
 
@@ -1274,6 +1281,29 @@ def _restore_cut_faces(foreground: np.ndarray, kept: np.ndarray, gradient: np.nd
             kept[box] |= piece & face
 
 
+def _enclosed(foreground: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """The peeled pixels of ``foreground`` (what ``kept`` lacks) that the kept
+    pixels enclose but for gaps narrower than ``_THIN_PX``.
+
+    The peeling reaches a faint object's inside through a gap of a pixel or two
+    in its sharp rim and leaves the rim, a ring the opening then wipes away.
+    The space more than ``_THIN_PX // 2`` from every kept pixel that does not
+    reach the crop's border (which is table) is shut in; it is returned grown
+    by as much (so never past a kept pixel), within ``foreground``.
+    """
+    if not kept.any():
+        return np.zeros_like(kept)
+    reach = _THIN_PX // 2
+    distance = cv2.distanceTransform((~kept).view(np.uint8), cv2.DIST_L2, 3)
+    count, labels = cv2.connectedComponents((distance > reach).view(np.uint8), connectivity=8)
+    open_to_table = np.zeros(count, dtype=bool)
+    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        open_to_table[edge] = True
+    shut = (labels > 0) & ~open_to_table[labels]
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+    return foreground & ~kept & cv2.dilate(shut.view(np.uint8), disc).view(bool)
+
+
 @dataclass(frozen=True)
 class _Shade:
     """What the peeling knows of a crop's colours: ``flat`` (the light-divided
@@ -1306,15 +1336,19 @@ def _keep_sharp_outlines(
     shade: _Shade,
 ) -> None:
     """Put back into ``kept`` (in place), opened with ``disc`` as the rest, every
-    component of ``foreground`` (8-connected) of which nothing is left, when
-    its outline's mean gradient (:func:`_outline_gradient`) exceeds
-    :meth:`_TableEdges.outline_threshold` for its length; the component is
-    judged shadow-like by :meth:`_Shade.looks_like_shadow` (half its pixels
-    pass the peeling's per-pixel colour test, and it is in no channel brighter
-    than the table), and the floor ``_EDGE_FLOOR`` takes the same factor.
-    (Components 8-apart open each on its own: the disc cannot bridge their gap.)"""
+    component of ``foreground`` (8-connected) whose outline was peeled all round
+    (at most islands inside it are left: the peeling crossed no edge to reach
+    them), when its outline's mean gradient (:func:`_outline_gradient`) exceeds
+    :meth:`_TableEdges.outline_threshold` for its length. That threshold is a
+    shadow's when what was peeled looks like one (:meth:`_Shade.looks_like_shadow`:
+    half its pixels pass the per-pixel colour test, and it is in no channel
+    brighter than the table), and the floor ``_EDGE_FLOOR`` takes the same
+    factor. (Components 8-apart open each on its own: the disc cannot bridge
+    their gap.)"""
     count, labels = cv2.connectedComponents(foreground.astype(np.uint8), connectivity=8)
-    gone = np.flatnonzero(np.bincount(labels[kept], minlength=count)[1:] == 0) + 1
+    inner = cv2.erode(foreground.view(np.uint8), _CROSS_3, borderValue=0).view(bool)
+    rims = kept & foreground & ~inner
+    gone = np.flatnonzero(np.bincount(labels[rims], minlength=count)[1:] == 0) + 1
     if gone.size == 0:
         return
     whole = cv2.morphologyEx(foreground.astype(np.uint8), cv2.MORPH_OPEN, disc).view(bool)
@@ -1322,7 +1356,7 @@ def _keep_sharp_outlines(
     for label in gone[opened_area[gone] > 0]:
         component = labels == label
         mean, length = _outline_gradient(component, gradient)
-        shadowy = shade.looks_like_shadow(component)
+        shadowy = shade.looks_like_shadow(component & ~kept)
         floor = (_SHADOW_EDGE_FACTOR if shadowy else 1.0) * _EDGE_FLOOR
         if mean > floor and mean > edges.outline_threshold(length, shadowy):
             kept |= component & whole
@@ -1432,12 +1466,16 @@ class _ReferenceChooser:
             ]
         tied = [c for c in candidates if errors[c.label] <= best + SHAPE_TIE]
         # A coin and a round pill are both discs: the coin is the larger. A card's
-        # aspect is its own: the region that shows it best.
-        taken = "the largest of them" if kind == "disc" else "the one most like it"
+        # aspect is its own: the region that shows it with the least tilt (a
+        # trapezoid is a rectangle of many aspects, each seen at its own tilt: a
+        # longer one fits the card's aspect seen more obliquely), then the best.
+        taken = "the largest of them" if kind == "disc" else "the one seen nearest face-on"
         if kind == "disc":
             chosen = min(tied, key=_POSITION_KEYS["largest"])
         else:
-            chosen = min(tied, key=lambda c: (errors[c.label], c.label))
+            chosen = min(
+                tied, key=lambda c: (keystoned.get(c.label, 0.0), errors[c.label], c.label)
+            )
         seen = (
             f"; it matches only as seen about {keystoned[chosen.label]:.0f} deg from face-on"
             if chosen.label in keystoned

@@ -7,6 +7,7 @@ box prompt, where the layout must be controlled exactly.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import cv2
@@ -140,6 +141,23 @@ def test_bundled_sample_photos_are_segmented(mask_path):
     result = LocalSegmenter().segment(image)
     assert iou(result.mask == 1, truth == 1) >= 0.97
     assert iou(result.mask == 2, truth == 2) >= 0.97
+
+
+@pytest.mark.parametrize("mask_path", SAMPLES, ids=lambda path: path.name[: -len("_mask.png")])
+def test_bundled_sample_photos_find_the_reference_the_operator_describes(mask_path):
+    # As the app and the command line run them: told the reference's size, the
+    # segmenter takes the region of that shape. The card of tilted30 is seen 30
+    # deg from face-on; the rectangle beside it (158 x 76 mm) fits a card's
+    # aspect as well when seen about 49 deg from face-on, and was taken.
+    truths = json.loads((mask_path.parent / "ground_truth.json").read_text())["samples"]
+    name = mask_path.name[: -len("_mask.png")]
+    reference = next(t for t in truths if t["name"] == name)["reference"]
+    spec = ReferenceSpec(size=tuple(reference["size_mm"])) if reference["kind"] == "card" else None
+    image = load_image(mask_path.with_name(f"{name}.jpg"))
+    truth, _ = load_mask(mask_path)
+    result = LocalSegmenter(reference=spec).segment(image)
+    assert iou(result.mask == 2, truth == 2) >= 0.97
+    assert iou(result.mask == 1, truth == 1) >= 0.97
 
 
 def test_light_objects_on_a_dark_background():
@@ -277,12 +295,14 @@ def test_a_pale_pill_lighter_than_a_grainy_table_is_found(strength, seed):
     assert iou(result.mask == 2, truth == 2) >= 0.97
 
 
-@pytest.mark.parametrize("colour", [(230, 160, 180), (215, 180, 225)])
+@pytest.mark.parametrize("colour", [(230, 160, 180), (215, 180, 225), (226, 150, 172)])
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_a_pill_brighter_than_the_table_in_one_channel_is_no_shadow(colour, seed):
     # A pink or lilac pill on off-white paper: darker on the whole and within a
     # shadow's hue tolerance of the paper, but its red (or blue) is brighter than
-    # the paper's, which no shadow can be: a shadow only takes light away.
+    # the paper's, which no shadow can be: a shadow only takes light away. (The
+    # third is pinker: the peeling left islands of it, 44-84 % of the pill, and
+    # took its whole outline.)
     pill = ellipse((420, 240), (40, 17), 25)
     image, truth = photograph(
         (480, 640),
@@ -865,4 +885,4 @@ def test_of_two_close_rectangles_the_one_nearer_the_cards_aspect_is_taken_not_th
     result = LocalSegmenter(reference=CARD_SPEC).segment(scene.image)
     assert np.mean(result.mask[scene.clean_mask == 2] == 2) > 0.98
     assert np.mean(result.mask[scene.clean_mask == 1] == 1) > 0.98
-    assert any("the one most like it was taken" in w for w in result.warnings)
+    assert any("the one seen nearest face-on was taken" in w for w in result.warnings)
