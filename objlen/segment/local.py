@@ -1155,16 +1155,9 @@ def _peeled(
     _restore_cut_faces(foreground, kept, gradient)
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_THIN_PX, _THIN_PX))
     opened = cv2.morphologyEx(kept.astype(np.uint8), cv2.MORPH_OPEN, disc).view(bool)
-    # A faint inside the peeling reached through a gap in the object's rim is put
-    # back after the sharp-outline rule (which judges what went whole); only what
-    # is wider than a stroke.
-    inside = cv2.morphologyEx(_enclosed(foreground, kept).view(np.uint8), cv2.MORPH_OPEN, disc)
     _keep_sharp_outlines(
         foreground, opened, gradient, edges, disc, _Shade(flat, shadow_like, hue_noise)
     )
-    if inside.any():
-        restored = cv2.morphologyEx((kept | inside.view(bool)).view(np.uint8), cv2.MORPH_OPEN, disc)
-        opened |= restored.view(bool)
     return _fill_holes(opened)
 
 
@@ -1281,29 +1274,6 @@ def _restore_cut_faces(foreground: np.ndarray, kept: np.ndarray, gradient: np.nd
             kept[box] |= piece & face
 
 
-def _enclosed(foreground: np.ndarray, kept: np.ndarray) -> np.ndarray:
-    """The peeled pixels of ``foreground`` (what ``kept`` lacks) that the kept
-    pixels enclose but for gaps narrower than ``_THIN_PX``.
-
-    The peeling reaches a faint object's inside through a gap of a pixel or two
-    in its sharp rim and leaves the rim, a ring the opening then wipes away.
-    The space more than ``_THIN_PX // 2`` from every kept pixel that does not
-    reach the crop's border (which is table) is shut in; it is returned grown
-    by as much (so never past a kept pixel), within ``foreground``.
-    """
-    if not kept.any():
-        return np.zeros_like(kept)
-    reach = _THIN_PX // 2
-    distance = cv2.distanceTransform((~kept).view(np.uint8), cv2.DIST_L2, 3)
-    count, labels = cv2.connectedComponents((distance > reach).view(np.uint8), connectivity=8)
-    open_to_table = np.zeros(count, dtype=bool)
-    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
-        open_to_table[edge] = True
-    shut = (labels > 0) & ~open_to_table[labels]
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
-    return foreground & ~kept & cv2.dilate(shut.view(np.uint8), disc).view(bool)
-
-
 @dataclass(frozen=True)
 class _Shade:
     """What the peeling knows of a crop's colours: ``flat`` (the light-divided
@@ -1315,16 +1285,19 @@ class _Shade:
     hue_noise: float
 
     def looks_like_shadow(self, region: np.ndarray) -> bool:
-        """Whether at least half the pixels of ``region`` are shadow-like and its
-        mean colour is in no channel brighter than the lit table's, by
+        """Whether at least half the pixels of ``region`` are shadow-like and at
+        most half are brighter than the lit table in their brightest channel, by
         ``_BRIGHTER_NOISE_FACTOR`` times the table's colour noise: a shadow only
         takes light away (a pink pill on white paper is darker and within a
-        shadow's hue tolerance, but its red is the paper's or brighter)."""
+        shadow's hue tolerance, but its red is the paper's or brighter). Half,
+        not the mean: a region of an object's rim and its shadow is as much a
+        shadow as it is mostly one."""
         pixels = np.count_nonzero(region)
         if 2 * np.count_nonzero(self.shadow_like[region]) < pixels:
             return False
-        brightest = max(float(channel[region].mean()) for channel in cv2.split(self.flat))
-        return brightest < 1.0 + _BRIGHTER_NOISE_FACTOR * self.hue_noise
+        brightest = _channel_max(self.flat)[region]
+        brighter = brightest >= 1.0 + _BRIGHTER_NOISE_FACTOR * self.hue_noise
+        return 2 * np.count_nonzero(brighter) <= pixels
 
 
 def _keep_sharp_outlines(
