@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from objlen.errors import ImageReadError
-from objlen.measure import measure
+from objlen.measure import measure, uncertainty_cause
 from objlen.options import MeasureOptions
 from objlen.regions import ClassMap
 from objlen.result import Measurement
@@ -90,18 +90,10 @@ def uncertainty_warnings(measurement: Measurement) -> list[str]:
             loose.append((index, lengths))
     if not loose:
         return []
-    if np.any(measurement.reference.scale_gradient):
-        why = (
-            "the reference looks tilted, so the scale may change across the photo (see the "
-            "note); photograph from straight above with the reference beside the object, or "
-            "use a card and the homography method"
-        )
-    else:
-        why = (
-            "the reference or the object is small in the photo; move closer or use a larger "
-            "reference"
-        )
-    advice = f"more uncertain than {options.warn_relative:.0%}: {why}"
+    advice = (
+        f"more uncertain than {options.warn_relative:.0%}: "
+        f"{uncertainty_cause(measurement.reference)}"
+    )
     if len(loose) == 1:
         index, lengths = loose[0]
         parts = [

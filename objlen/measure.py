@@ -1033,9 +1033,28 @@ def _with_lens_term(
     return results[0], results[1]
 
 
-def _point_warnings(objects: Sequence[ObjectResult], options: MeasureOptions) -> list[str]:
+def uncertainty_cause(reference: ReferenceResult) -> str:
+    """Why a length is more uncertain than the warning threshold, and what to do:
+    the scale's change across a photo whose reference looks tilted, when it
+    shows one, else the few pixels of the reference or the object."""
+    if np.any(reference.scale_gradient):
+        return (
+            "the reference looks tilted, so the scale may change across the photo (see the "
+            "note); photograph from straight above with the reference beside the object, or "
+            "use a card and the homography method"
+        )
+    return (
+        "the reference or the object is small in the photo; move closer or use a larger "
+        "reference"
+    )
+
+
+def _point_warnings(
+    objects: Sequence[ObjectResult], options: MeasureOptions, reference: ReferenceResult
+) -> list[str]:
     warnings = []
     unit = options.unit
+    why = uncertainty_cause(reference)
     for index, obj in enumerate(objects):
         name = "the object" if len(objects) == 1 else f"object {index + 1}"
         for label, length in (("width", obj.width), ("height", obj.height)):
@@ -1043,9 +1062,7 @@ def _point_warnings(objects: Sequence[ObjectResult], options: MeasureOptions) ->
             if relative > options.warn_relative:
                 warnings.append(
                     f"{name}: {label} uncertainty ±{length.uncertainty:.3g} {unit} is "
-                    f"{relative:.1%} of the value (above {options.warn_relative:.0%}): the "
-                    "reference or the object is small in the photo; move closer or use a "
-                    "larger reference"
+                    f"{relative:.1%} of the value (above {options.warn_relative:.0%}): {why}"
                 )
         if options.offset > 0 and obj.height.value < 0:
             warnings.append(
@@ -1152,7 +1169,9 @@ def measure(
         reference=reference,
         objects=tuple(objects),
         fixed_warnings=tuple(dict.fromkeys(fixed_warnings)),
-        warnings=tuple(dict.fromkeys(fixed_warnings + _point_warnings(objects, options))),
+        warnings=tuple(
+            dict.fromkeys(fixed_warnings + _point_warnings(objects, options, reference))
+        ),
         notes=(NOTES[options.method], *reference.notes, *input_notes),
     )
 
@@ -1251,6 +1270,8 @@ def remeasure(
         reference=reference,
         objects=tuple(objects),
         warnings=tuple(
-            dict.fromkeys([*measurement.fixed_warnings, *_point_warnings(objects, options)])
+            dict.fromkeys(
+                [*measurement.fixed_warnings, *_point_warnings(objects, options, reference)]
+            )
         ),
     )

@@ -345,3 +345,21 @@ def test_a_foreshortened_reference_widens_a_proportional_interval(reference_kind
             assert any("foreshortened" in w for w in result.warnings)
     assert widths[0.0][0] < 0.02 < 0.10 < widths[35.0][0]
     assert widths[35.0][1] > 2 * widths[0.0][1]
+
+
+def test_the_uncertainty_warning_gives_the_cause_the_operator_sees():
+    # A card seen 35 deg off: the intervals are wide because the scale changes
+    # across the photo, and the JSON's warnings say so, as the command line's and
+    # the page's do (they said "the reference or the object is small").
+    from objlen.advice import operator_warnings
+    from objlen.testing.synthetic import random_scene
+
+    scene = random_scene(
+        np.random.default_rng(7), shape="rectangle", tilt_deg=35.0, mask_noise_px=0.0
+    )
+    options = MeasureOptions(reference=ReferenceSpec(size=(85.6, 54.0)))
+    result = measure(scene.mask, options, image=scene.image)
+    assert np.any(result.reference.scale_gradient)
+    loose = [w for w in result.warnings if " uncertainty ±" in w]
+    assert loose and all("the reference looks tilted" in w for w in loose)
+    assert any("the reference looks tilted" in w for w in operator_warnings(result))
