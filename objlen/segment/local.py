@@ -426,12 +426,14 @@ class LocalSegmenter:
     def _find_marker(
         self, image: np.ndarray, small: np.ndarray, scale_xy: np.ndarray, found: _Classification
     ) -> _Marker | None:
-        """The largest marker of the configured dictionary, or ``None``.
+        """The largest marker of the configured dictionary, or ``None`` (also when
+        the operator gave the scale: no region is the reference then).
 
         A marker stands out from the table (its black square, or the paper
         it is printed on), so it is looked for only around the regions found.
         """
-        if self._aruco is None or not found.components:
+        scale_given = self.reference is not None and self.reference.scale is not None
+        if self._aruco is None or not found.components or scale_given:
             return None
         height, width = small.shape[:2]
         x0 = max(0, min(c.left for c in found.components) - _ROI_MARGIN)
@@ -1485,9 +1487,12 @@ def _assign_roles(
 ) -> tuple[dict[int, str], list[str]]:
     """Role of each component: ``"object"``, ``"reference"`` or ``"carrier"`` (dropped).
 
-    Returns the roles by label and remarks for the operator.
+    Returns the roles by label and remarks for the operator. When the operator
+    gave the scale (units per pixel) no region is the reference: each is an object.
     """
     components = found.components
+    if chooser.spec is not None and chooser.spec.scale is not None:
+        return {c.label: "object" for c in components}, []
     if marker is not None:
         return _roles_with_marker(found, marker, scale_xy)
     if len(components) == 1:

@@ -160,6 +160,20 @@ def test_bundled_sample_photos_find_the_reference_the_operator_describes(mask_pa
     assert iou(result.mask == 1, truth == 1) >= 0.97
 
 
+def test_with_the_scale_given_every_region_is_an_object():
+    # "--scale 0.1" says how many mm a pixel is: no region is the reference, and
+    # the card of the sample is measured like the rectangle (it was taken as the
+    # reference, left unmeasured, and the note said "the leftmost region").
+    folder = SAMPLES[0].parent
+    image = load_image(folder / "card_rectangle.jpg")
+    truth, _ = load_mask(folder / "card_rectangle_mask.png")
+    result = LocalSegmenter(reference=ReferenceSpec(scale=0.1)).segment(image)
+    assert not np.any(result.mask == 2)
+    assert iou(result.mask == 1, truth > 0) >= 0.97
+    assert not result.warnings
+    assert not any("reference" in note for note in result.notes)
+
+
 def test_light_objects_on_a_dark_background():
     image, truth = photograph(
         (480, 640),
