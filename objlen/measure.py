@@ -45,6 +45,7 @@ from objlen.options import MeasureOptions
 from objlen.perspective import default_focal_px, disc_gradient, quad_gradient, scale_bound
 from objlen.reference import (
     NO_SUCH_REFERENCE,
+    ONLY_ONE_REGION,
     Quad,
     detect_aruco,
     quad_from_outline,
@@ -1136,7 +1137,11 @@ def measure(
     try:
         reference, reference_warnings = locate_reference(class_map, options, image)
     except ReferenceNotFoundError as exc:
-        # The likely cause, when the segmenter could not find the reference described.
+        # The segmenter's words, when it found no reference in the photo (no class
+        # ids to speak of: the operator gave a photo, not a mask) or guessed one.
+        alone = [w for w in input_warnings if w.startswith(ONLY_ONE_REGION)]
+        if alone:
+            raise ReferenceNotFoundError(f"no reference in the photo: {alone[0]}") from exc
         causes = [w for w in input_warnings if w.startswith(NO_SUCH_REFERENCE)]
         if not causes:
             raise

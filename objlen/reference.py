@@ -537,6 +537,9 @@ ARUCO_CORNER_SIGMA_PX = 0.3
 #: How a segmenter's warning begins when no region has the shape of the reference
 #: the operator described (it then guessed which region is the reference).
 NO_SUCH_REFERENCE = "no region looks like the reference"
+#: How a segmenter's warning begins when it found a single region: the object,
+#: and no reference at all.
+ONLY_ONE_REGION = "only one region stands out from the background"
 
 ARUCO_DICTIONARIES = tuple(
     name for name in dir(cv2.aruco) if name.startswith("DICT_") and not name.endswith("_MIP")

@@ -70,7 +70,7 @@ import numpy as np
 from objlen.classes import ClassIds
 from objlen.errors import ParameterError, SegmentationError
 from objlen.options import ReferenceSpec
-from objlen.reference import ARUCO_DICTIONARIES, NO_SUCH_REFERENCE
+from objlen.reference import ARUCO_DICTIONARIES, NO_SUCH_REFERENCE, ONLY_ONE_REGION
 from objlen.robust import median, percentile
 from objlen.segment import lab
 from objlen.segment.base import Segmentation
@@ -1497,9 +1497,8 @@ def _assign_roles(
         return _roles_with_marker(found, marker, scale_xy)
     if len(components) == 1:
         return {components[0].label: "object"}, [
-            "only one region stands out from the background: it is taken as the object "
-            "and no reference was found; put a reference of known size beside the "
-            "object, or give the scale directly"
+            f"{ONLY_ONE_REGION}: it is taken as the object and no reference was found; "
+            "put a reference of known size beside the object, or give the scale directly"
         ]
     reference, remarks = chooser.choose(components, found.labels, found.labels.shape)
     roles = {c.label: "object" for c in components}

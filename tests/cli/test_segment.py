@@ -168,3 +168,19 @@ def test_a_reference_the_photo_does_not_hold_is_warned_of_and_named_in_the_error
     failed = run(*told, "--method", "homography")
     assert failed.returncode == 2
     assert "no region looks like the reference" in failed.stderr
+
+
+def test_a_photo_of_the_object_alone_says_no_reference_was_found_in_it(tmp_path):
+    # One object, no reference: the error speaks of the photo (the operator gave
+    # no mask; it said "the mask has no reference pixels (class 2)").
+    import cv2
+    import numpy as np
+
+    photo = np.full((480, 720, 3), 205, np.uint8)
+    cv2.rectangle(photo, (250, 150), (470, 330), (60, 110, 170), -1)
+    path = tmp_path / "alone.png"
+    cv2.imwrite(str(path), photo)
+    failed = run("measure", str(path), "--reference-size", "85.6x54")
+    assert failed.returncode == 2
+    assert "no reference in the photo: only one region stands out" in failed.stderr
+    assert "class" not in failed.stderr and "Traceback" not in failed.stderr
