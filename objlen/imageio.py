@@ -362,15 +362,14 @@ def fit_mask_to_image(
 ) -> tuple[np.ndarray, list[str]]:
     """Bring a mask to ``image_size`` = ``(width, height)`` with nearest-neighbour.
 
-    Only a mask of the photo's shape is resized: one whose sides are in the
-    photo's proportion, up to a pixel's rounding on each side (a mask made on
-    a scaled copy of the photo). Stretching a mask of another shape would
-    scale widths and heights differently and give wrong lengths.
+    A mask of another size is resized as the measurement contract says
+    (``shared/MEASUREMENT.md``), with a warning; one whose sides are not in the
+    photo's proportion (beyond a pixel's rounding on each side: a mask made on a
+    scaled copy of the photo is in it) is stretched unequally, and its warning
+    says that the lengths are then wrong and why the mask may be off (a quarter
+    turn: made before the photo's EXIF orientation was applied).
 
-    Returns ``(mask, warnings)``; the warning says the mask was resized.
-
-    Raises:
-        MaskError: the mask's sides are not in the photo's proportion.
+    Returns ``(mask, warnings)``.
     """
     notes: list[str] = []
     if image_size is None:
@@ -379,16 +378,18 @@ def fit_mask_to_image(
     mask_height, mask_width = mask.shape[:2]
     if abs(mask_width * height - mask_height * width) > mask_width + mask_height + width + height:
         turned = (mask_width, mask_height) == (height, width)
-        raise MaskError(
+        notes.append(
             f"{label} is {mask_width}x{mask_height}, the photo {width}x{height}: "
             + (
                 "the mask is turned a quarter turn from the photo (made before the photo's "
-                "EXIF orientation was applied?); turn it like the photo"
+                "EXIF orientation was applied?)"
                 if turned
-                else "not the photo's proportions, so it cannot be this photo's mask "
-                "(stretching it would change the lengths); give the mask made for this photo"
+                else "not the photo's proportions, so it may be another photo's mask"
             )
+            + "; it was stretched to the photo, unequally across and along: every length "
+            "is wrong unless it was made for this photo; give the mask made for it"
         )
+        return cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST), notes
     if mask.shape != (height, width):
         notes.append(
             f"{label} is {mask.shape[1]}x{mask.shape[0]}, the photo {width}x{height}: "

@@ -96,11 +96,17 @@ def test_mask_of_another_size_is_resized_nearest_with_a_warning():
         ((100, 100), "not the photo's proportions"),  # resized, it would be stretched 2:1
     ],
 )
-def test_mask_of_another_shape_is_refused_not_stretched(mask_size, words):
+def test_mask_of_another_shape_is_stretched_with_a_warning_that_the_lengths_are_wrong(
+    mask_size, words
+):
+    # The contract (shared/MEASUREMENT.md): a mask of another size is resized,
+    # nearest-neighbour, with a warning; stretched unequally, the warning says
+    # the lengths are then wrong, and why the mask may be off.
     mask = np.zeros(mask_size[::-1], np.uint8)
     mask[10:20, 10:20] = 1
-    with pytest.raises(MaskError, match=words):
-        load_mask(encode_png(mask), (200, 100))
+    resized, notes = load_mask(encode_png(mask), (200, 100))
+    assert resized.shape == (100, 200)
+    assert len(notes) == 1 and words in notes[0] and "every length is wrong" in notes[0]
 
 
 def test_mask_a_pixel_off_the_photos_proportions_is_still_resized():
