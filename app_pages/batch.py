@@ -15,7 +15,6 @@ from app_pages.common import (
     data_root_dir,
     remember,
     show_error,
-    without_name,
 )
 from app_pages.measure_ui.options import OptionsChoice, options_ui
 from objlen.batch.inputs import BatchInput, inputs_from_uploads
@@ -27,7 +26,7 @@ from objlen.batch.results import (
     write_annotated_zip,
 )
 from objlen.batch.runner import BatchProgress, run_batch
-from objlen.errors import ObjlenError
+from objlen.errors import ObjlenError, without_name
 from objlen.settings import AppSettings
 
 #: Session key of the folder of the last run, whose results are shown.

@@ -158,12 +158,6 @@ def forget(key: str) -> None:
     st.session_state.pop(key, None)
 
 
-def without_name(name: str, message: str) -> str:
-    """``message`` without a leading ``"{name}: "`` (a photo's read errors start
-    with its name, other errors do not), for a page that names it itself."""
-    return message.removeprefix(f"{name}:").lstrip() if message.startswith(f"{name}:") else message
-
-
 def show_error(error: ObjlenError, prefix: str = "") -> None:
     """An objlen error for the operator: its message (any URL in it without
     user-info or query, :func:`objlen.redact.redact_url`), no traceback."""

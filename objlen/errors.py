@@ -49,3 +49,11 @@ __all__ = [
     "ReferenceNotFoundError",
     "SegmentationError",
 ]
+
+
+def without_name(name: str, message: str) -> str:
+    """``message`` without a leading ``"{name}:"`` (a photo's or file's read errors
+    start with its name), for a place that names it itself."""
+    if message.startswith(f"{name}:"):
+        return message[len(name) + 1 :].lstrip()
+    return message

@@ -371,15 +371,17 @@ def fit_mask_to_image(
 
     Returns ``(mask, warnings)``.
     """
-    notes: list[str] = []
-    if image_size is None:
-        return mask, notes
+    if image_size is None or mask.shape[:2] == (image_size[1], image_size[0]):
+        return mask, []
     width, height = image_size
     mask_height, mask_width = mask.shape[:2]
-    if abs(mask_width * height - mask_height * width) > mask_width + mask_height + width + height:
+    seen = f"{label} is {mask_width}x{mask_height}, the photo {width}x{height}: "
+    if abs(mask_width * height - mask_height * width) <= mask_width + mask_height + width + height:
+        note = seen + "the mask was resized (nearest-neighbour); its edges are less precise"
+    else:
         turned = (mask_width, mask_height) == (height, width)
-        notes.append(
-            f"{label} is {mask_width}x{mask_height}, the photo {width}x{height}: "
+        note = (
+            seen
             + (
                 "the mask is turned a quarter turn from the photo (made before the photo's "
                 "EXIF orientation was applied?)"
@@ -389,14 +391,7 @@ def fit_mask_to_image(
             + "; it was stretched to the photo, unequally across and along: every length "
             "is wrong unless it was made for this photo; give the mask made for it"
         )
-        return cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST), notes
-    if mask.shape != (height, width):
-        notes.append(
-            f"{label} is {mask.shape[1]}x{mask.shape[0]}, the photo {width}x{height}: "
-            "the mask was resized (nearest-neighbour); its edges are less precise"
-        )
-        mask = cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST)
-    return mask, notes
+    return cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST), [note]
 
 
 def encode_png(array: np.ndarray) -> bytes:

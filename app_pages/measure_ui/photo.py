@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from app_pages.common import PHOTO_TYPES, ROOT, remember, without_name
+from app_pages.common import PHOTO_TYPES, ROOT, remember
 from app_pages.measure_ui.options import preset_key, set_preset
 from objlen import load_image, load_mask
-from objlen.errors import ObjlenError, SegmentationError
+from objlen.errors import ObjlenError, SegmentationError, without_name
 from objlen.imageio import sha256_hex
 from objlen.options import ReferenceSpec
 from objlen.presets import preset_of_spec

@@ -37,7 +37,7 @@ from objlen.cli.options import (
     sagemaker_settings_from_args,
 )
 from objlen.cli.parser import EXIT_INTERRUPTED
-from objlen.errors import ObjlenError, ParameterError
+from objlen.errors import ObjlenError, ParameterError, without_name
 from objlen.options import MeasureOptions
 from objlen.redact import redact_url
 
@@ -123,7 +123,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
         print(f"{chr(10) if live else ''}objlen: interrupted; {kept}", file=sys.stderr)
         return EXIT_INTERRUPTED
     for name, message in report.failures:
-        reason = message.removeprefix(f"{name}:").lstrip()  # a read error starts with the name
+        reason = without_name(name, message)
         print(f"objlen: failed: {name}: {redact_url(reason)}", file=sys.stderr)
     print(
         f"{report.ok} of {report.total} photos measured, {report.failed} failed "

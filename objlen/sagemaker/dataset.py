@@ -56,7 +56,7 @@ import numpy as np
 
 from objlen.classes import ClassIds
 from objlen.display.overlay import CLASS_COLOURS
-from objlen.errors import ImageReadError, MaskError, ObjlenError, ParameterError
+from objlen.errors import ImageReadError, MaskError, ObjlenError, ParameterError, without_name
 from objlen.imageio import (
     MAX_PIXELS,
     encode_jpeg,
@@ -599,7 +599,7 @@ def _read_label_map(path: Path, root: Path, problems: list[Problem]) -> dict[str
     try:
         content = json.loads(read_regular_file(path, what=name).decode("utf-8"))
     except ObjlenError as error:
-        problems.append(Problem(name, "unreadable", str(error).removeprefix(f"{name}: ")))
+        problems.append(Problem(name, "unreadable", without_name(name, str(error))))
         return {"scale": 1}
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         reason = "nested too deeply" if isinstance(error, RecursionError) else error
@@ -698,7 +698,7 @@ def _check_image(path: Path, name: str, problems: list[Problem]) -> tuple[int, i
         problems.append(_too_large_problem(name, "its header claims"))
         return None
     except ObjlenError as error:
-        problems.append(Problem(name, "unreadable", str(error).removeprefix(f"{name}: ")))
+        problems.append(Problem(name, "unreadable", without_name(name, str(error))))
         return None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         problems.append(Problem(name, "unreadable", "not a readable image (corrupt or truncated)"))
@@ -740,7 +740,7 @@ def _check_annotation(
         problems.append(_too_large_problem(name, "its header claims"))
         return
     except ObjlenError as error:
-        problems.append(Problem(name, "unreadable", str(error).removeprefix(f"{name}: ")))
+        problems.append(Problem(name, "unreadable", without_name(name, str(error))))
         return
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         problems.append(Problem(name, "unreadable", "not a readable PNG (corrupt or truncated)"))
